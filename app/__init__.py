@@ -1,0 +1,1 @@
+"""Northstar: ties the work of ML platform teams to business value."""

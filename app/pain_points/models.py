@@ -1,0 +1,112 @@
+"""Pain points (friction with an hours-lost estimate) and confirmations by the people affected."""
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.auth.models import User
+from app.core.types import Hours, str_enum
+from app.db import Base, UTCDateTime, utcnow
+from app.teams.models import Persona, Stage, Team
+
+# A week has 168 hours: a recurring estimate above that is absurd. A one-time effort is capped
+# at a working year.
+MAX_WEEKLY_HOURS = 168
+MAX_ONE_TIME_HOURS = 2000
+MAX_PEOPLE_AFFECTED = 100_000
+MAX_TITLE_LENGTH = 200
+
+
+class PainPointKind(enum.StrEnum):
+    recurring = "recurring"
+    one_time = "one_time"
+
+
+class PainPointStatus(enum.StrEnum):
+    open = "open"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    wont_fix = "wont_fix"
+
+
+class PainPoint(Base):
+    __tablename__ = "pain_point"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"), index=True)
+    persona_id: Mapped[int] = mapped_column(ForeignKey("persona.id", ondelete="RESTRICT"), index=True)
+    stage_id: Mapped[int] = mapped_column(
+        ForeignKey("lifecycle_stage.id", ondelete="RESTRICT"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(MAX_TITLE_LENGTH))
+    description: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[PainPointKind] = mapped_column(str_enum(PainPointKind, "pain_point_kind"))
+    hours_low: Mapped[Decimal] = mapped_column(Hours)
+    hours_likely: Mapped[Decimal] = mapped_column(Hours)
+    hours_high: Mapped[Decimal] = mapped_column(Hours)
+    people_affected: Mapped[int] = mapped_column(Integer)
+    status: Mapped[PainPointStatus] = mapped_column(
+        str_enum(PainPointStatus, "pain_point_status"), default=PainPointStatus.open, index=True
+    )
+    observed_since: Mapped[date] = mapped_column(Date, default=date.today, index=True)
+    resolved_on: Mapped[date | None] = mapped_column(Date)
+    reporter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="SET NULL"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    team: Mapped[Team] = relationship(lazy="raise")
+    persona: Mapped[Persona] = relationship(lazy="raise")
+    stage: Mapped[Stage] = relationship(lazy="raise")
+    reporter: Mapped[User | None] = relationship(lazy="raise")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint("title <> ''", name="title_not_empty"),
+        CheckConstraint(
+            "hours_low >= 0 AND hours_low <= hours_likely AND hours_likely <= hours_high",
+            name="hours_ordered",
+        ),
+        CheckConstraint(
+            f"hours_high <= {MAX_ONE_TIME_HOURS} AND "
+            f"(kind = 'one_time' OR hours_high <= {MAX_WEEKLY_HOURS})",
+            name="hours_bounded",
+        ),
+        CheckConstraint(
+            f"people_affected >= 1 AND people_affected <= {MAX_PEOPLE_AFFECTED}",
+            name="people_affected_range",
+        ),
+        CheckConstraint(
+            "(status = 'resolved' AND resolved_on IS NOT NULL) OR "
+            "(status <> 'resolved' AND resolved_on IS NULL)",
+            name="resolved_on_iff_resolved",
+        ),
+        CheckConstraint(
+            "resolved_on IS NULL OR resolved_on >= observed_since", name="resolved_after_observed"
+        ),
+    )
+
+
+class Confirmation(Base):
+    """"This hits me too": a member of an affected team gives its own hours estimate."""
+
+    __tablename__ = "pain_point_confirmation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pain_point_id: Mapped[int] = mapped_column(ForeignKey("pain_point.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    hours: Mapped[Decimal] = mapped_column(Hours)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("pain_point_id", "user_id"),
+        CheckConstraint(f"hours >= 0 AND hours <= {MAX_ONE_TIME_HOURS}", name="hours_range"),
+    )

@@ -1,0 +1,28 @@
+"""Organisation-wide settings: one row."""
+
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+
+ORG_SETTINGS_ID = 1
+
+
+class OrgSettings(Base):
+    __tablename__ = "org_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=ORG_SETTINGS_ID)
+    name: Mapped[str] = mapped_column(String(120), default="Northstar")
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1)
+    working_weeks_per_year: Mapped[Decimal] = mapped_column(Numeric(4, 1), default=Decimal("46"))
+    working_hours_per_week: Mapped[Decimal] = mapped_column(Numeric(4, 1), default=Decimal("40"))
+
+    __table_args__ = (
+        CheckConstraint(f"id = {ORG_SETTINGS_ID}", name="single_row"),
+        CheckConstraint("fiscal_year_start_month BETWEEN 1 AND 12", name="fiscal_month"),
+        CheckConstraint("working_weeks_per_year > 0 AND working_weeks_per_year <= 52", name="weeks"),
+        CheckConstraint("working_hours_per_week > 0 AND working_hours_per_week <= 168", name="hours"),
+    )
