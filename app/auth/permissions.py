@@ -1,0 +1,78 @@
+"""What each role may do (PRODUCT.md "Roles"); team scope is applied on top by Principal."""
+
+import enum
+from dataclasses import dataclass, field
+
+from app.auth.models import Role
+
+
+class Permission(enum.StrEnum):
+    # Dashboards and lists; a viewer sees only its own teams' data.
+    read = "read"
+    # Exports of the quarterly summary (team leads, leaders).
+    export = "export"
+    # Pain points, initiatives, models, assessments: a PM only for its own teams.
+    edit = "edit"
+    # Users, teams, personas, tokens, org settings.
+    admin = "admin"
+
+    def describe(self) -> str:
+        return {
+            "read": "read this page",
+            "export": "export reports",
+            "edit": "change this data",
+            "admin": "manage settings",
+        }[self.value]
+
+
+GRANTS: dict[Permission, frozenset[Role]] = {
+    Permission.read: frozenset(Role),
+    Permission.export: frozenset(Role),
+    Permission.edit: frozenset({Role.admin, Role.pm}),
+    Permission.admin: frozenset({Role.admin}),
+}
+
+# Roles that read every team's figures; the others read only the teams they belong to.
+READS_ALL_TEAMS = frozenset({Role.admin, Role.pm, Role.leader})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a logged-in user or an API token acting with a role."""
+
+    user_id: int
+    email: str
+    role: Role
+    team_ids: frozenset[int] = field(default_factory=frozenset)
+    via_token: bool = False
+    token_id: int | None = None
+    # A token bound to one team acts on that team only, whatever its role.
+    token_team_id: int | None = None
+    name: str = ""
+
+    def has(self, permission: Permission) -> bool:
+        return self.role in GRANTS[permission]
+
+    @property
+    def actor_label(self) -> str:
+        return f"token:{self.token_id} ({self.email})" if self.via_token else self.email
+
+    @property
+    def visible_team_ids(self) -> frozenset[int] | None:
+        """Teams whose data this principal may read; None means every team."""
+        if self.token_team_id is not None:
+            return frozenset({self.token_team_id})
+        if self.role in READS_ALL_TEAMS:
+            return None
+        return self.team_ids
+
+    def can_read_team(self, team_id: int) -> bool:
+        visible = self.visible_team_ids
+        return visible is None or team_id in visible
+
+    def can_edit_team(self, team_id: int) -> bool:
+        if not self.has(Permission.edit):
+            return False
+        if self.token_team_id is not None and team_id != self.token_team_id:
+            return False
+        return self.role == Role.admin or team_id in self.team_ids

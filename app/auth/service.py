@@ -1,0 +1,309 @@
+"""Logins, sessions, users and API tokens: every write of the auth domain."""
+
+import hashlib
+import math
+import re
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from app.audit.service import record, snapshot
+from app.auth.models import ApiToken, LoginAttempt, Role, User, UserSession
+from app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from app.auth.permissions import Principal
+from app.config import Settings
+from app.core.errors import FieldError, NotFound, TooManyRequests, ValidationFailed
+from app.db import utcnow
+from app.teams.models import Team
+
+WRONG_CREDENTIALS = "Wrong email or password."
+TOKEN_PREFIX = "nst_"
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# An address may fail more often than one account (a shared office NAT), but not unboundedly.
+PER_ADDRESS_FACTOR = 4
+# last_seen_at is written at most this often, not on every request.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+# --- logins ---------------------------------------------------------------------------------
+
+
+def authenticate(
+    session: Session, settings: Settings, *, email: str, password: str, ip: str
+) -> User | None:
+    """The active user with this email and password; None when they do not match.
+
+    Raises TooManyRequests past the limit. Attempts are stored in the caller's transaction
+    (which must commit on a refusal too), so the limit holds across app processes.
+    """
+    email = normalise_email(email)
+    now = utcnow()
+    since = now - timedelta(minutes=settings.login_window_minutes)
+    failures = select(func.count(), func.min(LoginAttempt.attempted_at)).where(
+        LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since
+    )
+    by_email, first_email = session.execute(failures.where(LoginAttempt.email == email)).one()
+    by_ip, first_ip = session.execute(failures.where(LoginAttempt.ip == ip)).one()
+    limit = settings.login_max_failures
+    if by_email >= limit or by_ip >= limit * PER_ADDRESS_FACTOR:
+        first = first_email if by_email >= limit else first_ip
+        wait = (first + timedelta(minutes=settings.login_window_minutes) - now).total_seconds()
+        minutes = max(1, math.ceil(wait / 60))
+        raise TooManyRequests(
+            f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+            retry_after_seconds=max(1, int(wait)),
+        )
+    user = session.scalar(select(User).where(User.email == email))
+    ok = verify_password(password, user.password_hash if user else None)
+    ok = ok and user is not None and user.is_active
+    session.add(LoginAttempt(email=email, ip=ip, attempted_at=now, succeeded=ok))
+    return user if ok else None
+
+
+def start_session(session: Session, user: User, *, ip: str, user_agent: str) -> str:
+    """Opens a login session and returns the random id the cookie will carry (signed)."""
+    raw = secrets.token_urlsafe(32)
+    session.add(
+        UserSession(token_hash=sha256(raw), user_id=user.id, ip=ip[:64], user_agent=user_agent[:255])
+    )
+    record(session, actor=user.email, actor_id=user.id, action="login", entity="user",
+           entity_id=user.id)
+    return raw
+
+
+def resolve_session(session: Session, settings: Settings, raw: str) -> Principal | None:
+    """The principal behind a session id, if the session is still valid."""
+    now = utcnow()
+    row = session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .options(selectinload(User.teams))
+        .where(UserSession.token_hash == sha256(raw), UserSession.ended_at.is_(None))
+    ).one_or_none()
+    if row is None:
+        return None
+    user_session, user = row
+    expired = (
+        not user.is_active
+        or now - user_session.created_at > timedelta(hours=settings.session_absolute_hours)
+        or now - user_session.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
+        # A password change ends every session opened before it.
+        or user_session.created_at < user.password_changed_at
+    )
+    if expired:
+        user_session.ended_at = now
+        return None
+    if now - user_session.last_seen_at > TOUCH_INTERVAL:
+        user_session.last_seen_at = now
+    return principal_for_user(user)
+
+
+def principal_for_user(user: User) -> Principal:
+    return Principal(
+        user_id=user.id, email=user.email, role=user.role, name=user.name,
+        team_ids=frozenset(t.id for t in user.teams),
+    )
+
+
+def end_session(session: Session, raw: str) -> None:
+    session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == sha256(raw), UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+
+
+def end_all_sessions(session: Session, user_id: int) -> None:
+    session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+
+
+# --- users ----------------------------------------------------------------------------------
+
+USER_FIELDS = ["email", "name", "role", "is_active"]
+
+
+def _teams_by_slug(session: Session, slugs: list[str], field: str) -> list[Team]:
+    slugs = sorted({s.strip() for s in slugs if s.strip()})
+    teams = list(session.scalars(select(Team).where(Team.slug.in_(slugs)))) if slugs else []
+    missing = sorted(set(slugs) - {t.slug for t in teams})
+    if missing:
+        raise ValidationFailed([FieldError(field, f"unknown team: {', '.join(missing)}")])
+    return teams
+
+
+def parse_role(value: str, field: str = "role") -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise ValidationFailed([FieldError(field, f"unknown role '{value}'; use one of {allowed}")])
+
+
+def create_user(
+    session: Session, *, email: str, password: str, role: str, name: str = "",
+    team_slugs: list[str] | None = None, actor: str, actor_id: int | None,
+) -> User:
+    errors: list[FieldError] = []
+    email = normalise_email(email)
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        errors.append(FieldError("email", "enter a valid email address"))
+    elif session.scalar(select(User.id).where(User.email == email)) is not None:
+        errors.append(FieldError("email", "a user with this email already exists"))
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors.append(FieldError("password", f"use at least {MIN_PASSWORD_LENGTH} characters"))
+    if len(name) > 120:
+        errors.append(FieldError("name", "at most 120 characters"))
+    try:
+        parsed_role = parse_role(role)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    try:
+        teams = _teams_by_slug(session, team_slugs or [], "teams")
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    user = User(email=email, name=name.strip(), password_hash=hash_password(password),
+                role=parsed_role, teams=teams)
+    session.add(user)
+    session.flush()
+    record(session, actor=actor, actor_id=actor_id, action="create", entity="user",
+           entity_id=user.id, after=snapshot(user, USER_FIELDS) | {"teams": [t.slug for t in teams]})
+    return user
+
+
+def update_user(
+    session: Session, user: User, *, role: str, name: str, team_slugs: list[str],
+    is_active: bool, actor: Principal,
+) -> User:
+    before = snapshot(user, USER_FIELDS) | {"teams": [t.slug for t in user.teams]}
+    errors: list[FieldError] = []
+    try:
+        parsed_role = parse_role(role)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    try:
+        teams = _teams_by_slug(session, team_slugs, "teams")
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    if user.id == actor.user_id and (not is_active or role != Role.admin.value):
+        errors.append(FieldError("role", "you cannot demote or deactivate yourself"))
+    if errors:
+        raise ValidationFailed(errors)
+    user.role, user.name, user.teams, user.is_active = parsed_role, name.strip(), teams, is_active
+    if not is_active:
+        end_all_sessions(session, user.id)
+    record(session, actor=actor.actor_label, actor_id=actor.user_id, action="update",
+           entity="user", entity_id=user.id, before=before,
+           after=snapshot(user, USER_FIELDS) | {"teams": [t.slug for t in teams]})
+    return user
+
+
+def change_password(session: Session, user: User, *, new_password: str, actor: str,
+                    actor_id: int | None) -> None:
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            [FieldError("password", f"use at least {MIN_PASSWORD_LENGTH} characters")]
+        )
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    end_all_sessions(session, user.id)
+    record(session, actor=actor, actor_id=actor_id, action="change_password", entity="user",
+           entity_id=user.id)
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+def create_api_token(
+    session: Session, *, user: User, name: str, role: str | None = None,
+    team_slug: str | None = None, actor: str, actor_id: int | None,
+) -> tuple[ApiToken, str]:
+    """Creates a token and returns it with its secret, which is never shown again."""
+    errors: list[FieldError] = []
+    name = name.strip()
+    if not name or len(name) > 120:
+        errors.append(FieldError("name", "give the token a name of 1 to 120 characters"))
+    token_role = user.role
+    if role:
+        try:
+            token_role = parse_role(role)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    team = None
+    if team_slug:
+        try:
+            [team] = _teams_by_slug(session, [team_slug], "team")
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    if not errors and _outranks(token_role, user.role):
+        errors.append(FieldError("role", f"a token cannot have more rights than its user ({user.role})"))
+    if not errors and team is not None and user.role != Role.admin and team.id not in {
+        t.id for t in user.teams
+    }:
+        errors.append(FieldError("team", f"{user.email} is not a member of team {team.slug}"))
+    if errors:
+        raise ValidationFailed(errors)
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(name=name, token_hash=sha256(raw), prefix=raw[:10], role=token_role,
+                     team_id=team.id if team else None, user_id=user.id)
+    session.add(token)
+    session.flush()
+    record(session, actor=actor, actor_id=actor_id, action="create", entity="api_token",
+           entity_id=token.id, after={"name": name, "role": token_role.value,
+                                      "team": team.slug if team else None, "user": user.email})
+    return token, raw
+
+
+_RANK = {Role.viewer: 0, Role.leader: 1, Role.pm: 2, Role.admin: 3}
+
+
+def _outranks(a: Role, b: Role) -> bool:
+    return _RANK[a] > _RANK[b]
+
+
+def resolve_token(session: Session, raw: str) -> Principal | None:
+    row = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .options(selectinload(User.teams))
+        .where(ApiToken.token_hash == sha256(raw), ApiToken.revoked_at.is_(None))
+    ).one_or_none()
+    if row is None:
+        return None
+    token, user = row
+    if not user.is_active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
+        token.last_used_at = now
+    return Principal(
+        user_id=user.id, email=user.email, role=token.role, name=token.name,
+        team_ids=frozenset(t.id for t in user.teams), via_token=True, token_id=token.id,
+        token_team_id=token.team_id,
+    )
+
+
+def revoke_token(session: Session, token_id: int, *, actor: Principal) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no API token with id {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record(session, actor=actor.actor_label, actor_id=actor.user_id, action="revoke",
+               entity="api_token", entity_id=token.id)
+    return token

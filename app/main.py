@@ -1,0 +1,59 @@
+"""The application factory: routers, static files, middleware. Nothing happens at import."""
+
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
+
+from app.config import PROJECT_ROOT, Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.security_headers import SecurityHeaders
+from app.static_files import CachedStatic, make_asset_url
+from app.templating import make_templates
+from app.web import install_error_handlers
+
+
+def migration_head() -> str | None:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Northstar API",
+        version="1",
+        description="Ties the work of ML platform teams to business value. Authenticate with "
+        "`Authorization: Bearer <token>`; errors are RFC 9457 problem+json.",
+        docs_url=None, redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.secret_key = settings.resolved_secret_key()
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.migration_head = migration_head()
+    templates = make_templates(str(settings.templates_dir))
+    templates.env.globals["asset_url"] = make_asset_url(Path(settings.static_dir))
+    app.state.templates = templates
+
+    install_error_handlers(app)
+    _include_routers(app)
+    app.mount("/static", CachedStatic(directory=settings.static_dir), name="static")
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from app.api.router import router as api_router
+    from app.auth.routes import router as auth_router
+    from app.docs import router as docs_router
+    from app.health import router as health_router
+    from app.home import router as home_router
+    from app.settings.routes import router as settings_router
+
+    for router in (health_router, auth_router, docs_router, home_router, settings_router):
+        app.include_router(router)
+    app.include_router(api_router, prefix="/api/v1")

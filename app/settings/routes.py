@@ -1,0 +1,5 @@
+"""Admin settings pages: teams, personas, users, API tokens, org settings."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/settings")

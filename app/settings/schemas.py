@@ -1,0 +1,28 @@
+"""Org settings in and out."""
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Currency = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
+                                            pattern=r"^[A-Z]{3}$")]
+
+
+class OrgSettingsOut(BaseModel):
+    name: str
+    currency: str
+    fiscal_year_start_month: int
+    working_weeks_per_year: Decimal
+    working_hours_per_week: Decimal
+
+
+class OrgSettingsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=120)] | None = None
+    currency: Currency | None = Field(default=None, description="ISO 4217 code, e.g. USD")
+    fiscal_year_start_month: Annotated[int, Field(ge=1, le=12)] | None = None
+    working_weeks_per_year: Annotated[Decimal, Field(gt=0, le=52, decimal_places=1)] | None = None
+    working_hours_per_week: Annotated[Decimal, Field(gt=0, le=168, decimal_places=1)] | None = None

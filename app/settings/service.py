@@ -1,0 +1,34 @@
+"""Reads and writes of the organisation's settings (one row, created by the first migration)."""
+
+from sqlalchemy.orm import Session
+
+from app.audit.service import record, snapshot
+from app.auth.permissions import Principal
+from app.settings.models import ORG_SETTINGS_ID, OrgSettings
+from app.settings.schemas import OrgSettingsUpdate
+
+FIELDS = ["name", "currency", "fiscal_year_start_month", "working_weeks_per_year",
+          "working_hours_per_week"]
+
+
+def get_org_settings(session: Session) -> OrgSettings:
+    org = session.get(OrgSettings, ORG_SETTINGS_ID)
+    if org is None:  # a database that was stamped rather than migrated
+        org = OrgSettings(id=ORG_SETTINGS_ID)
+        session.add(org)
+        session.flush()
+    return org
+
+
+def update_org_settings(session: Session, data: OrgSettingsUpdate, *,
+                        actor: Principal) -> OrgSettings:
+    org = get_org_settings(session)
+    before = snapshot(org, FIELDS)
+    for field, value in data.model_dump(exclude_none=True).items():
+        setattr(org, field, value)
+    session.flush()
+    after = snapshot(org, FIELDS)
+    if after != before:
+        record(session, actor=actor.actor_label, actor_id=actor.user_id, action="update",
+               entity="org_settings", entity_id=org.id, before=before, after=after)
+    return org

@@ -1,0 +1,43 @@
+"""Reads of teams, personas and stages."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.teams.models import Persona, Stage, Team, TeamPersona
+
+
+def list_teams(
+    session: Session, *, visible_team_ids: frozenset[int] | None = None,
+    include_archived: bool = False, offset: int = 0, limit: int | None = None,
+) -> tuple[Sequence[Team], int]:
+    """Teams ordered by name, with their headcounts and personas loaded, and the total count."""
+    query = select(Team)
+    if not include_archived:
+        query = query.where(Team.is_archived.is_(False))
+    if visible_team_ids is not None:
+        query = query.where(Team.id.in_(visible_team_ids))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = (
+        query.options(selectinload(Team.headcounts).selectinload(TeamPersona.persona))
+        .order_by(Team.name).offset(offset).limit(limit)
+    )
+    return session.scalars(query).all(), total
+
+
+def get_team(session: Session, slug_or_id: str | int) -> Team | None:
+    query = select(Team).options(selectinload(Team.headcounts).selectinload(TeamPersona.persona))
+    if isinstance(slug_or_id, int) or str(slug_or_id).isdigit():
+        query = query.where(Team.id == int(slug_or_id))
+    else:
+        query = query.where(Team.slug == slug_or_id)
+    return session.scalar(query)
+
+
+def list_personas(session: Session) -> Sequence[Persona]:
+    return session.scalars(select(Persona).order_by(Persona.position, Persona.name)).all()
+
+
+def list_stages(session: Session) -> Sequence[Stage]:
+    return session.scalars(select(Stage).order_by(Stage.position)).all()

@@ -1,0 +1,91 @@
+"""Maps errors to responses: problem+json (RFC 9457) under /api, friendly pages elsewhere."""
+
+import logging
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.core.errors import DomainError, NotAuthenticated, TooManyRequests
+from app.templating import render
+
+log = logging.getLogger("northstar")
+
+PROBLEM = "application/problem+json"
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def problem(
+    status: int, title: str, detail: str, *, errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, object] = {"type": "about:blank", "title": title, "status": status,
+                               "detail": detail}
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    return render(request, "errors/error.html", {"status": status, "title": title,
+                                                 "detail": detail}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        headers = {}
+        if isinstance(exc, TooManyRequests):
+            headers["Retry-After"] = str(exc.retry_after_seconds)
+        if is_api(request):
+            if isinstance(exc, NotAuthenticated):
+                headers["WWW-Authenticate"] = "Bearer"
+            errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+            return problem(exc.status_code, exc.title, exc.message, errors=errors, headers=headers)
+        if isinstance(exc, NotAuthenticated):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            nxt = target if request.method == "GET" else "/"
+            response = RedirectResponse(f"/login?next={quote(nxt, safe='')}", status_code=303)
+            if request.headers.get("HX-Request"):
+                # htmx follows redirects inside the swap; ask it to load the login page instead.
+                response = Response(status_code=401, headers={"HX-Redirect": "/login"})
+            return response
+        response = _error_page(request, exc.status_code, exc.title, exc.message)
+        response.headers.update(headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")),
+             "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        if is_api(request):
+            return problem(422, "Invalid input", detail, errors=errors)
+        return _error_page(request, 422, "Invalid input", detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        if exc.status_code == 404:
+            detail = "There is no page at this address."
+        if is_api(request):
+            return problem(exc.status_code, title, detail, headers=exc.headers)
+        return _error_page(request, exc.status_code, title, detail)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        detail = "Something went wrong on our side. It has been logged; please try again."
+        if is_api(request):
+            return problem(500, "Internal server error", detail)
+        return _error_page(request, 500, "Something went wrong", detail)

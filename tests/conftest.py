@@ -1,0 +1,144 @@
+"""One migrated database per run, one rolled-back transaction per test.
+
+The backend comes from NORTHSTAR_TEST_DATABASE_URL (a SQLite file by default). When it names
+PostgreSQL, every database test runs there, and an unreachable server fails the run.
+"""
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import PROJECT_ROOT, Settings
+from app.db import make_engine
+from app.main import create_app
+
+from tests import factories
+
+
+def test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("NORTHSTAR_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def alembic_config(connection: Connection) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["connection"] = connection
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def reset_database(engine: Engine) -> None:
+    """An empty schema: PostgreSQL's public schema recreated, SQLite's file starts empty."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return test_database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    # No skip: a configured database that cannot be reached must fail the run.
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    reset_database(engine)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        yield conn
+        transaction.rollback()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    # SQLAlchemy's documented recipe: application commits become SAVEPOINT releases.
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                        expire_on_commit=False)
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(database_url=database_url, secret_key="test-secret-key-not-for-production",
+                    secret_key_file=tmp_path / "secret")
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]):
+    application = create_app(settings, engine=engine)
+    application.state.sessionmaker = session_factory
+    return application
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as test_client:
+        yield test_client
+
+
+def csrf_from(html: str) -> str:
+    soup = BeautifulSoup(html, "html.parser")
+    field = soup.find("input", attrs={"name": "csrf_token"})
+    if field is not None:
+        return field["value"]
+    match = re.search(r'"X-CSRF-Token": "([^"]+)"', html)
+    assert match, "page carries no CSRF token"
+    return match.group(1)
+
+
+def login(client: TestClient, email: str, password: str = factories.PASSWORD) -> TestClient:
+    page = client.get("/login")
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": csrf_from(page.text), "next": "/"})
+    assert response.status_code == 303, response.text
+    return client
+
+
+def page_csrf(client: TestClient, path: str = "/") -> str:
+    return csrf_from(client.get(path).text)
+
+
+@pytest.fixture
+def as_role(client: TestClient, db: Session):
+    """Logs the client in as a fresh user of `role` (member of `teams`); returns the user."""
+
+    def _login(role: str, teams=()):
+        user = factories.make_user(db, role=role, teams=list(teams))
+        db.commit()
+        login(client, user.email)
+        return user
+
+    return _login
+
+
+def is_postgres(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"

@@ -1,0 +1,76 @@
+"""Plain builders of domain objects for tests: `make_x(session, **overrides)`."""
+
+import itertools
+from decimal import Decimal
+from functools import lru_cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import ApiToken, Role, User
+from app.auth.passwords import hash_password
+from app.auth.service import TOKEN_PREFIX, sha256
+from app.teams.models import Persona, Stage, Team, TeamPersona
+
+PASSWORD = "correct-horse-battery"
+_seq = itertools.count(1)
+
+
+@lru_cache(maxsize=1)
+def password_hash() -> str:
+    # argon2 takes ~0.4 s: hash the shared test password once per run.
+    return hash_password(PASSWORD)
+
+
+def make_team(session: Session, **overrides) -> Team:
+    n = next(_seq)
+    headcounts = overrides.pop("headcounts", {})
+    team = Team(name=overrides.pop("name", f"Team {n}"), slug=overrides.pop("slug", f"team-{n}"),
+                **overrides)
+    session.add(team)
+    session.flush()
+    for persona_slug, count in headcounts.items():
+        hourly = None
+        if isinstance(count, tuple):
+            count, hourly = count
+        session.add(TeamPersona(team_id=team.id, persona_id=persona(session, persona_slug).id,
+                                headcount=count, hourly_cost=hourly))
+    session.flush()
+    return team
+
+
+def persona(session: Session, slug: str = "data-scientist") -> Persona:
+    return session.scalars(select(Persona).where(Persona.slug == slug)).one()
+
+
+def stage(session: Session, slug: str = "deployment") -> Stage:
+    return session.scalars(select(Stage).where(Stage.slug == slug)).one()
+
+
+def make_user(session: Session, **overrides) -> User:
+    n = next(_seq)
+    teams = overrides.pop("teams", [])
+    role = overrides.pop("role", Role.pm)
+    user = User(email=overrides.pop("email", f"user{n}@example.com"),
+                name=overrides.pop("name", f"User {n}"),
+                password_hash=overrides.pop("password_hash", password_hash()),
+                role=Role(role), teams=list(teams), **overrides)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def make_token(session: Session, user: User, **overrides) -> str:
+    """Creates an API token for `user` and returns its secret."""
+    n = next(_seq)
+    raw = f"{TOKEN_PREFIX}test-{n}-{'x' * 20}"
+    token = ApiToken(name=overrides.pop("name", f"token {n}"), token_hash=sha256(raw),
+                     prefix=raw[:10], role=Role(overrides.pop("role", user.role)),
+                     user_id=user.id, **overrides)
+    session.add(token)
+    session.flush()
+    return raw
+
+
+def money(value: str) -> Decimal:
+    return Decimal(value)
