@@ -6,6 +6,7 @@ PostgreSQL, every database test runs there, and an unreachable server fails the 
 
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,12 +40,27 @@ def alembic_config(connection: Connection) -> Config:
     return config
 
 
-def reset_database(engine: Engine) -> None:
-    """An empty schema: PostgreSQL's public schema recreated, SQLite's file starts empty."""
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+def isolated_engine(url: str) -> tuple[Engine, str | None]:
+    """An engine on an empty schema of its own.
+
+    On PostgreSQL each test run gets a private schema (dropped at the end), so that runs
+    sharing one database (two developers, two CI phases) cannot disturb each other.
+    """
+    if make_url(url).get_backend_name() != "postgresql":
+        return make_engine(url), None
+    schema = f"test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    return make_engine(url, connect_args={"options": f"-csearch_path={schema}"}), schema
+
+
+def drop_schema(url: str, schema: str) -> None:
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -54,15 +70,14 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    # No skip: a configured database that cannot be reached must fail the run.
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
-    reset_database(engine)
+    # No skip: a configured database that cannot be reached fails the run right here.
+    engine, schema = isolated_engine(database_url)
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "head")
     yield engine
     engine.dispose()
+    if schema:
+        drop_schema(database_url, schema)
 
 
 @pytest.fixture
