@@ -1,0 +1,36 @@
+# Shared by the quick-start scripts: a virtual environment that follows pyproject.toml.
+# Usage: source scripts/lib.sh; ensure_venv [extra]
+
+ensure_venv() {
+  local extra=${1:-}
+  local spec="."
+  [[ -n $extra ]] && spec=".[$extra]"
+  if [[ ! -x .venv/bin/python ]]; then
+    echo "==> creating .venv" >&2
+    python3 -m venv .venv
+  fi
+  # Reinstall only when pyproject.toml (or the extra asked for) changed since the last install.
+  local stamp=".venv/.installed-${extra:-base}"
+  local want
+  want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+  if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+    echo "==> installing northstar ${spec} into .venv" >&2
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec" >&2
+    echo "$want" > "$stamp"
+  fi
+}
+
+ensure_chromium() {
+  # Debian's Chromium drives the browser tests; Playwright never downloads a browser here.
+  if command -v chromium >/dev/null 2>&1; then return 0; fi
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing Debian's chromium for the browser tests" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >&2
+  fi
+  command -v chromium >/dev/null 2>&1 || {
+    echo "error: Chromium is required for the browser tests (apt-get install chromium)" >&2
+    return 1
+  }
+}

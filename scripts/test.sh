@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, browser tests in Chromium included.
+#
+# Database tests run on NORTHSTAR_TEST_DATABASE_URL (a SQLite file when unset). When that URL
+# names PostgreSQL, the suite runs there and then once more on SQLite (browser tests aside),
+# so both backends are proven in one command. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+ensure_venv test
+ensure_chromium
+
+url=${NORTHSTAR_TEST_DATABASE_URL:-}
+if [[ $url == postgresql* ]]; then
+  echo "==> test suite on PostgreSQL (database tests) and in Chromium (browser tests)"
+  .venv/bin/pytest "$@"
+  echo "==> database tests again on SQLite"
+  NORTHSTAR_TEST_DATABASE_URL= .venv/bin/pytest -m "not browser" "$@"
+else
+  echo "==> test suite on SQLite and in Chromium"
+  .venv/bin/pytest "$@"
+fi
