@@ -65,6 +65,9 @@ def require(permission: Permission):
             await verify_csrf(request)
         if not principal.has(permission):
             raise PermissionDenied(f"Your role ({principal.role}) may not {permission.describe()}.")
+        if permission is Permission.admin and principal.token_team_id is not None:
+            # Org-wide settings are beyond a token bound to one team, whatever its role.
+            raise PermissionDenied("A token bound to one team may not manage settings.")
         return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]  (read by the route-walk test)

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Currency = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
-                                            pattern=r"^[A-Z]{3}$")]
+                                            pattern=r"^[A-Za-z]{3}$")]
 
 
 class OrgSettingsOut(BaseModel):

@@ -41,3 +41,27 @@ def list_personas(session: Session) -> Sequence[Persona]:
 
 def list_stages(session: Session) -> Sequence[Stage]:
     return session.scalars(select(Stage).order_by(Stage.position)).all()
+
+
+def get_persona(session: Session, slug: str) -> Persona | None:
+    return session.scalar(select(Persona).where(Persona.slug == slug))
+
+
+def page_personas(
+    session: Session, *, offset: int = 0, limit: int | None = None,
+) -> tuple[Sequence[Persona], int]:
+    """Personas in their seeded order, one page of them, and the total count."""
+    total = session.scalar(select(func.count()).select_from(Persona)) or 0
+    rows = session.scalars(
+        select(Persona).order_by(Persona.position, Persona.name).offset(offset).limit(limit)
+    ).all()
+    return rows, total
+
+
+def page_stages(
+    session: Session, *, offset: int = 0, limit: int | None = None,
+) -> tuple[Sequence[Stage], int]:
+    """Lifecycle stages in lifecycle order, one page of them, and the total count."""
+    total = session.scalar(select(func.count()).select_from(Stage)) or 0
+    rows = session.scalars(select(Stage).order_by(Stage.position).offset(offset).limit(limit)).all()
+    return rows, total

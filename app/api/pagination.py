@@ -1,0 +1,46 @@
+"""Paging shared by every list endpoint: `?page=&page_size=` in, `Page[T]` out."""
+
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 50
+
+T = TypeVar("T")
+
+
+class PageParams:
+    """The requested page; use it as a dependency (`Paging`)."""
+
+    def __init__(
+        self,
+        page: Annotated[int, Query(ge=1, description="1-based page number.")] = 1,
+        page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE,
+                                        description="Items per page.")] = DEFAULT_PAGE_SIZE,
+    ) -> None:
+        self.page = page
+        self.page_size = page_size
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    @property
+    def limit(self) -> int:
+        return self.page_size
+
+
+Paging = Annotated[PageParams, Depends()]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+    @classmethod
+    def of(cls, items: list[T], total: int, params: PageParams) -> "Page[T]":
+        return cls(items=items, total=total, page=params.page, page_size=params.page_size)

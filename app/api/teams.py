@@ -1,0 +1,102 @@
+"""/api/v1/teams: list, create, read, change and archive teams with their headcounts."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from app.api.pagination import Page, Paging
+from app.api.types import Money, problem_responses
+from app.auth.deps import Admin, Reader
+from app.auth.permissions import Principal
+from app.core.errors import NotFound
+from app.db import SessionDep
+from app.teams import queries, schemas, service
+from app.teams.models import Team
+from app.teams.schemas import TeamCreate, TeamUpdate
+
+router = APIRouter(prefix="/teams", tags=["teams"])
+
+TeamRef = Annotated[str, Path(description="The team's slug or numeric id.")]
+
+
+class HeadcountOut(schemas.HeadcountOut):
+    hourly_cost: Money | None
+    effective_hourly_cost: Money
+
+
+class TeamOut(schemas.TeamOut):
+    headcounts: list[HeadcountOut]
+
+
+def team_out(team: Team) -> TeamOut:
+    return TeamOut(
+        id=team.id, name=team.name, slug=team.slug, description=team.description,
+        is_archived=team.is_archived,
+        headcounts=[
+            HeadcountOut(
+                persona=hp.persona.slug, persona_name=hp.persona.name, headcount=hp.headcount,
+                hourly_cost=hp.hourly_cost,
+                # PRODUCT.md: the team's override for the persona, else the persona's default.
+                effective_hourly_cost=(hp.hourly_cost if hp.hourly_cost is not None
+                                       else hp.persona.hourly_cost),
+            )
+            for hp in sorted(team.headcounts, key=lambda h: (h.persona.position, h.persona.slug))
+        ],
+    )
+
+
+def readable_team(session: Session, ref: str, principal: Principal) -> Team:
+    """The team named by slug or id; a team the principal may not read is as good as absent."""
+    team = queries.get_team(session, ref)
+    if team is None or not principal.can_read_team(team.id):
+        raise NotFound(f"There is no team '{ref}'.")
+    return team
+
+
+@router.get("", name="api.teams.list", summary="List teams", response_model=Page[TeamOut],
+            responses=problem_responses(401, 422))
+def list_teams(
+    session: SessionDep, principal: Reader, paging: Paging,
+    include_archived: Annotated[bool, Query(description="Include archived teams.")] = False,
+) -> Page[TeamOut]:
+    """Teams ordered by name, with headcount per persona; a team-scoped token sees its team."""
+    teams, total = queries.list_teams(
+        session, visible_team_ids=principal.visible_team_ids, include_archived=include_archived,
+        offset=paging.offset, limit=paging.limit,
+    )
+    return Page[TeamOut].of([team_out(t) for t in teams], total, paging)
+
+
+@router.post("", name="api.teams.create", summary="Create a team", status_code=201,
+             response_model=TeamOut, responses=problem_responses(401, 403, 422))
+def create_team(request: Request, response: Response, session: SessionDep, principal: Admin,
+                data: TeamCreate) -> TeamOut:
+    """Headcounts name personas by slug; `hourly_cost` overrides the persona's default."""
+    team = service.create_team(session, data, actor=principal)
+    response.headers["Location"] = str(request.url_for("api.teams.get", team=team.slug))
+    return team_out(team)
+
+
+@router.get("/{team}", name="api.teams.get", summary="Read a team", response_model=TeamOut,
+            responses=problem_responses(401, 404))
+def get_team(session: SessionDep, principal: Reader, team: TeamRef) -> TeamOut:
+    return team_out(readable_team(session, team, principal))
+
+
+@router.patch("/{team}", name="api.teams.update", summary="Change a team", response_model=TeamOut,
+              responses=problem_responses(401, 403, 404, 422))
+def update_team(session: SessionDep, principal: Admin, team: TeamRef,
+                data: TeamUpdate) -> TeamOut:
+    """Changes the fields given; `headcounts`, when given, replaces the whole list."""
+    row = readable_team(session, team, principal)
+    return team_out(service.update_team(session, row, data, actor=principal))
+
+
+@router.delete("/{team}", name="api.teams.archive", summary="Archive a team",
+               response_model=TeamOut, responses=problem_responses(401, 403, 404))
+def archive_team(session: SessionDep, principal: Admin, team: TeamRef) -> TeamOut:
+    """Archives the team (nothing is deleted): it leaves the default list, its data stays."""
+    row = readable_team(session, team, principal)
+    return team_out(service.update_team(session, row, TeamUpdate(is_archived=True),
+                                        actor=principal))
