@@ -192,6 +192,8 @@ def update_user(
 ) -> User:
     before = snapshot(user, USER_FIELDS) | {"teams": [t.slug for t in user.teams]}
     errors: list[FieldError] = []
+    if len(name.strip()) > 120:
+        errors.append(FieldError("name", "at most 120 characters"))
     try:
         parsed_role = parse_role(role)
     except ValidationFailed as exc:

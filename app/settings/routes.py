@@ -1,5 +1,509 @@
-"""Admin settings pages: teams, personas, users, API tokens, org settings."""
+"""Admin settings pages: teams, personas, users, API tokens, org settings.
 
-from fastapi import APIRouter
+Plain form posts with Post/Redirect/Get. A refused form is rendered again with 422, the values
+as typed and each message beside its field; services validate before they write, so nothing is
+stored then.
+"""
 
-router = APIRouter(prefix="/settings")
+import calendar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from app.auth import queries as auth_queries
+from app.auth import service as auth_service
+from app.auth.deps import Admin
+from app.auth.models import ApiToken, Role, User
+from app.auth.passwords import MIN_PASSWORD_LENGTH
+from app.auth.permissions import Principal
+from app.core.errors import FieldError, NotFound, ValidationFailed
+from app.db import SessionDep
+from app.settings import service as settings_service
+from app.settings.schemas import OrgSettingsUpdate
+from app.teams import queries as team_queries
+from app.teams import service as team_service
+from app.teams.models import Persona, Team
+from app.teams.schemas import PersonaCreate, PersonaUpdate, TeamCreate, TeamUpdate
+from app.templating import flash, render
+
+router = APIRouter(prefix="/settings", include_in_schema=False)
+
+Errors = dict[str, str]
+Loc = tuple[str | int, ...]
+
+ROLE_OPTIONS = [
+    (Role.admin.value, "admin: everything, settings included"),
+    (Role.pm.value, "pm: edits its teams' pain points, initiatives, models"),
+    (Role.leader.value, "leader: reads everything, exports"),
+    (Role.viewer.value, "viewer: reads its own teams' dashboards"),
+]
+MONTHS = [(str(i), calendar.month_name[i]) for i in range(1, 13)]
+# Pydantic's pattern messages quote the regex; say what is expected instead.
+PATTERN_HINTS = {
+    "slug": "use lowercase letters, digits and single hyphens, e.g. ml-platform",
+    "currency": "use a three-letter ISO 4217 currency code, e.g. USD or EUR",
+}
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form, parsed here (the CSRF check already did, and Starlette caches it) so
+    that the handlers can stay synchronous and run their database work off the event loop."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _texts(form: FormData, name: str) -> list[str]:
+    return [v.strip() for v in form.getlist(name) if isinstance(v, str) and v.strip()]
+
+
+def _dotted(loc: Loc) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _pydantic_message(error: dict[str, Any]) -> str:
+    value = error.get("input")
+    if error["type"] == "missing" or (isinstance(value, str) and not value.strip()):
+        return "this field is required"
+    field = str(error["loc"][-1]) if error["loc"] else ""
+    if error["type"] == "string_pattern_mismatch" and field in PATTERN_HINTS:
+        return PATTERN_HINTS[field]
+    message = error["msg"]
+    return message[:1].lower() + message[1:]
+
+
+def field_errors(exc: ValidationError | ValidationFailed,
+                 name: Callable[[Loc], str] = _dotted) -> Errors:
+    """Field name -> message, the first message per field; `name` maps a location to a field."""
+    errors: Errors = {}
+    if isinstance(exc, ValidationError):
+        for error in exc.errors():
+            errors.setdefault(name(tuple(error["loc"])), _pydantic_message(error))
+    else:
+        for error in exc.errors:
+            loc = tuple(int(p) if p.isdigit() else p for p in (error.field or "").split("."))
+            errors.setdefault(name(loc), error.message)
+    return errors
+
+
+def _error_context(errors: Errors, fields: Iterable[str]) -> dict[str, Any]:
+    """Messages of fields that the form does not show go to the summary above it."""
+    shown = set(fields)
+    return {"errors": errors, "other_errors": [m for f, m in errors.items() if f not in shown]}
+
+
+def _page(request: Request, template: str, context: dict[str, Any], *,
+          status_code: int = 200) -> Response:
+    base = {"path_for": request.app.url_path_for, "errors": {}, "other_errors": [], "values": {}}
+    return render(request, template, base | context, status_code=status_code)
+
+
+def _redirect(request: Request, route: str, message: str, **params: Any) -> Response:
+    response = RedirectResponse(request.app.url_path_for(route, **params), status_code=303)
+    flash(request, response, message)
+    return response
+
+
+def _currency(session: Session) -> str:
+    return settings_service.get_org_settings(session).currency
+
+
+# --- overview ---------------------------------------------------------------------------------
+
+
+@router.get("", name="settings.index")
+def index(request: Request, session: SessionDep, principal: Admin) -> Response:
+    org = settings_service.get_org_settings(session)
+    return _page(request, "settings/index.html", {"org": org})
+
+
+# --- teams ------------------------------------------------------------------------------------
+
+
+def _headcount_form(form: FormData, personas: Sequence[Persona]
+                    ) -> tuple[list[dict[str, Any]], list[str], dict[str, dict[str, str]]]:
+    """Headcount rows to send, the persona slug of each (to place errors), and the raw values.
+
+    A persona with no people and no override gets no row: the same meaning as a row of zero.
+    """
+    items, slugs, raw = [], [], {}
+    for persona in personas:
+        count = _text(form, f"headcount-{persona.slug}")
+        cost = _text(form, f"hourly_cost-{persona.slug}")
+        raw[persona.slug] = {"headcount": count, "hourly_cost": cost}
+        if count in ("", "0") and not cost:
+            continue
+        items.append({"persona": persona.slug, "headcount": count or "0",
+                      "hourly_cost": cost or None})
+        slugs.append(persona.slug)
+    return items, slugs, raw
+
+
+def _headcount_field(slugs: list[str]) -> Callable[[Loc], str]:
+    def name(loc: Loc) -> str:
+        if (len(loc) >= 3 and loc[0] == "headcounts" and isinstance(loc[1], int)
+                and loc[1] < len(slugs) and loc[2] in ("headcount", "hourly_cost")):
+            return f"{loc[2]}-{slugs[loc[1]]}"
+        return _dotted(loc)
+    return name
+
+
+def _team_fields(personas: Sequence[Persona]) -> list[str]:
+    return ["name", "slug", "description"] + [
+        f"{column}-{p.slug}" for p in personas for column in ("headcount", "hourly_cost")
+    ]
+
+
+def _team_values(team: Team) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    values = {"name": team.name, "slug": team.slug, "description": team.description}
+    headcounts = {
+        hp.persona.slug: {"headcount": str(hp.headcount),
+                          "hourly_cost": "" if hp.hourly_cost is None else str(hp.hourly_cost)}
+        for hp in team.headcounts
+    }
+    return values, headcounts
+
+
+def _teams_page(request: Request, session: Session, *, values: dict[str, str] | None = None,
+                headcounts: dict[str, dict[str, str]] | None = None, errors: Errors | None = None,
+                status_code: int = 200) -> Response:
+    teams, _ = team_queries.list_teams(session, include_archived=True)
+    personas = team_queries.list_personas(session)
+    return _page(request, "settings/teams.html", {
+        "teams": teams, "personas": personas, "currency": _currency(session),
+        "values": values or {}, "headcounts": headcounts or {},
+        **_error_context(errors or {}, _team_fields(personas)),
+    }, status_code=status_code)
+
+
+@router.get("/teams", name="settings.teams")
+def teams(request: Request, session: SessionDep, principal: Admin) -> Response:
+    return _teams_page(request, session)
+
+
+@router.post("/teams", name="settings.teams_create")
+def teams_create(request: Request, session: SessionDep, principal: Admin,
+                 form: FormDep) -> Response:
+    personas = team_queries.list_personas(session)
+    items, slugs, headcounts = _headcount_form(form, personas)
+    values = {f: _text(form, f) for f in ("name", "slug", "description")}
+    try:
+        data = TeamCreate(**values, headcounts=items)
+        team = team_service.create_team(session, data, actor=principal)
+    except (ValidationError, ValidationFailed) as exc:
+        return _teams_page(request, session, values=values, headcounts=headcounts,
+                           errors=field_errors(exc, _headcount_field(slugs)), status_code=422)
+    return _redirect(request, "settings.teams", f"Team {team.name} created.")
+
+
+def _team_or_404(session: Session, slug: str) -> Team:
+    team = team_queries.get_team(session, slug)
+    if team is None:
+        raise NotFound(f"There is no team '{slug}'.")
+    return team
+
+
+def _team_edit_page(request: Request, session: Session, team: Team, *,
+                    values: dict[str, str], headcounts: dict[str, dict[str, str]],
+                    errors: Errors | None = None, status_code: int = 200) -> Response:
+    personas = team_queries.list_personas(session)
+    return _page(request, "settings/team_edit.html", {
+        "team": team, "personas": personas, "currency": _currency(session),
+        "values": values, "headcounts": headcounts,
+        **_error_context(errors or {}, _team_fields(personas)),
+    }, status_code=status_code)
+
+
+@router.get("/teams/{slug}", name="settings.team_edit")
+def team_edit(request: Request, session: SessionDep, principal: Admin, slug: str) -> Response:
+    team = _team_or_404(session, slug)
+    values, headcounts = _team_values(team)
+    return _team_edit_page(request, session, team, values=values, headcounts=headcounts)
+
+
+@router.post("/teams/{slug}", name="settings.team_update")
+def team_update(request: Request, session: SessionDep, principal: Admin, form: FormDep,
+                slug: str) -> Response:
+    team = _team_or_404(session, slug)
+    personas = team_queries.list_personas(session)
+    items, slugs, headcounts = _headcount_form(form, personas)
+    values = {f: _text(form, f) for f in ("name", "slug", "description")}
+    try:
+        data = TeamUpdate(**values, headcounts=items)
+        team_service.update_team(session, team, data, actor=principal)
+    except (ValidationError, ValidationFailed) as exc:
+        return _team_edit_page(request, session, team, values=values, headcounts=headcounts,
+                               errors=field_errors(exc, _headcount_field(slugs)),
+                               status_code=422)
+    return _redirect(request, "settings.team_edit", f"Team {team.name} saved.", slug=team.slug)
+
+
+def _set_archived(request: Request, session: Session, principal: Principal, slug: str,
+                  archived: bool) -> Response:
+    team = _team_or_404(session, slug)
+    team_service.update_team(session, team, TeamUpdate(is_archived=archived), actor=principal)
+    verb = "archived" if archived else "restored"
+    return _redirect(request, "settings.team_edit", f"Team {team.name} {verb}.", slug=team.slug)
+
+
+@router.post("/teams/{slug}/archive", name="settings.team_archive")
+def team_archive(request: Request, session: SessionDep, principal: Admin, slug: str) -> Response:
+    return _set_archived(request, session, principal, slug, True)
+
+
+@router.post("/teams/{slug}/unarchive", name="settings.team_unarchive")
+def team_unarchive(request: Request, session: SessionDep, principal: Admin,
+                   slug: str) -> Response:
+    return _set_archived(request, session, principal, slug, False)
+
+
+# --- personas ---------------------------------------------------------------------------------
+
+
+def _personas_page(request: Request, session: Session, *, values: dict[str, str] | None = None,
+                   rows: dict[str, dict[str, str]] | None = None, errors: Errors | None = None,
+                   status_code: int = 200) -> Response:
+    personas = team_queries.list_personas(session)
+    fields = ["name", "slug", "hourly_cost"] + [
+        f"persona-{p.slug}-{f}" for p in personas for f in ("name", "hourly_cost")
+    ]
+    return _page(request, "settings/personas.html", {
+        "personas": personas, "currency": _currency(session), "values": values or {},
+        "rows": rows or {}, **_error_context(errors or {}, fields),
+    }, status_code=status_code)
+
+
+@router.get("/personas", name="settings.personas")
+def personas(request: Request, session: SessionDep, principal: Admin) -> Response:
+    return _personas_page(request, session)
+
+
+@router.post("/personas", name="settings.personas_create")
+def personas_create(request: Request, session: SessionDep, principal: Admin,
+                    form: FormDep) -> Response:
+    values = {f: _text(form, f) for f in ("name", "slug", "hourly_cost")}
+    try:
+        persona = team_service.create_persona(session, PersonaCreate(**values), actor=principal)
+    except (ValidationError, ValidationFailed) as exc:
+        return _personas_page(request, session, values=values, errors=field_errors(exc),
+                              status_code=422)
+    return _redirect(request, "settings.personas", f"Persona {persona.name} created.")
+
+
+@router.post("/personas/{slug}", name="settings.persona_update")
+def persona_update(request: Request, session: SessionDep, principal: Admin, form: FormDep,
+                   slug: str) -> Response:
+    persona = next((p for p in team_queries.list_personas(session) if p.slug == slug), None)
+    if persona is None:
+        raise NotFound(f"There is no persona '{slug}'.")
+    values = {f: _text(form, f) for f in ("name", "hourly_cost")}
+    try:
+        team_service.update_persona(session, persona, PersonaUpdate(**values), actor=principal)
+    except (ValidationError, ValidationFailed) as exc:
+        errors = field_errors(exc, lambda loc: f"persona-{slug}-{_dotted(loc)}")
+        return _personas_page(request, session, rows={slug: values}, errors=errors,
+                              status_code=422)
+    return _redirect(request, "settings.personas", f"Persona {persona.name} saved.")
+
+
+# --- users ------------------------------------------------------------------------------------
+
+USER_FIELDS = ["email", "name", "password", "role", "teams", "is_active"]
+
+
+def _users_page(request: Request, session: Session, *, values: dict[str, Any] | None = None,
+                errors: Errors | None = None, status_code: int = 200) -> Response:
+    teams, _ = team_queries.list_teams(session, include_archived=True)
+    return _page(request, "settings/users.html", {
+        "users": auth_queries.list_users(session), "teams": teams, "role_options": ROLE_OPTIONS,
+        "min_password": MIN_PASSWORD_LENGTH,
+        "values": values or {"role": Role.viewer.value, "teams": []},
+        **_error_context(errors or {}, USER_FIELDS),
+    }, status_code=status_code)
+
+
+@router.get("/users", name="settings.users")
+def users(request: Request, session: SessionDep, principal: Admin) -> Response:
+    return _users_page(request, session)
+
+
+@router.post("/users", name="settings.users_create")
+def users_create(request: Request, session: SessionDep, principal: Admin,
+                 form: FormDep) -> Response:
+    # The password is not echoed back on a refused form.
+    values: dict[str, Any] = {f: _text(form, f) for f in ("email", "name", "role")}
+    values["teams"] = _texts(form, "teams")
+    try:
+        user = auth_service.create_user(
+            session, email=values["email"], password=str(form.get("password") or ""),
+            role=values["role"], name=values["name"], team_slugs=values["teams"],
+            actor=principal.actor_label, actor_id=principal.user_id,
+        )
+    except ValidationFailed as exc:
+        return _users_page(request, session, values=values, errors=field_errors(exc),
+                           status_code=422)
+    return _redirect(request, "settings.users", f"User {user.email} created.")
+
+
+def _user_or_404(session: Session, user_id: int) -> User:
+    user = auth_queries.get_user(session, user_id)
+    if user is None:
+        raise NotFound(f"There is no user with id {user_id}.")
+    return user
+
+
+def _user_edit_page(request: Request, session: Session, user: User, *,
+                    values: dict[str, Any] | None = None, errors: Errors | None = None,
+                    status_code: int = 200) -> Response:
+    teams, _ = team_queries.list_teams(session, include_archived=True)
+    if values is None:
+        values = {"name": user.name, "role": user.role.value, "is_active": user.is_active,
+                  "teams": [t.slug for t in user.teams]}
+    return _page(request, "settings/user_edit.html", {
+        "user": user, "teams": teams, "role_options": ROLE_OPTIONS,
+        "min_password": MIN_PASSWORD_LENGTH,
+        "values": values, **_error_context(errors or {}, USER_FIELDS),
+    }, status_code=status_code)
+
+
+@router.get("/users/{user_id}", name="settings.user_edit")
+def user_edit(request: Request, session: SessionDep, principal: Admin, user_id: int) -> Response:
+    return _user_edit_page(request, session, _user_or_404(session, user_id))
+
+
+@router.post("/users/{user_id}", name="settings.user_update")
+def user_update(request: Request, session: SessionDep, principal: Admin, form: FormDep,
+                user_id: int) -> Response:
+    user = _user_or_404(session, user_id)
+    values: dict[str, Any] = {f: _text(form, f) for f in ("name", "role")}
+    values["teams"] = _texts(form, "teams")
+    values["is_active"] = "is_active" in form
+    try:
+        auth_service.update_user(session, user, role=values["role"], name=values["name"],
+                                 team_slugs=values["teams"], is_active=values["is_active"],
+                                 actor=principal)
+    except ValidationFailed as exc:
+        return _user_edit_page(request, session, user, values=values, errors=field_errors(exc),
+                               status_code=422)
+    return _redirect(request, "settings.user_edit", f"User {user.email} saved.", user_id=user.id)
+
+
+@router.post("/users/{user_id}/password", name="settings.user_password")
+def user_password(request: Request, session: SessionDep, principal: Admin, form: FormDep,
+                  user_id: int) -> Response:
+    user = _user_or_404(session, user_id)
+    try:
+        auth_service.change_password(session, user, new_password=str(form.get("password") or ""),
+                                     actor=principal.actor_label, actor_id=principal.user_id)
+    except ValidationFailed as exc:
+        return _user_edit_page(request, session, user, errors=field_errors(exc), status_code=422)
+    return _redirect(request, "settings.user_edit",
+                     f"Password of {user.email} changed; their sessions were ended.",
+                     user_id=user.id)
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+TOKEN_FIELDS = ["user", "name", "role", "team"]
+
+
+def _tokens_page(request: Request, session: Session, *, values: dict[str, str] | None = None,
+                 errors: Errors | None = None, created: ApiToken | None = None,
+                 secret: str | None = None, status_code: int = 200) -> Response:
+    teams, _ = team_queries.list_teams(session, include_archived=False)
+    owners = auth_queries.list_users(session, active_only=True)
+    response = _page(request, "settings/tokens.html", {
+        "tokens": auth_queries.list_tokens(session),
+        "user_options": [("", "Choose a user")]
+        + [(u.email, f"{u.email} ({u.role.value})") for u in owners],
+        "role_options": [("", "The role of its user")] + ROLE_OPTIONS,
+        "team_options": [("", "Every team its user may see")] + [(t.slug, t.name) for t in teams],
+        "values": values or {}, "created": created, "secret": secret,
+        **_error_context(errors or {}, TOKEN_FIELDS),
+    }, status_code=status_code)
+    if secret:
+        # The one response that carries the secret must not linger in any cache.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/tokens", name="settings.tokens")
+def tokens(request: Request, session: SessionDep, principal: Admin) -> Response:
+    return _tokens_page(request, session)
+
+
+@router.post("/tokens", name="settings.tokens_create")
+def tokens_create(request: Request, session: SessionDep, principal: Admin,
+                  form: FormDep) -> Response:
+    values = {f: _text(form, f) for f in TOKEN_FIELDS}
+    owner = auth_queries.get_user_by_email(session, values["user"], active_only=True)
+    try:
+        if owner is None:
+            raise ValidationFailed([FieldError("user", "choose an active user")])
+        token, secret = auth_service.create_api_token(
+            session, user=owner, name=values["name"], role=values["role"] or None,
+            team_slug=values["team"] or None, actor=principal.actor_label,
+            actor_id=principal.user_id,
+        )
+    except ValidationFailed as exc:
+        return _tokens_page(request, session, values=values, errors=field_errors(exc),
+                            status_code=422)
+    # Shown on this response only: never put into a redirect, a flash message or a cookie.
+    return _tokens_page(request, session, created=token, secret=secret)
+
+
+@router.post("/tokens/{token_id}/revoke", name="settings.token_revoke")
+def token_revoke(request: Request, session: SessionDep, principal: Admin,
+                 token_id: int) -> Response:
+    token = auth_service.revoke_token(session, token_id, actor=principal)
+    return _redirect(request, "settings.tokens", f"Token {token.name} revoked.")
+
+
+# --- organisation -----------------------------------------------------------------------------
+
+ORG_FIELDS = ["name", "currency", "fiscal_year_start_month", "working_weeks_per_year",
+              "working_hours_per_week"]
+
+
+def _organisation_page(request: Request, session: Session, *,
+                       values: dict[str, str] | None = None, errors: Errors | None = None,
+                       status_code: int = 200) -> Response:
+    if values is None:
+        org = settings_service.get_org_settings(session)
+        values = {f: str(getattr(org, f)) for f in ORG_FIELDS}
+    return _page(request, "settings/organisation.html", {
+        "values": values, "months": MONTHS, **_error_context(errors or {}, ORG_FIELDS),
+    }, status_code=status_code)
+
+
+@router.get("/organisation", name="settings.organisation")
+def organisation(request: Request, session: SessionDep, principal: Admin) -> Response:
+    return _organisation_page(request, session)
+
+
+@router.post("/organisation", name="settings.organisation_update")
+def organisation_update(request: Request, session: SessionDep, principal: Admin,
+                        form: FormDep) -> Response:
+    values = {f: _text(form, f) for f in ORG_FIELDS}
+    try:
+        data = OrgSettingsUpdate(**values)
+        settings_service.update_org_settings(session, data, actor=principal)
+    except ValidationError as exc:
+        return _organisation_page(request, session, values=values, errors=field_errors(exc),
+                                  status_code=422)
+    return _redirect(request, "settings.organisation", "Organisation settings saved.")
