@@ -92,8 +92,9 @@ def period_share(observed: Any, resolved: Any, slices: list[YearSlice], ops: Ops
     period. `observed` and `resolved` are day numbers (resolved: a far-future day when open)."""
     total = ops.num(0)
     for s in slices:
-        overlap = weekdays_between(ops.greatest(observed, ops.num(s.start)),
-                                   ops.least(resolved, ops.num(s.end)), ops)
+        # Day numbers stay whole numbers (plain ints), so floor division stays exact in SQL.
+        overlap = weekdays_between(ops.greatest(observed, s.start), ops.least(resolved, s.end),
+                                   ops)
         total = total + overlap / ops.num(s.weekdays_in_year)
     return total
 

@@ -1,0 +1,284 @@
+"""Reads of pain points: the ledger list, one pain point, and the cost aggregates.
+
+Costs are computed by the database with the expressions of `cost.py` (through `core.sql.SQL`),
+so a list row, a dashboard tile and the metrics API all run the same arithmetic.
+"""
+
+import enum
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Numeric, and_, case, func, or_, select, type_coerce
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.core.sql import SQL, day_number
+from app.pain_points import cost
+from app.pain_points.models import Confirmation, PainPoint, PainPointKind, PainPointStatus
+from app.teams.models import Persona, Stage, Team, TeamPersona
+
+ZERO = Decimal("0")
+
+
+def to_decimal(value: Any) -> Decimal:
+    """SQLite returns REAL for NUMERIC arithmetic; PostgreSQL returns Decimal."""
+    if value is None:
+        return ZERO
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+# --- the cost expressions, per pain point row -----------------------------------------------
+
+def hourly_cost() -> ColumnElement[Decimal]:
+    """The team's override for the persona, else the persona's default (PRODUCT.md)."""
+    return func.coalesce(TeamPersona.hourly_cost, Persona.hourly_cost)
+
+
+def _hours(which: str) -> ColumnElement[Decimal]:
+    if which == "expected":
+        return cost.expected_hours(PainPoint.hours_low, PainPoint.hours_likely,
+                                   PainPoint.hours_high, SQL)
+    return {"low": PainPoint.hours_low, "high": PainPoint.hours_high}[which]
+
+
+def run_rate(which: str, weeks: Decimal) -> ColumnElement[Decimal]:
+    """As-if-open annual run-rate of a recurring pain point (expected, low or high)."""
+    return cost.annual_run_rate(_hours(which), PainPoint.people_affected, SQL.num(weeks),
+                                hourly_cost())
+
+
+def one_time(which: str) -> ColumnElement[Decimal]:
+    return cost.one_time_cost(_hours(which), PainPoint.people_affected, hourly_cost())
+
+
+def annual_cost(which: str, weeks: Decimal) -> ColumnElement[Decimal]:
+    """What a list row shows: the run-rate of a recurring pain point, the cost of a one-time one."""
+    return case((PainPoint.kind == PainPointKind.recurring, run_rate(which, weeks)),
+                else_=one_time(which))
+
+
+def active_on(day: date) -> ColumnElement[bool]:
+    """Observed by `day` and not resolved by then: the friction goes on (run-rate counts)."""
+    return and_(PainPoint.kind == PainPointKind.recurring, PainPoint.observed_since <= day,
+                or_(PainPoint.resolved_on.is_(None), PainPoint.resolved_on > day))
+
+
+def cost_in_period(which: str, weeks: Decimal, first: date, last: date) -> ColumnElement[Decimal]:
+    """PRODUCT.md's cost in a period: pro-rated by weekdays for recurring pain points; the whole
+    cost in the period holding `observed_since` for one-time ones."""
+    resolved = func.coalesce(day_number(PainPoint.resolved_on), cost.OPEN_ENDED)
+    share = cost.period_share(day_number(PainPoint.observed_since), resolved,
+                              cost.year_slices(first, last), SQL)
+    return case(
+        (PainPoint.kind == PainPointKind.recurring, run_rate(which, weeks) * share),
+        (PainPoint.observed_since.between(first, last), one_time(which)),
+        else_=SQL.num(0),
+    )
+
+
+def _sum(expression: ColumnElement[Any]) -> ColumnElement[Decimal]:
+    # Untyped scale: money columns would otherwise round every sum to cents on SQLite, and
+    # PRODUCT.md rounds only when a figure is shown.
+    return type_coerce(func.sum(expression), Numeric(asdecimal=True))
+
+
+def _with_costs(query):
+    return (query.join(Persona, Persona.id == PainPoint.persona_id)
+            .outerjoin(TeamPersona, and_(TeamPersona.team_id == PainPoint.team_id,
+                                         TeamPersona.persona_id == PainPoint.persona_id)))
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+class Sort(enum.StrEnum):
+    cost = "cost"
+    hours = "hours"
+    newest = "newest"
+
+
+@dataclass(frozen=True)
+class PainPointFilters:
+    team_ids: frozenset[int] | None = None  # None: every team; the caller applies its scope
+    persona_id: int | None = None
+    stage_id: int | None = None
+    statuses: tuple[PainPointStatus, ...] = ()
+    text: str = ""
+    include_deleted: bool = False
+
+
+def _apply(query, filters: PainPointFilters):
+    if not filters.include_deleted:
+        query = query.where(PainPoint.deleted_at.is_(None))
+    if filters.team_ids is not None:
+        query = query.where(PainPoint.team_id.in_(filters.team_ids))
+    if filters.persona_id is not None:
+        query = query.where(PainPoint.persona_id == filters.persona_id)
+    if filters.stage_id is not None:
+        query = query.where(PainPoint.stage_id == filters.stage_id)
+    if filters.statuses:
+        query = query.where(PainPoint.status.in_(filters.statuses))
+    if filters.text:
+        pattern = f"%{filters.text.lower()}%"
+        query = query.where(or_(func.lower(PainPoint.title).like(pattern),
+                                func.lower(PainPoint.description).like(pattern)))
+    return query
+
+
+# --- the ledger -----------------------------------------------------------------------------
+
+@dataclass
+class LedgerRow:
+    pain_point: PainPoint
+    team: str
+    team_slug: str
+    persona: str
+    stage: str
+    hourly_cost: Decimal
+    annual_cost: Decimal
+    annual_cost_low: Decimal
+    annual_cost_high: Decimal
+    expected_hours: Decimal
+
+
+def list_pain_points(
+    session: Session, filters: PainPointFilters, *, weeks: Decimal, sort: Sort = Sort.cost,
+    offset: int = 0, limit: int = 50,
+) -> tuple[list[LedgerRow], int]:
+    """One page of the ledger with each row's costs, and the total count, in two statements."""
+    expected = annual_cost("expected", weeks)
+    base = _apply(select(PainPoint.id), filters)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    order = {
+        Sort.cost: [expected.desc(), PainPoint.id.desc()],
+        Sort.hours: [_hours("expected").desc(), PainPoint.id.desc()],
+        Sort.newest: [PainPoint.observed_since.desc(), PainPoint.id.desc()],
+    }[sort]
+    query = _apply(_with_costs(select(
+        PainPoint, Team.name, Team.slug, Persona.name, Stage.name, hourly_cost(), expected,
+        annual_cost("low", weeks), annual_cost("high", weeks), _hours("expected"),
+    ).join(Team, Team.id == PainPoint.team_id).join(Stage, Stage.id == PainPoint.stage_id)),
+        filters).order_by(*order).offset(offset).limit(limit)
+    rows = [
+        LedgerRow(pp, team, slug, persona, stage, to_decimal(rate), to_decimal(exp),
+                  to_decimal(low), to_decimal(high), to_decimal(hours))
+        for pp, team, slug, persona, stage, rate, exp, low, high, hours in session.execute(query)
+    ]
+    return rows, total
+
+
+def get_row(session: Session, pain_point_id: int, *, weeks: Decimal,
+            include_deleted: bool = True) -> LedgerRow | None:
+    query = _with_costs(select(
+        PainPoint, Team.name, Team.slug, Persona.name, Stage.name, hourly_cost(),
+        annual_cost("expected", weeks), annual_cost("low", weeks), annual_cost("high", weeks),
+        _hours("expected"),
+    ).join(Team, Team.id == PainPoint.team_id).join(Stage, Stage.id == PainPoint.stage_id)
+    ).where(PainPoint.id == pain_point_id)
+    if not include_deleted:
+        query = query.where(PainPoint.deleted_at.is_(None))
+    found = session.execute(query).one_or_none()
+    if found is None:
+        return None
+    pp, team, slug, persona, stage, rate, exp, low, high, hours = found
+    return LedgerRow(pp, team, slug, persona, stage, to_decimal(rate), to_decimal(exp),
+                     to_decimal(low), to_decimal(high), to_decimal(hours))
+
+
+def org_headcount(session: Session, persona_id: int) -> int:
+    """Everyone of a persona across the active teams (for the org-wide extrapolation)."""
+    return session.scalar(
+        select(func.coalesce(func.sum(TeamPersona.headcount), 0))
+        .join(Team, Team.id == TeamPersona.team_id)
+        .where(TeamPersona.persona_id == persona_id, Team.is_archived.is_(False))
+    ) or 0
+
+
+# --- confirmations -------------------------------------------------------------------------
+
+MEDIAN_FROM = 3  # fewer answers would let one person's estimate be singled out
+
+
+@dataclass
+class ConfirmationSummary:
+    count: int
+    median_hours: Decimal | None
+    mine: Confirmation | None = None
+
+
+def confirmation_summary(session: Session, pain_point_id: int,
+                         user_id: int | None) -> ConfirmationSummary:
+    # A pain point has a handful of confirmations: bounded, not a scan of a table.
+    rows = session.scalars(select(Confirmation).where(
+        Confirmation.pain_point_id == pain_point_id)).all()
+    hours = [to_decimal(c.hours) for c in rows]
+    median = statistics.median(hours) if len(hours) >= MEDIAN_FROM else None
+    mine = next((c for c in rows if c.user_id == user_id), None)
+    return ConfirmationSummary(len(rows), median, mine)
+
+
+# --- cost aggregates (the metrics API and the dashboards) ----------------------------------
+
+class GroupBy(enum.StrEnum):
+    stage = "stage"
+    persona = "persona"
+    team = "team"
+
+
+@dataclass
+class CostFigures:
+    key: str | None
+    label: str | None
+    cost: Decimal = ZERO
+    cost_low: Decimal = ZERO
+    cost_high: Decimal = ZERO
+    annual_run_rate: Decimal = ZERO
+    annual_run_rate_low: Decimal = ZERO
+    annual_run_rate_high: Decimal = ZERO
+    hours_per_week: Decimal = ZERO
+    pain_points: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def cost_figures(
+    session: Session, filters: PainPointFilters, *, first: date, last: date, weeks: Decimal,
+    group_by: GroupBy | None = None,
+) -> list[CostFigures]:
+    """Cost in [first, last], annual run-rate and hours lost per week as of `last`, in total or
+    per group, in one aggregate statement."""
+    active = active_on(last)
+    measures = [
+        _sum(cost_in_period("expected", weeks, first, last)),
+        _sum(cost_in_period("low", weeks, first, last)),
+        _sum(cost_in_period("high", weeks, first, last)),
+        _sum(case((active, run_rate("expected", weeks)), else_=SQL.num(0))),
+        _sum(case((active, run_rate("low", weeks)), else_=SQL.num(0))),
+        _sum(case((active, run_rate("high", weeks)), else_=SQL.num(0))),
+        _sum(case((active, _hours("expected") * PainPoint.people_affected), else_=SQL.num(0))),
+        func.count(PainPoint.id),
+    ]
+    keys: list[Any] = []
+    if group_by is GroupBy.stage:
+        keys = [Stage.slug, Stage.name, Stage.position]
+    elif group_by is GroupBy.persona:
+        keys = [Persona.slug, Persona.name, Persona.position]
+    elif group_by is GroupBy.team:
+        keys = [Team.slug, Team.name, Team.name]
+    query = _with_costs(select(*keys, *measures))
+    if group_by is GroupBy.stage:
+        query = query.join(Stage, Stage.id == PainPoint.stage_id)
+    if group_by is GroupBy.team:
+        query = query.join(Team, Team.id == PainPoint.team_id)
+    # Pain points first observed after the period cost nothing in it and are not yet active.
+    query = _apply(query, filters).where(PainPoint.observed_since <= last)
+    if keys:
+        query = query.group_by(*keys).order_by(keys[2])
+    result = []
+    for row in session.execute(query):
+        key, label = (row[0], row[1]) if keys else (None, None)
+        values = [to_decimal(v) for v in row[len(keys):len(keys) + 7]]
+        result.append(CostFigures(key, label, *values, pain_points=row[-1] or 0))
+    return result

@@ -1,0 +1,226 @@
+"""Writes of pain points and confirmations, with every rule of PRODUCT.md's "Bad input"."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.audit.service import record, snapshot
+from app.auth.permissions import Principal
+from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from app.db import utcnow
+from app.pain_points.models import (
+    MAX_WEEKLY_HOURS, Confirmation, PainPoint, PainPointKind, PainPointStatus,
+)
+from app.pain_points.schemas import ConfirmationIn, PainPointIn, PainPointPatch
+from app.teams.models import Persona, Stage, Team, TeamPersona
+
+EARLIEST = date(2000, 1, 1)
+FIELDS = ["team_id", "persona_id", "stage_id", "title", "description", "evidence", "kind",
+          "hours_low", "hours_likely", "hours_high", "people_affected", "status",
+          "observed_since", "resolved_on", "deleted_at"]
+EDITABLE = ["title", "description", "evidence", "kind", "hours_low", "hours_likely",
+            "hours_high", "people_affected", "status", "observed_since", "resolved_on"]
+
+
+class StaleEdit(Conflict):
+    """Someone saved the pain point after the editor loaded it; nothing was overwritten."""
+
+    def __init__(self, current: PainPoint) -> None:
+        super().__init__(
+            f"Someone else saved this pain point (now version {current.version}) after you "
+            "opened it. Review their changes and save again.", field="version")
+        self.current = current
+
+
+def _lookup(session: Session, model: Any, value: str, field: str,
+            errors: list[FieldError]) -> Any:
+    """By slug, or by name ignoring case (CSV files name things as people write them)."""
+    found = session.scalar(select(model).where(
+        or_(model.slug == value, func.lower(model.name) == value.strip().lower())))
+    if found is None:
+        errors.append(FieldError(field, f"unknown {field} '{value}'"))
+    return found
+
+
+def headcount(session: Session, team_id: int, persona_id: int) -> int:
+    return session.scalar(select(TeamPersona.headcount).where(
+        TeamPersona.team_id == team_id, TeamPersona.persona_id == persona_id)) or 0
+
+
+@dataclass
+class _Values:
+    team: Team | None
+    persona: Persona | None
+    stage: Stage | None
+    fields: dict[str, Any]
+
+
+def _validate(session: Session, values: _Values, today: date, errors: list[FieldError]) -> None:
+    f = values.fields
+    if values.team is not None and values.team.is_archived:
+        errors.append(FieldError("team", f"team '{values.team.slug}' is archived"))
+    low, likely, high = f["hours_low"], f["hours_likely"], f["hours_high"]
+    if low > likely:
+        errors.append(FieldError("hours_likely", f"must be at least the low estimate ({low} h)"))
+    if likely > high:
+        errors.append(FieldError("hours_high", f"must be at least the likely estimate ({likely} h)"))
+    if f["kind"] == PainPointKind.recurring:
+        for name in ("hours_low", "hours_likely", "hours_high"):
+            if f[name] > MAX_WEEKLY_HOURS:
+                errors.append(FieldError(name, f"more hours per week than a week has "
+                                               f"({MAX_WEEKLY_HOURS})"))
+    if f["people_affected"] is None and values.team and values.persona:
+        count = headcount(session, values.team.id, values.persona.id)
+        if count < 1:
+            errors.append(FieldError(
+                "people_affected",
+                f"{values.team.name} has no {values.persona.name.lower()} headcount; "
+                "enter how many people are affected"))
+        f["people_affected"] = count
+    observed = f["observed_since"]
+    if observed > today:
+        errors.append(FieldError("observed_since", "cannot be in the future"))
+    elif observed < EARLIEST:
+        errors.append(FieldError("observed_since", f"cannot be before {EARLIEST.isoformat()}"))
+    resolved = f["resolved_on"]
+    if f["status"] == PainPointStatus.resolved:
+        if resolved is None:
+            errors.append(FieldError("resolved_on", "a resolved pain point needs the date it was "
+                                                    "resolved"))
+        elif resolved > today:
+            errors.append(FieldError("resolved_on", "cannot be in the future"))
+        elif resolved < observed:
+            errors.append(FieldError("resolved_on", "cannot be before observed since "
+                                                    f"({observed.isoformat()})"))
+    elif resolved is not None:
+        errors.append(FieldError("resolved_on", "only a resolved pain point has a resolved date"))
+
+
+def _check_can_edit(actor: Principal, team: Team | None) -> None:
+    if team is not None and not actor.can_edit_team(team.id):
+        raise PermissionDenied(f"You may change pain points of your own teams only, "
+                               f"not of {team.name}.")
+
+
+def create_pain_point(session: Session, data: PainPointIn, *, actor: Principal,
+                      today: date) -> PainPoint:
+    errors: list[FieldError] = []
+    team = _lookup(session, Team, data.team, "team", errors)
+    persona = _lookup(session, Persona, data.persona, "persona", errors)
+    stage = _lookup(session, Stage, data.stage, "stage", errors)
+    _check_can_edit(actor, team)
+    fields = data.model_dump(exclude={"team", "persona", "stage"})
+    fields["observed_since"] = fields["observed_since"] or today
+    values = _Values(team, persona, stage, fields)
+    if team and persona and stage:
+        _validate(session, values, today, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    pain_point = PainPoint(team_id=team.id, persona_id=persona.id, stage_id=stage.id,
+                           reporter_id=actor.user_id, **values.fields)
+    session.add(pain_point)
+    session.flush()
+    record(session, actor=actor.actor_label, actor_id=actor.user_id, action="create",
+           entity="pain_point", entity_id=pain_point.id, after=snapshot(pain_point, FIELDS))
+    return pain_point
+
+
+def update_pain_point(session: Session, pain_point: PainPoint, patch: PainPointPatch, *,
+                      actor: Principal, today: date) -> PainPoint:
+    """Applies the fields given. A `version` other than the stored one is refused (StaleEdit)."""
+    if pain_point.deleted_at is not None:
+        raise NotFound(f"pain point {pain_point.id} was deleted")
+    current_team = session.get(Team, pain_point.team_id)
+    _check_can_edit(actor, current_team)
+    if patch.version is not None and patch.version != pain_point.version:
+        raise StaleEdit(pain_point)
+    given = patch.model_dump(exclude_unset=True, exclude={"version"})
+    errors: list[FieldError] = []
+    team = (_lookup(session, Team, given["team"], "team", errors) if "team" in given
+            else current_team)
+    persona = (_lookup(session, Persona, given["persona"], "persona", errors)
+               if "persona" in given else session.get(Persona, pain_point.persona_id))
+    stage = (_lookup(session, Stage, given["stage"], "stage", errors) if "stage" in given
+             else session.get(Stage, pain_point.stage_id))
+    if team is not None and team is not current_team:
+        _check_can_edit(actor, team)
+    fields = {name: getattr(pain_point, name) for name in EDITABLE}
+    fields.update({k: v for k, v in given.items() if k in EDITABLE})
+    if "status" in given and given["status"] != PainPointStatus.resolved and (
+        "resolved_on" not in given
+    ):
+        fields["resolved_on"] = None  # reopening clears the old resolution date
+    if fields["people_affected"] is None or (
+        ("team" in given or "persona" in given) and "people_affected" not in given
+    ):
+        fields["people_affected"] = None  # follows the (new) team's headcount
+    values = _Values(team, persona, stage, fields)
+    if team and persona and stage:
+        _validate(session, values, today, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    before = snapshot(pain_point, FIELDS)
+    pain_point.team_id, pain_point.persona_id, pain_point.stage_id = team.id, persona.id, stage.id
+    for name, value in values.fields.items():
+        setattr(pain_point, name, value)
+    _flush_or_conflict(session, pain_point)
+    after = snapshot(pain_point, FIELDS)
+    if after != before:
+        record(session, actor=actor.actor_label, actor_id=actor.user_id, action="update",
+               entity="pain_point", entity_id=pain_point.id, before=before, after=after)
+    return pain_point
+
+
+def _flush_or_conflict(session: Session, pain_point: PainPoint) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:  # another transaction saved between our read and write
+        session.rollback()
+        fresh = session.get(PainPoint, pain_point.id, populate_existing=True)
+        raise StaleEdit(fresh or pain_point) from exc
+
+
+def set_deleted(session: Session, pain_point: PainPoint, *, deleted: bool,
+                actor: Principal) -> PainPoint:
+    """Soft delete (and undo): a deleted pain point counts nowhere but can come back."""
+    _check_can_edit(actor, session.get(Team, pain_point.team_id))
+    if (pain_point.deleted_at is not None) == deleted:
+        return pain_point
+    before = snapshot(pain_point, FIELDS)
+    pain_point.deleted_at = utcnow() if deleted else None
+    _flush_or_conflict(session, pain_point)
+    record(session, actor=actor.actor_label, actor_id=actor.user_id,
+           action="delete" if deleted else "restore", entity="pain_point",
+           entity_id=pain_point.id, before=before, after=snapshot(pain_point, FIELDS))
+    return pain_point
+
+
+def confirm(session: Session, pain_point: PainPoint, data: ConfirmationIn, *,
+            actor: Principal) -> Confirmation:
+    """"This hits me too": one confirmation per person, by members of the affected team."""
+    if pain_point.deleted_at is not None:
+        raise NotFound(f"pain point {pain_point.id} was deleted")
+    if pain_point.team_id not in actor.team_ids or actor.via_token:
+        raise PermissionDenied("Only members of the affected team can confirm a pain point.")
+    if pain_point.kind == PainPointKind.recurring and data.hours > MAX_WEEKLY_HOURS:
+        raise ValidationFailed([FieldError("hours", f"more hours per week than a week has "
+                                                    f"({MAX_WEEKLY_HOURS})")])
+    existing = session.scalar(select(Confirmation).where(
+        Confirmation.pain_point_id == pain_point.id, Confirmation.user_id == actor.user_id))
+    before = {"hours": str(existing.hours)} if existing else None
+    if existing is None:
+        existing = Confirmation(pain_point_id=pain_point.id, user_id=actor.user_id,
+                                hours=data.hours, comment=data.comment)
+        session.add(existing)
+    else:
+        existing.hours, existing.comment = data.hours, data.comment
+    session.flush()
+    record(session, actor=actor.actor_label, actor_id=actor.user_id, action="confirm",
+           entity="pain_point", entity_id=pain_point.id, before=before,
+           after={"hours": str(Decimal(data.hours))})
+    return existing
