@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Depends
 from fastapi.security import HTTPBearer
 
-from app.api import reference, settings, teams
+from app.api import metrics, pain_points, reference, settings, teams
 
 # Documentation only (auto_error=False never refuses anything): it gives /openapi.json the
 # bearer scheme and /docs its "Authorize" button. Authentication is app.auth.deps's alone.
@@ -12,5 +12,6 @@ bearer = HTTPBearer(auto_error=False, description="An API token created in the U
 # Operation ids are the route names ("api.teams.list"): stable for generated clients.
 router = APIRouter(dependencies=[Depends(bearer)],
                    generate_unique_id_function=lambda route: route.name)
-for sub_router in (teams.router, reference.router, settings.router):
+for sub_router in (teams.router, reference.router, settings.router, pain_points.router,
+                   metrics.router):
     router.include_router(sub_router)
