@@ -1,9 +1,202 @@
-"""The `northstar` command line."""
+"""The `northstar` command line: serve, migrate, demo, users, tokens."""
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, NoReturn
 
 import typer
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, selectinload
+
+from app.config import get_settings
+from app.core.errors import DomainError, FieldError, ValidationFailed
+from app.db import make_engine, make_sessionmaker
 
 app = typer.Typer(help="Northstar: ties ML platform work to business value.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Manage API tokens for pipelines.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+
+CLI_ACTOR = "cli"
+# Exit codes: 2 for input the command refuses (like a usage error), 1 for an unusable database.
+EXIT_INVALID = 2
+EXIT_DATABASE = 1
+
+
+def _fail(lines: Sequence[str], code: int) -> NoReturn:
+    for line in lines:
+        typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(code)
+
+
+def _error_lines(exc: DomainError) -> list[str]:
+    return [f"{e.field}: {e.message}" for e in exc.errors] or [exc.message]
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A session on the configured database, committed when the command succeeds.
+
+    Anything raised rolls the whole command back; a domain error becomes one `error: field:
+    message` line per field on stderr and exit code 2.
+    """
+    from app.migrate import current_revision, head_revision
+
+    url = get_settings().database_url
+    try:
+        current, head = current_revision(url), head_revision()
+    except OperationalError as exc:
+        _fail([f"database: cannot open it: {exc.orig}"], EXIT_DATABASE)
+    if current != head:
+        state = "has no schema yet" if current is None else f"is at revision {current}, not {head}"
+        _fail([f"database: it {state}; run `northstar migrate` first"], EXIT_DATABASE)
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            try:
+                yield session
+            except DomainError as exc:
+                session.rollback()
+                _fail(_error_lines(exc), EXIT_INVALID)
+            except BaseException:
+                session.rollback()
+                raise
+            else:
+                session.commit()
+    finally:
+        engine.dispose()
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the web app and the API with uvicorn."""
+    import uvicorn
+
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, reload=reload,
+                workers=None if reload else workers)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the newest revision."""
+    from app.migrate import current_revision, upgrade_to_head
+
+    url = get_settings().database_url
+    try:
+        before = current_revision(url)
+    except OperationalError as exc:
+        _fail([f"database: cannot open it: {exc.orig}"], EXIT_DATABASE)
+    reached = upgrade_to_head(url)
+    if before == reached:
+        typer.echo(f"Database already at revision {reached} (head).")
+    else:
+        typer.echo(f"Database migrated from {before or 'empty'} to revision {reached} (head).")
+
+
+@app.command()
+def demo(
+    password: Annotated[str, typer.Option(
+        help="Password of the demo accounts created now (existing ones keep theirs).",
+    )] = "northstar-demo",
+) -> None:
+    """Load the demo organisation (once) and print the demo logins."""
+    from app.demo.loader import load_demo
+
+    with _session() as session:
+        result = load_demo(session, today=datetime.now(UTC).date(), password=password)
+    if result.loaded:
+        c = result.counts
+        typer.echo(
+            f"Demo organisation loaded: {c['teams']} teams, {c['pain_points']} pain points, "
+            f"{c['models']} models, {c['lifecycle_events']} lifecycle events, "
+            f"{c['compute_costs']} compute costs, {c['initiatives']} initiatives, "
+            f"{c['maturity_assessments']} maturity assessments."
+        )
+    else:
+        typer.echo("Demo organisation already present: nothing added.")
+    rows = [("email", "role", "password")] + [
+        (login.email, login.role, login.password or "(changed since; not shown)")
+        for login in result.logins
+    ]
+    typer.echo("\n" + _table(rows))
+    typer.echo("\nThese passwords are public: load the demo only into a demo database.")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Sign-in email address.")],
+    password: Annotated[str, typer.Option(
+        prompt=True, hide_input=True, confirmation_prompt=True,
+        help="At least 10 characters; asked for when not given.",
+    )],
+    role: Annotated[str, typer.Option(help="admin, pm, leader or viewer.")],
+    team: Annotated[list[str] | None, typer.Option(
+        "--team", metavar="SLUG", help="A team the user belongs to; repeat for several.",
+    )] = None,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+) -> None:
+    """Create a user account."""
+    from app.auth.service import create_user
+
+    with _session() as session:
+        user = create_user(session, email=email, password=password, role=role, name=name,
+                           team_slugs=team or [], actor=CLI_ACTOR, actor_id=None)
+        teams = ", ".join(sorted(t.slug for t in user.teams)) or "none"
+        line = f"Created user {user.email} (id {user.id}, role {user.role.value}, teams: {teams})."
+    typer.echo(line)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    email: Annotated[str, typer.Option(help="Email of the user the token acts for.")],
+    name: Annotated[str, typer.Option(help="What the token is for, e.g. 'ci-fraud'.")],
+    role: Annotated[str | None, typer.Option(
+        help="A role at most the user's own; the user's role when not given.",
+    )] = None,
+    team: Annotated[str | None, typer.Option(
+        metavar="SLUG", help="Restrict the token to one team.",
+    )] = None,
+) -> None:
+    """Create an API token; the secret is printed once, on the last line."""
+    from app.auth.models import User
+    from app.auth.service import create_api_token, normalise_email
+
+    with _session() as session:
+        user = session.scalar(
+            select(User).options(selectinload(User.teams))
+            .where(User.email == normalise_email(email))
+        )
+        if user is None:
+            raise ValidationFailed([FieldError("email", f"no user with email {email}")])
+        token, raw = create_api_token(session, user=user, name=name, role=role, team_slug=team,
+                                      actor=CLI_ACTOR, actor_id=None)
+        scope = f"team {team.strip()}" if token.team_id else "every team its role may act on"
+        details = (f"Created API token '{token.name}' (id {token.id}, prefix {token.prefix}) for "
+                   f"{user.email}, role {token.role.value}, {scope}.")
+    typer.echo(details)
+    typer.echo("Copy the token now; it is not shown again:")
+    typer.echo(raw)
 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":  # `python -m app.cli`, as the browser tests start it
+    main()

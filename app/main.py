@@ -2,22 +2,16 @@
 
 from pathlib import Path
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
-from app.config import PROJECT_ROOT, Settings, get_settings
+from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
+from app.migrate import head_revision
 from app.security_headers import SecurityHeaders
 from app.static_files import CachedStatic, make_asset_url
 from app.templating import make_templates
 from app.web import install_error_handlers
-
-
-def migration_head() -> str | None:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
@@ -33,7 +27,7 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     app.state.secret_key = settings.resolved_secret_key()
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    app.state.migration_head = migration_head()
+    app.state.migration_head = head_revision()
     templates = make_templates(str(settings.templates_dir))
     templates.env.globals["asset_url"] = make_asset_url(Path(settings.static_dir))
     app.state.templates = templates

@@ -7,7 +7,7 @@ from sqlalchemy import inspect, text
 
 import app.models  # noqa: F401
 from app.db import Base
-from app.main import migration_head
+from app.migrate import head_revision
 from tests.conftest import alembic_config, drop_schema, isolated_engine
 
 
@@ -29,7 +29,7 @@ def test_upgrade_downgrade_upgrade_without_drift(database_url, tmp_path):
                                     Base.metadata)
             assert diff == [], f"models and migrations differ: {diff}"
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
-                migration_head()
+                head_revision()
             )
             # Reference data is seeded by the first migration.
             assert conn.execute(text("SELECT count(*) FROM persona")).scalar() == 6

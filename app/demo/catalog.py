@@ -1,27 +1,10 @@
-"""Demo organisation for Northstar: personas, stages, teams, pain points, models, initiatives, assessments."""
+"""Demo organisation for Northstar: teams, pain points, models, initiatives, assessments.
+
+Personas and stages are the ones the first migration seeds (with their default hourly costs);
+capabilities are app/maturity/rubric.yaml's. app/demo/loader.py checks and loads this data.
+"""
 
 from decimal import Decimal
-
-PERSONAS = [
-    {"slug": "data-scientist", "name": "Data scientist", "hourly_cost": Decimal("115.00")},
-    {"slug": "ml-engineer", "name": "ML engineer", "hourly_cost": Decimal("125.00")},
-    {"slug": "data-engineer", "name": "Data engineer", "hourly_cost": Decimal("105.00")},
-    {"slug": "bi-engineer", "name": "BI/analytics engineer", "hourly_cost": Decimal("95.00")},
-    {"slug": "platform-engineer", "name": "DevOps/platform engineer", "hourly_cost": Decimal("120.00")},
-    {"slug": "product-manager", "name": "Product manager", "hourly_cost": Decimal("110.00")},
-]
-
-STAGES = [
-    {"slug": "data-acquisition", "name": "Data acquisition & exploration"},
-    {"slug": "data-preparation", "name": "Data preparation"},
-    {"slug": "experimentation", "name": "Experimentation & training"},
-    {"slug": "evaluation", "name": "Evaluation & validation"},
-    {"slug": "packaging", "name": "Packaging & versioning"},
-    {"slug": "deployment", "name": "Deployment"},
-    {"slug": "serving", "name": "Serving"},
-    {"slug": "monitoring", "name": "Monitoring & retraining"},
-    {"slug": "governance", "name": "Governance & compliance"},
-]
 
 TEAMS = [
     {
@@ -1110,27 +1093,6 @@ INITIATIVES = [
         ],
     },
 ]
-
-CAPABILITIES = {
-    1: [
-        "experiment_tracking",
-        "reproducible_training_pipeline",
-        "data_validation",
-        "model_validation",
-        "model_registry",
-        "continuous_training",
-        "feature_catalog",
-        "metadata_lineage",
-    ],
-    2: [
-        "pipeline_component_tests",
-        "pipeline_build_deploy",
-        "model_deployment_rollback",
-        "production_monitoring",
-        "monitoring_triggers_retraining",
-        "compliance_in_release",
-    ],
-}
 
 ASSESSMENTS = [
     # fraud-detection: level 0 -> between level 1 and 2 (about 1.6)

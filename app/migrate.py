@@ -1,0 +1,39 @@
+"""Brings a database to the newest migration, and tells where a database stands."""
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from app.config import PROJECT_ROOT
+from app.db import make_engine
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database_url
+    # alembic.ini's logging setup would replace the caller's (a CLI, a test runner); callers
+    # report the revisions themselves.
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def head_revision() -> str | None:
+    """The revision this code expects."""
+    return ScriptDirectory.from_config(Config(str(PROJECT_ROOT / "alembic.ini"))).get_current_head()
+
+
+def current_revision(database_url: str) -> str | None:
+    """The revision the database is at; None when it was never migrated."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def upgrade_to_head(database_url: str) -> str | None:
+    """Runs every pending migration and returns the revision reached."""
+    command.upgrade(alembic_config(database_url), "head")
+    return current_revision(database_url)
