@@ -1,8 +1,9 @@
 """Dialect-neutral SQL pieces: where PostgreSQL and SQLite need their own expression, the
 difference is hidden here so that queries read the same on both."""
 
-from datetime import date
+import statistics
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import Integer, Numeric, case, literal
@@ -51,5 +52,56 @@ def _num(value: int | str | Decimal) -> ColumnElement[Any]:
 SQL = Ops(least=_least, greatest=_greatest, floor_div=lambda a, b: a // b, num=_num)
 
 
-def date_literal(value: date) -> ColumnElement[date]:
-    return literal(value)
+class percentile_cont(FunctionElement[float]):
+    """percentile_cont(fraction) WITHIN GROUP (ORDER BY value): linear interpolation between
+    the closest ranks, as PostgreSQL computes it. SQLite has no such aggregate; there it is a
+    function registered on every connection (see `register_sqlite_functions`)."""
+
+    type = Numeric(asdecimal=True)
+    inherit_cache = True
+
+    def __init__(self, value: Any, fraction: float) -> None:
+        super().__init__(value, literal(fraction))
+
+
+@compiles(percentile_cont, "postgresql")
+def _percentile_pg(element: percentile_cont, compiler: Any, **kw: Any) -> str:
+    value, fraction = element.clauses
+    return (f"percentile_cont({compiler.process(fraction, **kw)}) WITHIN GROUP "
+            f"(ORDER BY {compiler.process(value, **kw)})")
+
+
+@compiles(percentile_cont, "sqlite")
+def _percentile_sqlite(element: percentile_cont, compiler: Any, **kw: Any) -> str:
+    value, fraction = element.clauses
+    return f"ns_percentile_cont({compiler.process(value, **kw)}, {compiler.process(fraction, **kw)})"
+
+
+class _PercentileCont:
+    """SQLite aggregate with PostgreSQL's percentile_cont semantics (statistics.quantiles,
+    method "inclusive", is the same linear interpolation)."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.fraction = 0.5
+
+    def step(self, value: float | None, fraction: float) -> None:
+        self.fraction = fraction
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self) -> float | None:
+        values = sorted(self.values)
+        if not values:
+            return None
+        if len(values) == 1 or self.fraction <= 0:
+            return values[0]
+        if self.fraction >= 1:
+            return values[-1]
+        ratio = Fraction(self.fraction).limit_denominator(10_000)
+        cuts = statistics.quantiles(values, n=ratio.denominator, method="inclusive")
+        return cuts[ratio.numerator - 1]
+
+
+def register_sqlite_functions(dbapi_connection: Any) -> None:
+    dbapi_connection.create_aggregate("ns_percentile_cont", 2, _PercentileCont)
