@@ -6,7 +6,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Integer, Numeric, case, literal
+from sqlalchemy import DateTime, Integer, Numeric, case, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
@@ -35,6 +35,49 @@ def _day_number_sqlite(element: day_number, compiler: Any, **kw: Any) -> str:
     (arg,) = element.clauses
     return (f"CAST(julianday({compiler.process(arg, **kw)}) - julianday('{EPOCH.isoformat()}')"
             " AS INTEGER)")
+
+
+class days_between(FunctionElement[float]):
+    """(later - earlier) in days, fractional, for two UTC timestamps."""
+
+    type = Numeric(asdecimal=True)
+    inherit_cache = True
+
+
+@compiles(days_between, "postgresql")
+def _days_between_pg(element: days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({later}) - ({earlier})) / 86400.0)"
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(julianday({later}) - julianday({earlier}))"
+
+
+class month_index(FunctionElement[int]):
+    """year × 12 + month − 1 of a UTC timestamp or a date: months since January of year 0."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(month_index, "postgresql")
+def _month_index_pg(element: month_index, compiler: Any, **kw: Any) -> str:
+    (arg,) = element.clauses
+    value = compiler.process(arg, **kw)
+    if isinstance(arg.type, DateTime) or isinstance(getattr(arg.type, "impl", None), DateTime):
+        value = f"(({value}) AT TIME ZONE 'UTC')"
+    return f"CAST(EXTRACT(YEAR FROM {value}) * 12 + EXTRACT(MONTH FROM {value}) - 1 AS INTEGER)"
+
+
+@compiles(month_index, "sqlite")
+def _month_index_sqlite(element: month_index, compiler: Any, **kw: Any) -> str:
+    (arg,) = element.clauses
+    value = compiler.process(arg, **kw)
+    return (f"(CAST(strftime('%Y', {value}) AS INTEGER) * 12 "
+            f"+ CAST(strftime('%m', {value}) AS INTEGER) - 1)")
 
 
 def _least(a: Any, b: Any) -> ColumnElement[Any]:

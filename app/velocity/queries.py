@@ -1,0 +1,286 @@
+"""Velocity aggregates: lead time, stage dwell, deployments, change failure rate, time to restore,
+production rate and compute spend — computed by the database, the same on both backends."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, literal, select, union_all
+from sqlalchemy.orm import Session, aliased
+
+from app.core.periods import Quarter, quarter_of
+from app.core.sql import days_between, month_index, percentile_cont
+from app.velocity import metrics
+from app.velocity.models import ComputeCost, EventType, LifecycleEvent, MLModel
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class VelocityFilters:
+    team_ids: frozenset[int] | None = None  # None: every team (the caller applies its scope)
+    model_id: int | None = None
+
+
+def _scoped(query: Select, filters: VelocityFilters, model_id_column: Any) -> Select:
+    if filters.team_ids is not None:
+        query = query.where(model_id_column.in_(
+            select(MLModel.id).where(MLModel.team_id.in_(filters.team_ids))))
+    if filters.model_id is not None:
+        query = query.where(model_id_column == filters.model_id)
+    return query
+
+
+def milestones(filters: VelocityFilters):
+    """One row per model: the first occurrence of each milestone, and its earliest event."""
+    columns = [
+        func.min(case((LifecycleEvent.type == EventType(name), LifecycleEvent.occurred_at)))
+        .label(name) for name in metrics.MILESTONES
+    ]
+    query = select(LifecycleEvent.model_id, *columns,
+                   func.min(LifecycleEvent.occurred_at).label("earliest"))
+    return _scoped(query, filters, LifecycleEvent.model_id).group_by(
+        LifecycleEvent.model_id).subquery("milestones")
+
+
+def _in_period(column: Any, first: date, last: date) -> Any:
+    return and_(column >= start_of(first), column < start_of(last + timedelta(days=1)))
+
+
+# --- lead time ------------------------------------------------------------------------------
+
+@dataclass
+class Distribution:
+    median: Decimal | None
+    p90: Decimal | None
+    count: int
+
+
+def _lead_time(m: Any) -> Any:
+    """First deployed minus first ideated (or, with no ideated, the earliest event), in days."""
+    return days_between(m.c.deployed, func.coalesce(m.c.ideated, m.c.earliest))
+
+
+def lead_time(session: Session, filters: VelocityFilters, first: date, last: date) -> Distribution:
+    """Over the models whose first deployment falls in the period."""
+    m = milestones(filters)
+    lead = _lead_time(m)
+    median, p90, count = session.execute(
+        select(percentile_cont(lead, metrics.MEDIAN), percentile_cont(lead, metrics.P90),
+               func.count()).where(_in_period(m.c.deployed, first, last))
+    ).one()
+    return Distribution(_dec(median), _dec(p90), count or 0)
+
+
+def _quarter_index(column: Any, start_month: int) -> Any:
+    return (month_index(column) - (start_month - 1)) // 3
+
+
+def quarter_from_index(index: int, start_month: int) -> Quarter:
+    months = index * 3 + (start_month - 1)
+    return quarter_of(date(months // 12, months % 12 + 1, 1), start_month)
+
+
+def lead_time_by_quarter(session: Session, filters: VelocityFilters, quarters: Sequence[Quarter],
+                         ) -> dict[Quarter, Distribution]:
+    """Lead time by quarter of first deployment, for the given (consecutive) quarters."""
+    if not quarters:
+        return {}
+    start_month = quarters[0].start_month
+    m = milestones(filters)
+    lead = _lead_time(m)
+    index = _quarter_index(m.c.deployed, start_month).label("q")
+    rows = session.execute(
+        select(index, percentile_cont(lead, metrics.MEDIAN), percentile_cont(lead, metrics.P90),
+               func.count())
+        .where(_in_period(m.c.deployed, quarters[0].first_day, quarters[-1].last_day))
+        .group_by(index)
+    ).all()
+    found = {quarter_from_index(q, start_month): Distribution(_dec(a), _dec(b), n)
+             for q, a, b, n in rows}
+    return {q: found.get(q, Distribution(None, None, 0)) for q in quarters}
+
+
+# --- stage dwell ----------------------------------------------------------------------------
+
+@dataclass
+class Dwell:
+    from_milestone: str
+    to_milestone: str
+    median: Decimal | None
+    count: int
+
+
+def stage_dwell(session: Session, filters: VelocityFilters, first: date, last: date) -> list[Dwell]:
+    """Median days between adjacent milestones a model has both of, over the pairs whose later
+    milestone falls in the period."""
+    m = milestones(filters)
+    pairs = union_all(*[
+        select(literal(a).label("from_m"), literal(b).label("to_m"),
+               days_between(m.c[b], m.c[a]).label("days"))
+        .where(m.c[a].is_not(None), _in_period(m.c[b], first, last))
+        for a, b in metrics.DWELL_PAIRS
+    ]).subquery("pairs")
+    rows = session.execute(
+        select(pairs.c.from_m, pairs.c.to_m, percentile_cont(pairs.c.days, metrics.MEDIAN),
+               func.count()).group_by(pairs.c.from_m, pairs.c.to_m)
+    ).all()
+    found = {(a, b): (median, n) for a, b, median, n in rows}
+    return [Dwell(a, b, _dec(found.get((a, b), (None, 0))[0]), found.get((a, b), (None, 0))[1])
+            for a, b in metrics.DWELL_PAIRS]
+
+
+# --- deployments, failures, restores ----------------------------------------------------------
+
+@dataclass
+class DeploymentFigures:
+    deployments: int
+    rollbacks: int
+    frequency_per_week: Decimal
+    change_failure_rate: Decimal | None
+    time_to_restore: Distribution
+    unrestored: int
+
+
+def deployment_figures(session: Session, filters: VelocityFilters, first: date,
+                       last: date) -> DeploymentFigures:
+    counts = _scoped(select(
+        func.count(case((LifecycleEvent.type == EventType.deployed, 1))),
+        func.count(case((LifecycleEvent.type == EventType.rolled_back, 1))),
+    ).where(_in_period(LifecycleEvent.occurred_at, first, last)), filters, LifecycleEvent.model_id)
+    deployments, rollbacks = session.execute(counts).one()
+    restore = time_to_restore(session, filters, first, last)
+    return DeploymentFigures(
+        deployments, rollbacks, metrics.deployment_frequency(deployments, first, last),
+        metrics.change_failure_rate(rollbacks, deployments), restore[0], restore[1])
+
+
+def time_to_restore(session: Session, filters: VelocityFilters, first: date,
+                    last: date) -> tuple[Distribution, int]:
+    """From each rollback in the period to the next deployment of the same model: the median,
+    the number restored, and the number not (yet) restored."""
+    rollback = aliased(LifecycleEvent)
+    nxt = (select(func.min(LifecycleEvent.occurred_at))
+           .where(LifecycleEvent.model_id == rollback.model_id,
+                  LifecycleEvent.type == EventType.deployed,
+                  LifecycleEvent.occurred_at > rollback.occurred_at)
+           .scalar_subquery())
+    restores = _scoped(
+        select(days_between(nxt, rollback.occurred_at).label("days"))
+        .where(rollback.type == EventType.rolled_back,
+               _in_period(rollback.occurred_at, first, last)),
+        filters, rollback.model_id).subquery("restores")
+    median, p90, restored, total = session.execute(select(
+        percentile_cont(restores.c.days, metrics.MEDIAN),
+        percentile_cont(restores.c.days, metrics.P90),
+        func.count(restores.c.days), func.count())).one()
+    return Distribution(_dec(median), _dec(p90), restored or 0), (total or 0) - (restored or 0)
+
+
+# --- production rate --------------------------------------------------------------------------
+
+@dataclass
+class Cohort:
+    quarter: Quarter
+    ideated: int
+    deployed: int
+    rate: Decimal | None
+    provisional: bool
+
+
+def production_rate(session: Session, filters: VelocityFilters, quarters: Sequence[Quarter],
+                    today: date) -> list[Cohort]:
+    """Per ideation cohort (models whose first `ideated` falls in the quarter): the share
+    deployed within 180 days of ideation."""
+    if not quarters:
+        return []
+    start_month = quarters[0].start_month
+    m = milestones(filters)
+    index = _quarter_index(m.c.ideated, start_month).label("q")
+    within = and_(m.c.deployed.is_not(None),
+                  days_between(m.c.deployed, m.c.ideated) <= metrics.PRODUCTION_WINDOW_DAYS)
+    rows = session.execute(
+        select(index, func.count(), func.count(case((within, 1))))
+        .where(_in_period(m.c.ideated, quarters[0].first_day, quarters[-1].last_day))
+        .group_by(index)
+    ).all()
+    found = {quarter_from_index(q, start_month): (n, d) for q, n, d in rows}
+    cohorts = []
+    for quarter in quarters:
+        ideated, deployed = found.get(quarter, (0, 0))
+        cohorts.append(Cohort(quarter, ideated, deployed,
+                              metrics.production_rate(ideated, deployed),
+                              metrics.cohort_is_provisional(quarter, today)))
+    return cohorts
+
+
+# --- compute spend --------------------------------------------------------------------------
+
+@dataclass
+class Spend:
+    month: date
+    amount: Decimal
+    gpu_hours: Decimal
+
+
+def compute_by_month(session: Session, filters: VelocityFilters, first: date,
+                     last: date) -> list[Spend]:
+    query = _scoped(select(ComputeCost.month, func.sum(ComputeCost.amount),
+                           func.sum(ComputeCost.gpu_hours))
+                    .where(ComputeCost.month >= first.replace(day=1), ComputeCost.month <= last),
+                    filters, ComputeCost.model_id)
+    rows = session.execute(query.group_by(ComputeCost.month).order_by(ComputeCost.month)).all()
+    return [Spend(month, _dec(amount), _dec(hours)) for month, amount, hours in rows]
+
+
+def compute_by_model(session: Session, filters: VelocityFilters, first: date,
+                     last: date) -> list[tuple[int, str, Decimal, Decimal]]:
+    query = _scoped(select(MLModel.id, MLModel.name, func.sum(ComputeCost.amount),
+                           func.sum(ComputeCost.gpu_hours))
+                    .join(MLModel, MLModel.id == ComputeCost.model_id)
+                    .where(ComputeCost.month >= first.replace(day=1), ComputeCost.month <= last),
+                    filters, ComputeCost.model_id)
+    rows = session.execute(query.group_by(MLModel.id, MLModel.name)
+                           .order_by(func.sum(ComputeCost.amount).desc())).all()
+    return [(i, name, _dec(amount), _dec(hours)) for i, name, amount, hours in rows]
+
+
+# --- per model ------------------------------------------------------------------------------
+
+@dataclass
+class ModelCadence:
+    model_id: int
+    deployments: int
+    retrain_cadence_days: Decimal | None  # median days between successive deployments
+    last_deployed_at: datetime | None
+
+
+def model_cadence(session: Session, filters: VelocityFilters) -> dict[int, ModelCadence]:
+    previous = func.lag(LifecycleEvent.occurred_at).over(
+        partition_by=LifecycleEvent.model_id, order_by=LifecycleEvent.occurred_at)
+    gaps = _scoped(select(LifecycleEvent.model_id.label("model_id"),
+                          LifecycleEvent.occurred_at.label("at"),
+                          days_between(LifecycleEvent.occurred_at, previous).label("gap"))
+                   .where(LifecycleEvent.type == EventType.deployed),
+                   filters, LifecycleEvent.model_id).subquery("gaps")
+    rows = session.execute(select(gaps.c.model_id, func.count(),
+                                  percentile_cont(gaps.c.gap, metrics.MEDIAN),
+                                  func.max(gaps.c.at)).group_by(gaps.c.model_id)).all()
+    result = {}
+    for model_id, count, cadence, last_at in rows:
+        if isinstance(last_at, str):  # SQLite hands back text from an aggregate over a subquery
+            last_at = datetime.fromisoformat(last_at)
+        if last_at is not None and last_at.tzinfo is None:
+            last_at = last_at.replace(tzinfo=UTC)
+        result[model_id] = ModelCadence(model_id, count, _dec(cadence), last_at)
+    return result
