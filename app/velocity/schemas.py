@@ -1,0 +1,73 @@
+"""ML model, lifecycle event and compute cost shapes shared by pages, API, CSV and MLflow sync."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from app.velocity.models import EventSource, EventType, ModelKind
+
+ModelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+MoneyIn = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"), decimal_places=2)]
+
+
+class ModelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team: Ref = Field(description="Team slug.")
+    name: ModelName
+    use_case: Annotated[str, StringConstraints(max_length=2000)] = ""
+    kind: ModelKind = ModelKind.classical
+    business_value_per_month: MoneyIn | None = None
+
+
+class ModelPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: ModelName | None = None
+    use_case: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    kind: ModelKind | None = None
+    business_value_per_month: MoneyIn | None = None
+    archived: bool | None = None
+
+
+class EventIn(BaseModel):
+    """One lifecycle event of a known model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: EventType
+    occurred_at: datetime = Field(description="ISO 8601 with a time zone, e.g. "
+                                              "2026-05-01T12:00:00Z; stored in UTC.")
+    version: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    source: EventSource = EventSource.api
+    external_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                  max_length=200)] | None = Field(
+        default=None, description="Unique per source: the same event posted twice is stored "
+                                  "once.")
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _needs_zone(cls, value: datetime) -> datetime:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("has no time zone; Northstar stores UTC, so send e.g. "
+                             "2026-05-01T12:00:00Z (UTC) or an explicit offset like +02:00")
+        return value
+
+
+class BulkEventIn(EventIn):
+    """An event that names its model by team slug and model name (created on first sight)."""
+
+    team: Ref
+    model: ModelName
+
+
+class ComputeCostIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    month: date = Field(description="Any day of the month; stored as its first day.")
+    gpu_hours: Annotated[Decimal, Field(ge=0, le=10_000_000, decimal_places=2)] = Decimal("0")
+    amount: MoneyIn
+    note: Annotated[str, StringConstraints(max_length=500)] = ""
