@@ -1,0 +1,152 @@
+"""Writes of initiatives and their links to pain points."""
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.audit.service import record, snapshot
+from app.auth.models import Role
+from app.auth.permissions import Principal
+from app.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from app.db import utcnow
+from app.initiatives.models import Initiative, InitiativeLink, InitiativeStatus
+from app.initiatives.schemas import InitiativeIn, InitiativePatch, LinkIn
+from app.pain_points.models import PainPoint
+from app.teams.models import Team
+
+FIELDS = ["team_id", "title", "description", "owner", "status", "one_time_cost",
+          "yearly_run_cost", "started_on", "delivered_on", "deleted_at"]
+EARLIEST = date(2000, 1, 1)
+
+
+def _snapshot(initiative: Initiative) -> dict[str, Any]:
+    return snapshot(initiative, FIELDS) | {"links": sorted(
+        [[link.pain_point_id, str(link.expected_reduction)] for link in initiative.links])}
+
+
+def _check_write(actor: Principal, team: Team | None) -> None:
+    if team is None:
+        # An org-wide initiative spans every team: an admin's, or any PM's (it touches only
+        # pain points the PM may link, checked per link).
+        if actor.role not in (Role.admin, Role.pm):
+            raise PermissionDenied("Only admins and PMs change initiatives.")
+    elif not actor.can_edit_team(team.id):
+        raise PermissionDenied(f"You may change initiatives of your own teams only, not of "
+                               f"{team.name}.")
+
+
+def _links(session: Session, items: list[LinkIn], team: Team | None, actor: Principal,
+           errors: list[FieldError]) -> list[InitiativeLink]:
+    ids = [item.pain_point for item in items]
+    found = {p.id: p for p in session.scalars(select(PainPoint).where(PainPoint.id.in_(ids)))}
+    links, seen = [], set()
+    for i, item in enumerate(items):
+        field = f"links.{i}.pain_point"
+        pain_point = found.get(item.pain_point)
+        if pain_point is None or pain_point.deleted_at is not None:
+            errors.append(FieldError(field, f"unknown pain point {item.pain_point}"))
+        elif item.pain_point in seen:
+            errors.append(FieldError(field, f"pain point {item.pain_point} is linked twice"))
+        elif team is not None and pain_point.team_id != team.id:
+            errors.append(FieldError(field, f"pain point {item.pain_point} belongs to another "
+                                            f"team than the initiative"))
+        elif not actor.can_edit_team(pain_point.team_id):
+            errors.append(FieldError(field, f"pain point {item.pain_point} belongs to a team "
+                                            "you are not a member of"))
+        else:
+            links.append(InitiativeLink(pain_point_id=item.pain_point,
+                                        expected_reduction=item.expected_reduction))
+        seen.add(item.pain_point)
+    return links
+
+
+def _check_dates(values: dict[str, Any], today: date, errors: list[FieldError]) -> None:
+    started, delivered = values.get("started_on"), values.get("delivered_on")
+    for name, value in (("started_on", started), ("delivered_on", delivered)):
+        if value is not None and value < EARLIEST:
+            errors.append(FieldError(name, f"cannot be before {EARLIEST.isoformat()}"))
+    if started and delivered and delivered < started:
+        errors.append(FieldError("delivered_on", "cannot be before the start "
+                                                 f"({started.isoformat()})"))
+    if delivered and delivered > today:
+        errors.append(FieldError("delivered_on", "cannot be in the future"))
+    if values.get("status") == InitiativeStatus.delivered and delivered is None:
+        errors.append(FieldError("delivered_on", "a delivered initiative needs its delivery date"))
+
+
+def create_initiative(session: Session, data: InitiativeIn, *, actor: Principal,
+                      today: date) -> Initiative:
+    errors: list[FieldError] = []
+    team = None
+    if data.team:
+        team = session.scalar(select(Team).where(Team.slug == data.team))
+        if team is None:
+            raise ValidationFailed([FieldError("team", f"unknown team '{data.team}'")])
+    _check_write(actor, team)
+    values = data.model_dump(exclude={"team", "links"})
+    _check_dates(values, today, errors)
+    links = _links(session, data.links, team, actor, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    initiative = Initiative(team_id=team.id if team else None, links=links, **values)
+    session.add(initiative)
+    session.flush()
+    record(session, actor=actor.actor_label, actor_id=actor.user_id, action="create",
+           entity="initiative", entity_id=initiative.id, after=_snapshot(initiative))
+    return initiative
+
+
+def get_initiative(session: Session, initiative_id: int) -> Initiative:
+    initiative = session.scalar(select(Initiative).options(selectinload(Initiative.links))
+                                .where(Initiative.id == initiative_id,
+                                       Initiative.deleted_at.is_(None)))
+    if initiative is None:
+        raise NotFound(f"no initiative with id {initiative_id}")
+    return initiative
+
+
+def update_initiative(session: Session, initiative: Initiative, data: InitiativePatch, *,
+                      actor: Principal, today: date) -> Initiative:
+    team = session.get(Team, initiative.team_id) if initiative.team_id else None
+    _check_write(actor, team)
+    given = data.model_dump(exclude_unset=True, exclude={"links"})
+    values = {name: getattr(initiative, name) for name in FIELDS if name in InitiativePatch.model_fields}
+    values.update(given)
+    errors: list[FieldError] = []
+    _check_dates(values, today, errors)
+    links = _links(session, data.links, team, actor, errors) if data.links is not None else None
+    if errors:
+        raise ValidationFailed(errors)
+    before = _snapshot(initiative)
+    for name, value in given.items():
+        setattr(initiative, name, value)
+    if links is not None:
+        current = {link.pain_point_id: link for link in initiative.links}
+        merged = []
+        for link in links:
+            existing = current.get(link.pain_point_id)
+            if existing is not None:
+                existing.expected_reduction = link.expected_reduction
+                merged.append(existing)
+            else:
+                merged.append(link)
+        initiative.links = merged
+    session.flush()
+    after = _snapshot(initiative)
+    if after != before:
+        record(session, actor=actor.actor_label, actor_id=actor.user_id, action="update",
+               entity="initiative", entity_id=initiative.id, before=before, after=after)
+    return initiative
+
+
+def delete_initiative(session: Session, initiative: Initiative, *, actor: Principal) -> None:
+    team = session.get(Team, initiative.team_id) if initiative.team_id else None
+    _check_write(actor, team)
+    before = _snapshot(initiative)
+    initiative.deleted_at = utcnow()
+    session.flush()
+    record(session, actor=actor.actor_label, actor_id=actor.user_id, action="delete",
+           entity="initiative", entity_id=initiative.id, before=before,
+           after=_snapshot(initiative))
