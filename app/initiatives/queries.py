@@ -29,7 +29,8 @@ def _reduction() -> object:
 
 
 def savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decimal,
-            first: date, last: date) -> dict[int, Savings]:
+            first: date, last: date, team_ids: frozenset[int] | None = None,
+            ) -> dict[int, Savings]:
     """Expected annual savings (low/expected/high) and realized savings in [first, last] of
     each initiative, in one aggregate statement.
 
@@ -37,6 +38,7 @@ def savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decima
     Realized: for linked pain points resolved on or after the initiative's delivery, the same
     product pro-rated over [resolved_on, ∞) exactly like cost in a period; nothing for a pain
     point resolved before delivery. One-time and deleted pain points save nothing a year.
+    `team_ids` keeps only the links to those teams' pain points (the team filter).
     """
     recurring = and_(PainPoint.kind == PainPointKind.recurring, PainPoint.deleted_at.is_(None))
     realized_share = cost.period_share(day_number(PainPoint.resolved_on), cost.OPEN_ENDED,
@@ -57,8 +59,11 @@ def savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decima
         .join(InitiativeLink, InitiativeLink.initiative_id == Initiative.id)
         .join(PainPoint, PainPoint.id == InitiativeLink.pain_point_id)
     ).group_by(Initiative.id)
+    query = query.where(Initiative.deleted_at.is_(None))
     if initiative_ids is not None:
         query = query.where(Initiative.id.in_(initiative_ids))
+    if team_ids is not None:
+        query = query.where(PainPoint.team_id.in_(team_ids))
     result = {
         i: Savings(i, to_decimal(e), to_decimal(lo), to_decimal(hi), to_decimal(r), n)
         for i, e, lo, hi, r, n in session.execute(query)

@@ -1,0 +1,96 @@
+"""The leader's headline figures for a quarter and the one before, from the same query
+functions the metrics API uses: one source of truth for tiles, API and reports."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.core.periods import Quarter
+from app.initiatives.queries import savings
+from app.maturity.queries import latest_per_team
+from app.pain_points.queries import PainPointFilters, cost_figures
+from app.settings.models import OrgSettings
+from app.velocity import queries as velocity
+from app.velocity.models import ComputeCost, MLModel, ModelKind
+
+
+@dataclass
+class Figure:
+    """A headline number with its range (estimates) and sample size (measurements)."""
+
+    value: Decimal | None
+    low: Decimal | None = None
+    high: Decimal | None = None
+    n: int | None = None
+    provisional: bool = False
+
+
+@dataclass
+class QuarterKpis:
+    quarter: Quarter
+    annual_cost: Figure
+    hours_per_week: Figure
+    fte: Figure
+    quarter_cost: Figure
+    lead_time_median: Figure
+    lead_time_p90: Figure
+    production_rate: Figure
+    deployments: Figure
+    change_failure_rate: Figure
+    realized_savings: Figure
+    llm_spend: Figure
+    maturity: Figure
+
+
+def llm_spend(session: Session, team_ids: frozenset[int] | None, first: date,
+              last: date) -> Decimal:
+    query = (select(func.coalesce(func.sum(ComputeCost.amount), 0))
+             .join(MLModel, MLModel.id == ComputeCost.model_id)
+             .where(MLModel.kind == ModelKind.llm, ComputeCost.month >= first.replace(day=1),
+                    ComputeCost.month <= last))
+    if team_ids is not None:
+        query = query.where(MLModel.team_id.in_(team_ids))
+    value = session.scalar(query)
+    return value if isinstance(value, Decimal) else Decimal(str(value or 0))
+
+
+def quarter_kpis(session: Session, org: OrgSettings, quarter: Quarter, *,
+                 team_ids: frozenset[int] | None, today: date) -> QuarterKpis:
+    first, last = quarter.first_day, quarter.last_day
+    weeks = org.working_weeks_per_year
+    [cost] = cost_figures(session, PainPointFilters(team_ids=team_ids), first=first, last=last,
+                          weeks=weeks) or [None]
+    vfilters = velocity.VelocityFilters(team_ids=team_ids)
+    lead = velocity.lead_time(session, vfilters, first, last)
+    deploys = velocity.deployment_figures(session, vfilters, first, last)
+    cohorts = velocity.production_rate(session, vfilters, [quarter], today)
+    ideated = sum(c.ideated for c in cohorts)
+    produced = sum(c.deployed for c in cohorts)
+    realized = sum((s.realized for s in savings(session, None, weeks=weeks, first=first,
+                                                last=last, team_ids=team_ids).values()),
+                   Decimal(0))
+    latest = [t for t in latest_per_team(session, team_ids=team_ids, as_of=last)
+              if t.score is not None]
+    maturity = (sum((Decimal(t.score) for t in latest), Decimal(0)) / len(latest)
+                if latest else None)
+    hours = cost.hours_per_week if cost else Decimal(0)
+    return QuarterKpis(
+        quarter=quarter,
+        annual_cost=Figure(cost.annual_run_rate, cost.annual_run_rate_low,
+                           cost.annual_run_rate_high, cost.pain_points),
+        hours_per_week=Figure(hours, n=cost.pain_points),
+        fte=Figure(hours / org.working_hours_per_week),
+        quarter_cost=Figure(cost.cost, cost.cost_low, cost.cost_high, cost.pain_points),
+        lead_time_median=Figure(lead.median, n=lead.count),
+        lead_time_p90=Figure(lead.p90, n=lead.count),
+        production_rate=Figure(Decimal(produced) / ideated if ideated else None, n=ideated,
+                               provisional=any(c.provisional for c in cohorts)),
+        deployments=Figure(Decimal(deploys.deployments), n=deploys.deployments),
+        change_failure_rate=Figure(deploys.change_failure_rate, n=deploys.deployments),
+        realized_savings=Figure(realized),
+        llm_spend=Figure(llm_spend(session, team_ids, first, last)),
+        maturity=Figure(maturity, n=len(latest)),
+    )
