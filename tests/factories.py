@@ -4,11 +4,12 @@ import itertools
 from decimal import Decimal
 from functools import lru_cache
 
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import ApiToken, Role, User
-from app.auth.passwords import hash_password
 from app.auth.service import TOKEN_PREFIX, sha256
 from app.teams.models import Persona, Stage, Team, TeamPersona
 
@@ -18,8 +19,10 @@ _seq = itertools.count(1)
 
 @lru_cache(maxsize=1)
 def password_hash() -> str:
-    # argon2 takes ~0.4 s: hash the shared test password once per run.
-    return hash_password(PASSWORD)
+    """argon2 with the cheapest parameters: a hash carries its own cost, so every login of a
+    test user verifies in milliseconds while the app keeps its production defaults."""
+    return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),)).hash(
+        PASSWORD)
 
 
 def make_team(session: Session, **overrides) -> Team:

@@ -23,6 +23,7 @@ EARLIEST = date(2000, 1, 1)
 FIELDS = ["team_id", "persona_id", "stage_id", "title", "description", "evidence", "kind",
           "hours_low", "hours_likely", "hours_high", "people_affected", "status",
           "observed_since", "resolved_on", "deleted_at"]
+NULLABLE = {"people_affected", "resolved_on", "description", "evidence"}
 EDITABLE = ["title", "description", "evidence", "kind", "hours_low", "hours_likely",
             "hours_high", "people_affected", "status", "observed_since", "resolved_on"]
 
@@ -137,10 +138,14 @@ def update_pain_point(session: Session, pain_point: PainPoint, patch: PainPointP
         raise NotFound(f"pain point {pain_point.id} was deleted")
     current_team = session.get(Team, pain_point.team_id)
     _check_can_edit(actor, current_team)
-    if patch.version is not None and patch.version != pain_point.version:
+    if patch.version is None:
+        # Every editor says which version it saw: without it a stale save would overwrite.
+        raise ValidationFailed([FieldError("version", "required: the version you edited")])
+    if patch.version != pain_point.version:
         raise StaleEdit(pain_point)
     given = patch.model_dump(exclude_unset=True, exclude={"version"})
-    errors: list[FieldError] = []
+    errors: list[FieldError] = [FieldError(name, "cannot be empty") for name, value in given.items()
+                                if value is None and name not in NULLABLE]
     team = (_lookup(session, Team, given["team"], "team", errors) if "team" in given
             else current_team)
     persona = (_lookup(session, Persona, given["persona"], "persona", errors)
