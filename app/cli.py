@@ -1,8 +1,9 @@
-"""The `northstar` command line: serve, migrate, demo, users, tokens."""
+"""The `northstar` command line: serve, migrate, demo, users, tokens, import."""
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -19,6 +20,8 @@ users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Manage API tokens for pipelines.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+import_app = typer.Typer(help="Import data from CSV files.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 
 CLI_ACTOR = "cli"
 # Exit codes: 2 for input the command refuses (like a usage error), 1 for an unusable database.
@@ -192,6 +195,56 @@ def tokens_create(
     typer.echo(details)
     typer.echo("Copy the token now; it is not shown again:")
     typer.echo(raw)
+
+
+@import_app.command("pain-points")
+def import_pain_points(
+    file: Annotated[Path, typer.Argument(
+        exists=True, dir_okay=False, readable=True,
+        help="A UTF-8 CSV file with a header row (the columns are listed on /pain-points/import).",
+    )],
+    skip_invalid: Annotated[bool, typer.Option(
+        "--skip-invalid", help="Import the valid rows and report the others, instead of nothing.",
+    )] = False,
+    as_email: Annotated[str | None, typer.Option(
+        "--as-email", metavar="EMAIL",
+        help="An admin or pm to import as (a pm imports its own teams only); the first active "
+             "admin when not given.",
+    )] = None,
+) -> None:
+    """Import pain points from a CSV file; nothing is imported unless every row is valid."""
+    from app.auth import queries as auth_queries
+    from app.auth.models import Role
+    from app.auth.service import principal_for_user
+    from app.core.clock import today
+    from app.pain_points.csv_io import MAX_BYTES, import_pain_points as run_import
+
+    with file.open("rb") as handle:
+        data = handle.read(MAX_BYTES + 1)  # one byte past the limit tells that it is too large
+    with _session() as session:
+        if as_email is not None:
+            user = auth_queries.get_user_by_email(session, as_email, active_only=True)
+            if user is None:
+                raise ValidationFailed([FieldError("as-email", f"no active user with email "
+                                                               f"{as_email}")])
+            if user.role not in (Role.admin, Role.pm):
+                raise ValidationFailed([FieldError(
+                    "as-email", f"{user.email} is a {user.role.value}; only an admin or a pm "
+                                "may import pain points")])
+        else:
+            admins = [u for u in auth_queries.list_users(session, active_only=True)
+                      if u.role == Role.admin]
+            if not admins:
+                raise ValidationFailed([FieldError(
+                    "as-email", "there is no active admin to import as; name an admin or a pm")])
+            user = min(admins, key=lambda u: u.id)
+        result = run_import(session, data, actor=principal_for_user(user), today=today(),
+                            skip_invalid=skip_invalid)
+        if result.refused:
+            _fail([str(error) for error in result.errors], EXIT_INVALID)  # rolls back
+    for error in result.errors:
+        typer.echo(f"skipped: {error}", err=True)
+    typer.echo(f"imported {result.imported}")
 
 
 def main() -> None:

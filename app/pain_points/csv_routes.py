@@ -1,5 +1,145 @@
-"""CSV import and export pages of the pain-point ledger."""
+"""CSV import and export pages of the pain-point ledger.
 
-from fastapi import APIRouter
+Included before the ledger's own router, so that /pain-points/import and /pain-points/export.csv
+are not taken for a pain point's id.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+from starlette.responses import Response
+
+from app.auth.deps import Editor, Reader
+from app.auth.permissions import Principal
+from app.core import clock
+from app.core.errors import FieldError, ValidationFailed
+from app.db import SessionDep
+from app.pain_points import csv_io, queries
+from app.pain_points.models import PainPointStatus
+from app.pain_points.queries import PainPointFilters, Sort
+from app.settings.service import get_org_settings
+from app.teams.models import Persona, Stage, Team
+from app.templating import flash, render
 
 router = APIRouter(prefix="/pain-points", include_in_schema=False)
+
+LEDGER = "/pain-points"
+
+
+class LedgerQuery(BaseModel):
+    """The ledger's filters as its URL carries them (slugs); a blank value means "any"."""
+
+    model_config = ConfigDict(extra="ignore")  # page, page_size: the export takes every row
+
+    team: str = ""
+    persona: str = ""
+    stage: str = ""
+    status: list[PainPointStatus] = []
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    sort: Sort = Sort.cost
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _drop_blank_statuses(cls, value: Any) -> Any:
+        values = value if isinstance(value, list) else [value]
+        return [v for v in values if not (isinstance(v, str) and not v.strip())]
+
+    @field_validator("sort", mode="before")
+    @classmethod
+    def _blank_sort(cls, value: Any) -> Any:
+        return Sort.cost if isinstance(value, str) and not value.strip() else value
+
+
+def ledger_filters(session: Session, query: LedgerQuery, principal: Principal) -> PainPointFilters:
+    """Slugs to ids (an unknown one is a 422), within the teams the principal may read."""
+    ids: dict[str, int | None] = {}
+    errors = []
+    for name, model in (("team", Team), ("persona", Persona), ("stage", Stage)):
+        slug = getattr(query, name).strip()
+        ids[name] = queries.id_by_slug(session, model, slug) if slug else None
+        if slug and ids[name] is None:
+            errors.append(FieldError(name, f"unknown {name} '{slug}'"))
+    if errors:
+        raise ValidationFailed(errors)
+    team_ids = principal.visible_team_ids
+    if ids["team"] is not None:
+        wanted = frozenset({ids["team"]})
+        team_ids = wanted if team_ids is None else wanted & team_ids
+    return PainPointFilters(team_ids=team_ids, persona_id=ids["persona"], stage_id=ids["stage"],
+                            statuses=tuple(query.status), text=query.q)
+
+
+@router.get("/export.csv", name="pain_points.export_csv")
+def export_csv(session: SessionDep, principal: Reader,
+               query: Annotated[LedgerQuery, Query()]) -> Response:
+    filters = ledger_filters(session, query, principal)
+    body = csv_io.export_csv(session, filters, sort=query.sort,
+                             weeks=get_org_settings(session).working_weeks_per_year)
+    # The name is built from a date only: nothing a user typed reaches the header.
+    filename = f"pain-points-{clock.today().isoformat()}.csv"
+    return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    })
+
+
+# --- import -----------------------------------------------------------------------------------
+
+async def read_form(request: Request) -> FormData:
+    """The multipart form, already parsed by the CSRF check (Starlette caches it), so that the
+    handler can stay synchronous and run its database work off the event loop."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def _import_page(request: Request, *, errors: list[csv_io.RowError] | None = None,
+                 imported: int = 0, skip_invalid: bool = False, filename: str = "",
+                 status_code: int = 200) -> Response:
+    return render(request, "pain_points/import.html", {
+        "columns": [(name, name in csv_io.REQUIRED, csv_io.COLUMN_HELP[name])
+                    for name in csv_io.COLUMNS],
+        "example": csv_io.example_lines(),
+        "max_mb": csv_io.MAX_BYTES // (1024 * 1024), "max_rows": csv_io.MAX_ROWS,
+        "errors": errors or [], "imported": imported, "skip_invalid": skip_invalid,
+        "filename": filename,
+    }, status_code=status_code)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+@router.get("/import", name="pain_points.import_form")
+def import_form(request: Request, principal: Editor) -> Response:
+    return _import_page(request)
+
+
+@router.post("/import", name="pain_points.import_csv")
+def import_csv(request: Request, session: SessionDep, principal: Editor,
+               form: FormDep) -> Response:
+    upload = form.get("file")
+    skip_invalid = form.get("skip_invalid") is not None
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _import_page(request, skip_invalid=skip_invalid, status_code=422, errors=[
+            csv_io.RowError(None, "file", "choose a CSV file to import")])
+    # One byte past the limit is enough to know it is too large.
+    data = upload.file.read(csv_io.MAX_BYTES + 1)
+    result = csv_io.import_pain_points(session, data, actor=principal, today=clock.today(),
+                                       skip_invalid=skip_invalid)
+    if result.refused:
+        return _import_page(request, errors=result.errors, skip_invalid=skip_invalid,
+                            filename=upload.filename, status_code=422)
+    if result.errors:
+        # Rows were imported and others skipped: the skipped ones are listed on this page,
+        # since a redirect could not carry them.
+        return _import_page(request, errors=result.errors, imported=result.imported,
+                            skip_invalid=skip_invalid, filename=upload.filename)
+    response = RedirectResponse(LEDGER, status_code=303)
+    flash(request, response, f"Imported {_plural(result.imported, 'pain point')}.")
+    return response
