@@ -17,7 +17,8 @@ def snapshot(obj: Any, fields: list[str]) -> dict[str, Any]:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        # "1", "1.0" and "1.00" are one value: what a form sends and what the column stores.
+        return format(value.normalize(), "f")
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, Enum):

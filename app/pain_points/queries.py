@@ -6,7 +6,6 @@ so a list row, a dashboard tile and the metrics API all run the same arithmetic.
 
 import enum
 import statistics
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -15,7 +14,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Numeric, and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from app.auth.models import User
 from app.core.sql import SQL, day_number
 from app.pain_points import cost
 from app.pain_points.models import Confirmation, PainPoint, PainPointKind, PainPointStatus
@@ -108,6 +106,8 @@ class PainPointFilters:
     statuses: tuple[PainPointStatus, ...] = ()
     text: str = ""
     include_deleted: bool = False
+    observed_from: date | None = None
+    observed_to: date | None = None
 
 
 def _apply(query, filters: PainPointFilters):
@@ -122,9 +122,14 @@ def _apply(query, filters: PainPointFilters):
     if filters.statuses:
         query = query.where(PainPoint.status.in_(filters.statuses))
     if filters.text:
-        pattern = f"%{filters.text.lower()}%"
-        query = query.where(or_(func.lower(PainPoint.title).like(pattern),
-                                func.lower(PainPoint.description).like(pattern)))
+        # autoescape: a % or _ typed by the user matches itself, not everything
+        text = filters.text.lower()
+        query = query.where(or_(func.lower(PainPoint.title).contains(text, autoescape=True),
+                                func.lower(PainPoint.description).contains(text, autoescape=True)))
+    if filters.observed_from is not None:
+        query = query.where(PainPoint.observed_since >= filters.observed_from)
+    if filters.observed_to is not None:
+        query = query.where(PainPoint.observed_since <= filters.observed_to)
     return query
 
 
@@ -281,4 +286,113 @@ def cost_figures(
         key, label = (row[0], row[1]) if keys else (None, None)
         values = [to_decimal(v) for v in row[len(keys):len(keys) + 7]]
         result.append(CostFigures(key, label, *values, pain_points=row[-1] or 0))
+    return result
+
+
+# --- reads for the JSON API (appended) -------------------------------------------------------
+
+def get_pain_point(session: Session, pain_point_id: int) -> PainPoint | None:
+    """The pain point itself, deleted or not (callers decide what a deleted one means)."""
+    return session.get(PainPoint, pain_point_id)
+
+
+def id_by_slug(session: Session, model: type[Team] | type[Persona] | type[Stage],
+               slug: str) -> int | None:
+    return session.scalar(select(model.id).where(model.slug == slug))
+
+
+def slugs_by_id(session: Session,
+                model: type[Team] | type[Persona] | type[Stage]) -> dict[int, str]:
+    """Reference tables are a few dozen rows: one read turns every row's id into its slug."""
+    return {id_: slug for id_, slug in session.execute(select(model.id, model.slug))}
+
+
+# --- for the pages: the rate a pain point gets, and its audit history ---------------------
+
+@dataclass
+class Rate:
+    """What a team+persona pair brings to a pain point: the default `people_affected` and the
+    hourly cost (the team's override, else the persona's default)."""
+
+    headcount: int
+    hourly_cost: Decimal
+    is_override: bool
+
+
+def rate_for(session: Session, team_id: int, persona_id: int) -> Rate | None:
+    row = session.execute(
+        select(Persona.hourly_cost, TeamPersona.headcount, TeamPersona.hourly_cost)
+        .select_from(Persona)
+        .outerjoin(TeamPersona, and_(TeamPersona.persona_id == Persona.id,
+                                     TeamPersona.team_id == team_id))
+        .where(Persona.id == persona_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    default, count, override = row
+    return Rate(count or 0, to_decimal(override if override is not None else default),
+                override is not None)
+
+
+@dataclass
+class Change:
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class HistoryEntry:
+    at: Any
+    actor: str
+    action: str
+    changes: list[Change]
+
+
+# A confirmation's entry names who answered with what hours: the page never shows that.
+PRIVATE_ACTIONS = ("confirm",)
+_NAMED = {"team_id": Team, "persona_id": Persona, "stage_id": Stage}
+
+
+def history(session: Session, pain_point_id: int, *, limit: int = 100) -> list[HistoryEntry]:
+    """The pain point's audit entries, newest first, each with the fields it changed (team,
+    persona and stage by name)."""
+    from app.audit.models import AuditEntry
+
+    entries = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == "pain_point",
+               AuditEntry.entity_id == str(pain_point_id),
+               AuditEntry.action.not_in(PRIVATE_ACTIONS))
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+    ).all()
+    ids: dict[str, set[int]] = {name: set() for name in _NAMED}
+    for entry in entries:
+        for snap in (entry.before or {}, entry.after or {}):
+            for name in _NAMED:
+                if isinstance(snap.get(name), int):
+                    ids[name].add(snap[name])
+    names = {
+        name: dict(session.execute(select(model.id, model.name).where(model.id.in_(ids[name]))).all())
+        for name, model in _NAMED.items() if ids[name]
+    }
+
+    def shown(field_name: str, value: Any) -> Any:
+        return names.get(field_name, {}).get(value, value)
+
+    def same(a: Any, b: Any) -> bool:
+        # Snapshots hold decimals as text: "2.00" read back and "2" as typed are one value.
+        try:
+            return Decimal(a) == Decimal(b)
+        except (TypeError, ValueError, ArithmeticError):
+            return a == b
+
+    result = []
+    for entry in entries:
+        before, after = entry.before or {}, entry.after or {}
+        changes = [] if entry.action == "create" else [
+            Change(key, shown(key, before.get(key)), shown(key, after.get(key)))
+            for key in after if not same(before.get(key), after.get(key))
+        ]
+        result.append(HistoryEntry(entry.at, entry.actor, entry.action, changes))
     return result

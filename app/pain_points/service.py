@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -217,7 +216,8 @@ def confirm(session: Session, pain_point: PainPoint, data: ConfirmationIn, *,
                                                     f"({MAX_WEEKLY_HOURS})")])
     existing = session.scalar(select(Confirmation).where(
         Confirmation.pain_point_id == pain_point.id, Confirmation.user_id == actor.user_id))
-    before = {"hours": str(existing.hours)} if existing else None
+    # The audit says who confirmed, never with what hours: no answer can be singled out.
+    before = {"confirmed": True} if existing else None
     if existing is None:
         existing = Confirmation(pain_point_id=pain_point.id, user_id=actor.user_id,
                                 hours=data.hours, comment=data.comment)
@@ -227,5 +227,5 @@ def confirm(session: Session, pain_point: PainPoint, data: ConfirmationIn, *,
     session.flush()
     record(session, actor=actor.actor_label, actor_id=actor.user_id, action="confirm",
            entity="pain_point", entity_id=pain_point.id, before=before,
-           after={"hours": str(Decimal(data.hours))})
+           after={"confirmed": True})
     return existing

@@ -13,7 +13,7 @@ from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, Va
 from app.db import utcnow
 from app.teams.models import Team
 from app.velocity.models import (
-    ComputeCost, EventSource, EventType, LifecycleEvent, MLModel,
+    ComputeCost, EventType, LifecycleEvent, MLModel,
 )
 from app.velocity.schemas import BulkEventIn, ComputeCostIn, EventIn, ModelIn, ModelPatch
 
