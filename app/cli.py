@@ -1,4 +1,4 @@
-"""The `northstar` command line: serve, migrate, demo, users, tokens, import."""
+"""The `northstar` command line: serve, migrate, demo, users, tokens, import, sync."""
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 from app.config import get_settings
 from app.core.errors import DomainError, FieldError, ValidationFailed
 from app.db import make_engine, make_sessionmaker
+from app.velocity.cli import import_events
+from app.velocity.mlflow_cli import sync_app
 
 app = typer.Typer(help="Northstar: ties ML platform work to business value.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -22,6 +24,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 import_app = typer.Typer(help="Import data from CSV files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+app.add_typer(sync_app, name="sync")
 
 CLI_ACTOR = "cli"
 # Exit codes: 2 for input the command refuses (like a usage error), 1 for an unusable database.
@@ -245,6 +248,10 @@ def import_pain_points(
     for error in result.errors:
         typer.echo(f"skipped: {error}", err=True)
     typer.echo(f"imported {result.imported}")
+
+
+# `northstar import events FILE`, beside `northstar import pain-points FILE`.
+import_app.command("events")(import_events)
 
 
 def main() -> None:

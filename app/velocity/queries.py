@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session, aliased
 from app.core.periods import Quarter, quarter_of
 from app.core.sql import days_between, month_index, percentile_cont
 from app.velocity import metrics
-from app.velocity.models import ComputeCost, EventType, LifecycleEvent, MLModel
+from app.db import UTCDateTime
+from app.teams.models import Team
+from app.velocity.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -284,3 +286,101 @@ def model_cadence(session: Session, filters: VelocityFilters) -> dict[int, Model
             last_at = last_at.replace(tzinfo=UTC)
         result[model_id] = ModelCadence(model_id, count, _dec(cadence), last_at)
     return result
+
+
+# --- the model list and the model page ------------------------------------------------------
+
+@dataclass(frozen=True)
+class ModelListFilters:
+    team_ids: frozenset[int] | None = None  # None: every team (the caller applies its scope)
+    kind: ModelKind | None = None
+    archived: bool | None = False  # False: active models, True: archived ones, None: both
+
+
+@dataclass
+class ModelRow:
+    """A model with its velocity figures, as the list and the model page show them."""
+
+    model: MLModel
+    team: str
+    team_slug: str
+    first_ideated_at: datetime | None
+    first_deployed_at: datetime | None
+    lead_time_days: Decimal | None
+    deployments: int
+    rollbacks: int
+    last_deployed_at: datetime | None
+    staleness_days: Decimal | None  # days from the latest deployment to `now`
+    retrain_cadence_days: Decimal | None
+
+
+def _utc(value: Any) -> datetime | None:
+    """SQLite hands back text for an aggregate over a subquery; PostgreSQL a datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def list_models(session: Session, filters: ModelListFilters, *, now: datetime, offset: int = 0,
+                limit: int | None = None) -> tuple[list[ModelRow], int]:
+    """One page of models ordered by team and name, and the total. A fixed number of
+    statements whatever the page holds: the figures come from aggregates over its models."""
+    query = select(MLModel, Team.name, Team.slug).join(Team, Team.id == MLModel.team_id)
+    if filters.team_ids is not None:
+        query = query.where(MLModel.team_id.in_(filters.team_ids))
+    if filters.kind is not None:
+        query = query.where(MLModel.kind == filters.kind)
+    if filters.archived is not None:
+        query = query.where(MLModel.archived_at.is_not(None) if filters.archived
+                            else MLModel.archived_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(Team.name, MLModel.name, MLModel.id)
+                           .offset(offset).limit(limit)).all()
+    return _model_rows(session, rows, now), total
+
+
+def get_model_row(session: Session, model_id: int, *, now: datetime) -> ModelRow | None:
+    row = session.execute(select(MLModel, Team.name, Team.slug)
+                          .join(Team, Team.id == MLModel.team_id)
+                          .where(MLModel.id == model_id)).one_or_none()
+    return _model_rows(session, [row], now)[0] if row else None
+
+
+def _model_rows(session: Session, rows: Sequence[Any], now: datetime) -> list[ModelRow]:
+    if not rows:
+        return []
+    ids = [model.id for model, _, _ in rows]
+    scope = VelocityFilters(team_ids=frozenset(model.team_id for model, _, _ in rows))
+    m = milestones(scope)
+    firsts = {model_id: (ideated, deployed, lead) for model_id, ideated, deployed, lead in
+              session.execute(select(m.c.model_id, m.c.ideated, m.c.deployed, _lead_time(m))
+                              .where(m.c.model_id.in_(ids)))}
+    last_deployed = func.max(case((LifecycleEvent.type == EventType.deployed,
+                                   LifecycleEvent.occurred_at)))
+    counts = {model_id: (deployed, rolled_back, last, stale)
+              for model_id, deployed, rolled_back, last, stale in session.execute(
+                  select(LifecycleEvent.model_id,
+                         func.count(case((LifecycleEvent.type == EventType.deployed, 1))),
+                         func.count(case((LifecycleEvent.type == EventType.rolled_back, 1))),
+                         last_deployed,
+                         days_between(literal(now, UTCDateTime()), last_deployed))
+                  .where(LifecycleEvent.model_id.in_(ids))
+                  .group_by(LifecycleEvent.model_id))}
+    cadence = model_cadence(session, scope)
+    result = []
+    for model, team, slug in rows:
+        ideated, deployed, lead = firsts.get(model.id, (None, None, None))
+        deployments, rollbacks, last, stale = counts.get(model.id, (0, 0, None, None))
+        result.append(ModelRow(
+            model, team, slug, _utc(ideated), _utc(deployed), _dec(lead), deployments, rollbacks,
+            _utc(last), _dec(stale),
+            cadence[model.id].retrain_cadence_days if model.id in cadence else None))
+    return result
+
+
+def model_events(session: Session, model_id: int) -> Sequence[LifecycleEvent]:
+    """A model's lifecycle events in the order they happened."""
+    return session.scalars(select(LifecycleEvent).where(LifecycleEvent.model_id == model_id)
+                           .order_by(LifecycleEvent.occurred_at, LifecycleEvent.id)).all()

@@ -106,13 +106,23 @@ def _check_event(session: Session, model: MLModel, data: EventIn, field_prefix: 
     elif occurred < EARLIEST_EVENT:
         errors.append(FieldError(f"{field_prefix}occurred_at", "is before 2000"))
     elif model.id is not None:
-        ideated = session.scalar(select(func.min(LifecycleEvent.occurred_at)).where(
-            LifecycleEvent.model_id == model.id, LifecycleEvent.type == EventType.ideated))
-        if ideated is not None and occurred < ideated - BEFORE_IDEATION_BOUND:
-            errors.append(FieldError(
-                f"{field_prefix}occurred_at",
-                f"is more than {BEFORE_IDEATION_BOUND.days} days before the model was ideated "
-                f"({ideated.date().isoformat()}); check the date"))
+        # Checked both ways, so the verdict does not depend on the order events arrive in.
+        if data.type == EventType.ideated:
+            earliest = session.scalar(select(func.min(LifecycleEvent.occurred_at)).where(
+                LifecycleEvent.model_id == model.id))
+            if earliest is not None and earliest < occurred - BEFORE_IDEATION_BOUND:
+                errors.append(FieldError(
+                    f"{field_prefix}occurred_at",
+                    f"is more than {BEFORE_IDEATION_BOUND.days} days after the model's earliest "
+                    f"event ({earliest.date().isoformat()}); check the date"))
+        else:
+            ideated = session.scalar(select(func.min(LifecycleEvent.occurred_at)).where(
+                LifecycleEvent.model_id == model.id, LifecycleEvent.type == EventType.ideated))
+            if ideated is not None and occurred < ideated - BEFORE_IDEATION_BOUND:
+                errors.append(FieldError(
+                    f"{field_prefix}occurred_at",
+                    f"is more than {BEFORE_IDEATION_BOUND.days} days before the model was "
+                    f"ideated ({ideated.date().isoformat()}); check the date"))
 
 
 def record_event(session: Session, model: MLModel, data: EventIn, *, actor: Principal,
@@ -127,8 +137,9 @@ def record_event(session: Session, model: MLModel, data: EventIn, *, actor: Prin
         if existing is not None:
             if _same(existing, model.id, data):
                 return EventResult(existing, created=False)
+            # No id in the message: the stored event may belong to a team the caller can't see.
             raise Conflict(f"external_id '{data.external_id}' of source '{data.source}' is "
-                           f"already stored (event {existing.id}) with other content",
+                           "already stored with other content; send a new id for a new event",
                            field=f"{field_prefix}external_id")
     errors: list[FieldError] = []
     _check_event(session, model, data, field_prefix, errors)
@@ -178,8 +189,9 @@ def first_of_month(day: date) -> date:
 
 
 def upsert_compute_cost(session: Session, model: MLModel, data: ComputeCostIn, *,
-                        actor: Principal) -> ComputeCost:
-    """One row per model and month: posting a month again replaces its figures."""
+                        actor: Principal) -> tuple[ComputeCost, bool]:
+    """One row per model and month: posting a month again replaces its figures. Returns the
+    row and whether it was created."""
     team = session.get(Team, model.team_id)
     _can_edit(actor, team.id, team.name)
     month = first_of_month(data.month)
@@ -199,7 +211,7 @@ def upsert_compute_cost(session: Session, model: MLModel, data: ComputeCostIn, *
     record(session, actor=actor.actor_label, actor_id=actor.user_id,
            action="update" if before else "create", entity="compute_cost", entity_id=row.id,
            before=before, after=snapshot(row, ["month", "gpu_hours", "amount", "note"]))
-    return row
+    return row, before is None
 
 
 def get_model(session: Session, model_id: int) -> MLModel:

@@ -1,0 +1,216 @@
+"""/api/v1/metrics/velocity and /api/v1/metrics/compute: the velocity dashboard's figures."""
+
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from sqlalchemy.orm import Session
+
+from app.api.pain_point_schemas import period_errors
+from app.api.types import Money, problem_responses
+from app.auth.deps import Reader
+from app.auth.permissions import Principal
+from app.core import clock
+from app.core.errors import FieldError, PermissionDenied, ValidationFailed
+from app.core.periods import quarter_of, quarters_between
+from app.db import SessionDep
+from app.settings.service import get_org_settings
+from app.velocity import queries, queries_list
+from app.velocity.queries import VelocityFilters
+
+router = APIRouter(prefix="/metrics", tags=["metrics"])
+
+
+def _decimal_string(exponent: Decimal):
+    def serialize(value: Decimal) -> str:
+        return str(value.quantize(exponent, rounding=ROUND_HALF_EVEN))
+
+    return serialize
+
+
+# Days and other figures leave as exact decimal strings with two places; ratios with four.
+Days = Annotated[
+    Decimal,
+    PlainSerializer(_decimal_string(Decimal("0.01")), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["41.50"]},
+                   mode="serialization"),
+]
+Rate = Annotated[
+    Decimal,
+    PlainSerializer(_decimal_string(Decimal("0.0001")), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{4}$", "examples": ["0.2500"]},
+                   mode="serialization"),
+]
+
+
+class _Period(BaseModel):
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+    from_: date = Field(alias="from")
+    to: date
+
+
+class LeadTimeOut(BaseModel):
+    median: Days | None
+    p90: Days | None
+    count: int = Field(description="Models whose first deployment falls in the period.")
+
+
+class RestoreOut(BaseModel):
+    median: Days | None
+    count: int = Field(description="Rollbacks in the period followed by a deployment.")
+    unrestored: int = Field(description="Rollbacks in the period with no deployment after them "
+                                        "(yet).")
+
+
+class DwellOut(BaseModel):
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+    from_: str = Field(alias="from", description="The earlier milestone.")
+    to: str = Field(description="The later milestone, which falls in the period.")
+    median: Days | None
+    count: int
+
+
+class CohortOut(BaseModel):
+    cohort: str = Field(description="Quarter of first ideation, e.g. 2026-Q1.")
+    ideated: int
+    deployed: int = Field(description="Deployed within 180 days of ideation.")
+    rate: Rate | None
+    provisional: bool = Field(description="Fewer than 180 days have passed since the "
+                                          "quarter's last day.")
+
+
+class QuarterLeadTimeOut(BaseModel):
+    quarter: str
+    median: Days | None
+    p90: Days | None
+    count: int
+
+
+class VelocityOut(_Period):
+    lead_time_days: LeadTimeOut
+    deployments: int
+    rollbacks: int
+    deployment_frequency_per_week: Days
+    change_failure_rate: Rate | None = Field(description="Null when nothing was deployed.")
+    time_to_restore_days: RestoreOut
+    stage_dwell_days: list[DwellOut]
+    production_rate: list[CohortOut]
+    lead_time_by_quarter: list[QuarterLeadTimeOut]
+
+
+class MonthSpendOut(BaseModel):
+    month: date = Field(description="First day of the month.")
+    amount: Money
+    gpu_hours: Days
+
+
+class ModelSpendOut(BaseModel):
+    model_id: int
+    model: str
+    amount: Money
+    gpu_hours: Days
+
+
+class ComputeOut(_Period):
+    currency: str
+    total: Money
+    gpu_hours: Days
+    by_month: list[MonthSpendOut]
+    by_model: list[ModelSpendOut]
+
+
+FromQuery = Annotated[date | None, Query(
+    alias="from", description="First day (inclusive); defaults to the first day of the current "
+                              "fiscal quarter.")]
+ToQuery = Annotated[date | None, Query(
+    description="Last day (inclusive); defaults to the last day of the current fiscal quarter.")]
+TeamQuery = Annotated[str | None, Query(description="Team slug.")]
+
+
+def _scope(session: Session, principal: Principal, from_: date | None, to: date | None,
+           team: str | None, start_month: int) -> tuple[date, date, VelocityFilters]:
+    """The period (by default the current fiscal quarter) and the teams the figures cover."""
+    today = clock.today()
+    current = quarter_of(today, start_month)
+    first, last = from_ or current.first_day, to or current.last_day
+    errors = period_errors(first, last, today)
+    team_id = None
+    if team is not None:
+        team_id = queries_list.team_id_by_slug(session, team)
+        if team_id is None:
+            errors.append(FieldError("team", f"unknown team '{team}'"))
+    if errors:
+        raise ValidationFailed(errors)
+    team_ids = principal.visible_team_ids
+    if team_id is not None:
+        if not principal.can_read_team(team_id):
+            raise PermissionDenied(f"You may read the figures of your own teams only, not of "
+                                   f"'{team}'.", field="team")
+        team_ids = frozenset({team_id})
+    return first, last, VelocityFilters(team_ids=team_ids)
+
+
+@router.get("/velocity", name="api.metrics.velocity", summary="Velocity: idea to production",
+            response_model=VelocityOut, responses=problem_responses(401, 403, 422))
+def velocity_metrics(session: SessionDep, principal: Reader, from_: FromQuery = None,
+                     to: ToQuery = None, team: TeamQuery = None) -> VelocityOut:
+    """PRODUCT.md's velocity figures over [`from`, `to`] (both inclusive; by default the current
+    fiscal quarter): ideation-to-production lead time of the models first deployed in the
+    period, deployments and rollbacks, deployment frequency, change failure rate, time to
+    restore, stage dwell, production rate of the ideation cohorts whose quarter overlaps the
+    period, and lead time by (fiscal) quarter of first deployment.
+
+    Days are decimal strings with two places, rates with four; a figure with nothing to measure
+    is null. A viewer asking for a team it does not belong to gets 403."""
+    org = get_org_settings(session)
+    start_month = org.fiscal_year_start_month
+    first, last, filters = _scope(session, principal, from_, to, team, start_month)
+    quarters = quarters_between(quarter_of(first, start_month), quarter_of(last, start_month))
+    lead = queries.lead_time(session, filters, first, last)
+    deploys = queries.deployment_figures(session, filters, first, last)
+    dwell = queries.stage_dwell(session, filters, first, last)
+    cohorts = queries.production_rate(session, filters, quarters, clock.today())
+    by_quarter = queries.lead_time_by_quarter(session, filters, quarters)
+    return VelocityOut.model_validate({
+        "from": first, "to": last,
+        "lead_time_days": LeadTimeOut(median=lead.median, p90=lead.p90, count=lead.count),
+        "deployments": deploys.deployments, "rollbacks": deploys.rollbacks,
+        "deployment_frequency_per_week": deploys.frequency_per_week,
+        "change_failure_rate": deploys.change_failure_rate,
+        "time_to_restore_days": RestoreOut(median=deploys.time_to_restore.median,
+                                           count=deploys.time_to_restore.count,
+                                           unrestored=deploys.unrestored),
+        "stage_dwell_days": [DwellOut.model_validate({"from": d.from_milestone,
+                                                      "to": d.to_milestone, "median": d.median,
+                                                      "count": d.count}) for d in dwell],
+        "production_rate": [CohortOut(cohort=c.quarter.label, ideated=c.ideated,
+                                      deployed=c.deployed, rate=c.rate,
+                                      provisional=c.provisional) for c in cohorts],
+        "lead_time_by_quarter": [QuarterLeadTimeOut(quarter=q.label, median=d.median, p90=d.p90,
+                                                    count=d.count)
+                                 for q, d in by_quarter.items()],
+    })
+
+
+@router.get("/compute", name="api.metrics.compute", summary="Compute and LLM spend",
+            response_model=ComputeOut, responses=problem_responses(401, 403, 422))
+def compute_metrics(session: SessionDep, principal: Reader, from_: FromQuery = None,
+                    to: ToQuery = None, team: TeamQuery = None) -> ComputeOut:
+    """Compute spend and GPU hours of the months that overlap [`from`, `to`] (by default the
+    current fiscal quarter), in total, per month and per model (highest spend first)."""
+    org = get_org_settings(session)
+    first, last, filters = _scope(session, principal, from_, to, team,
+                                  org.fiscal_year_start_month)
+    total, hours = queries_list.compute_total(session, filters, first, last)
+    return ComputeOut.model_validate({
+        "from": first, "to": last, "currency": org.currency, "total": total, "gpu_hours": hours,
+        "by_month": [MonthSpendOut(month=s.month, amount=s.amount, gpu_hours=s.gpu_hours)
+                     for s in queries.compute_by_month(session, filters, first, last)],
+        "by_model": [ModelSpendOut(model_id=i, model=name, amount=amount, gpu_hours=gpu_hours)
+                     for i, name, amount, gpu_hours
+                     in queries.compute_by_model(session, filters, first, last)],
+    })

@@ -1,0 +1,204 @@
+"""CSV import of lifecycle events, with the pain-point import's rules: UTF-8 (a byte-order mark
+is dropped), a header row naming the columns, every bad row reported by line number and field,
+and nothing stored unless every row is valid (or bad rows are to be skipped). Each row goes
+through the bulk service (`record_events`) inside a SAVEPOINT, so a refused row leaves nothing
+behind — not even the model it would have created."""
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from app.auth.permissions import Principal
+from app.core.errors import Conflict, PermissionDenied, ValidationFailed
+from app.pain_points.csv_io import (
+    MAX_BYTES, MAX_ROWS, ImportResult, ParsedFile, RowError, looks_like_formula,
+)
+from app.velocity import service
+from app.velocity.models import EventSource
+from app.velocity.schemas import BulkEventIn
+
+COLUMNS = ("team", "model", "type", "occurred_at", "version", "source", "external_id")
+REQUIRED = ("team", "model", "type", "occurred_at")
+COLUMN_HELP = {
+    "team": "Team slug.",
+    "model": "Model name (up to 120 characters); a model seen for the first time is created.",
+    "type": "ideated, data_ready, experiment_started, validated, registered, deployed, "
+            "rolled_back or retired.",
+    "occurred_at": "ISO 8601 with a time zone, e.g. 2026-05-01T12:00:00Z; stored in UTC.",
+    "version": "Optional model version, up to 64 characters.",
+    "source": "manual, api, mlflow or csv (the default).",
+    "external_id": "Optional; unique per source, so that importing a file twice stores its "
+                   "events once.",
+}
+# Text that ends up on pages and in exports as it is; identifiers (external_id) do not.
+_FORMULA_CHECKED = ("model", "version")
+
+
+@dataclass
+class EventImportResult(ImportResult):
+    existing: int = 0  # rows whose source + external_id was already stored with the same content
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.errors) and self.imported == 0 and self.existing == 0
+
+
+def _refuse(line: int | None, name: str, message: str) -> ParsedFile:
+    return ParsedFile(errors=[RowError(line, name, message)], fatal=True)
+
+
+def _header_errors(header: list[str], columns: tuple[str, ...],
+                   required: tuple[str, ...]) -> list[RowError]:
+    errors, seen = [], set()
+    for position, name in enumerate(header, start=1):
+        if not name:
+            errors.append(RowError(1, f"column {position}", "has no name in the header row; "
+                                                            "delete the empty column"))
+        elif name in seen:
+            errors.append(RowError(1, name, "appears twice in the header row"))
+        elif name not in columns:
+            errors.append(RowError(1, name, "unknown column; the columns are "
+                                            + ", ".join(columns)))
+        seen.add(name)
+    errors += [RowError(1, name, "required column is missing from the header row")
+               for name in required if name not in seen]
+    return errors
+
+
+def parse_table(data: bytes, *, columns: tuple[str, ...], required: tuple[str, ...],
+                noun: str) -> ParsedFile:
+    """The file's rows as column -> cell, each with the line it starts on; or why not.
+
+    The generic half of app.pain_points.csv_io.parse (which also refuses its export-only
+    columns); `noun` names what the rows are, for the empty-file message."""
+    if len(data) > MAX_BYTES:
+        return _refuse(None, "file", f"is larger than {MAX_BYTES // (1024 * 1024)} MB; split "
+                                     "it into smaller files")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return _refuse(line, "file", f"is not UTF-8 text (byte 0x{data[exc.start]:02x}); save "
+                                     "it as “CSV UTF-8” and import it again")
+    # newline="" lets the csv module see quoted line breaks, and line_num counts lines as an
+    # editor does. strict: an unmatched quote is an error, not the rest of the file in one cell.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [name.strip().lower() for name in next(reader, [])]
+    except csv.Error as exc:
+        return _refuse(1, "file", f"the header row is not valid CSV ({exc})")
+    if not any(header):
+        return _refuse(1, "file", "the first line must name the columns: " + ", ".join(columns))
+    errors = _header_errors(header, columns, required)
+    if errors:
+        return ParsedFile(errors=errors, fatal=True)
+    parsed = ParsedFile()
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            return _refuse(line, "file", f"is not valid CSV from this line on ({exc}); check "
+                                         "its double quotes")
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines, and the empty rows spreadsheets leave at the end
+        if len(parsed.rows) + len(parsed.errors) == MAX_ROWS:
+            return _refuse(None, "file", f"has more than {MAX_ROWS:,} rows; split it into "
+                                         "smaller files")
+        if len(cells) != len(header):
+            parsed.errors.append(RowError(line, "row", (
+                f"has {len(cells)} cells but the header has {len(header)} columns; put text "
+                "that contains commas in double quotes")))
+            continue
+        parsed.rows.append((line, dict(zip(header, cells, strict=True))))
+    if not parsed.rows and not parsed.errors:
+        return _refuse(2, "file", f"has no {noun} below the header row")
+    return parsed
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error["type"] == "value_error":  # our own validators: their text, without pydantic's prefix
+        return str(error["ctx"]["error"])
+    message = error["msg"]
+    return message[:1].lower() + message[1:]
+
+
+def row_to_input(cells: dict[str, str]) -> tuple[BulkEventIn | None, list[tuple[str, str]]]:
+    """The row as the service's input, or (field, message) for each cell at fault."""
+    problems: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name in COLUMNS:
+        raw = cells.get(name, "")
+        value = raw.strip()
+        if name in _FORMULA_CHECKED and looks_like_formula(raw):
+            problems[name] = (f"starts with '{value[0]}', which a spreadsheet would run as a "
+                              "formula; start it with a letter or a digit")
+        elif not value:
+            if name in REQUIRED:
+                problems[name] = "this field is required"
+        elif name in ("type", "source", "team"):
+            values[name] = value.lower()
+        else:
+            values[name] = value
+    values.setdefault("source", EventSource.csv)
+    try:
+        data = BulkEventIn(**values)
+    except ValidationError as exc:
+        for error in exc.errors():
+            problems.setdefault(str(error["loc"][0]), _message(error))
+        data = None
+    if problems:
+        order = {name: i for i, name in enumerate(COLUMNS)}
+        return None, sorted(problems.items(), key=lambda item: order.get(item[0], len(order)))
+    return data, []
+
+
+def _unprefixed(field: str) -> str:
+    """The bulk service names fields `<index>.<field>`; a row is always index 0."""
+    return field.removeprefix("0.")
+
+
+def import_events(session: Session, data: bytes, *, actor: Principal,
+                  skip_invalid: bool = False) -> EventImportResult:
+    """Records an event per valid row, in the caller's transaction (it never commits).
+
+    Without `skip_invalid` any error imports nothing; with it, the valid rows are imported and
+    the others reported. A row of a team the actor may not edit is an error naming `team`.
+    """
+    parsed = parse_table(data, columns=COLUMNS, required=REQUIRED, noun="events")
+    if parsed.fatal:
+        return EventImportResult(0, parsed.errors)
+    result = EventImportResult(0, list(parsed.errors))
+    everything = session.begin_nested()
+    for line, cells in parsed.rows:
+        event_in, problems = row_to_input(cells)
+        if event_in is None:
+            result.errors += [RowError(line, name, message) for name, message in problems]
+            continue
+        try:
+            with session.begin_nested():  # a refused row leaves nothing, even a created model
+                [recorded] = service.record_events(session, [event_in], actor=actor)
+        except ValidationFailed as exc:
+            result.errors += [RowError(line, _unprefixed(e.field), e.message) for e in exc.errors]
+        except Conflict as exc:
+            result.errors.append(RowError(line, _unprefixed(exc.field or "external_id"),
+                                          exc.message))
+        except PermissionDenied as exc:
+            result.errors.append(RowError(line, "team", exc.message))
+        else:
+            if recorded.created:
+                result.imported += 1
+            else:
+                result.existing += 1
+    result.errors.sort(key=lambda e: e.line or 0)
+    if result.errors and not skip_invalid:
+        everything.rollback()
+        return EventImportResult(0, result.errors)
+    everything.commit()
+    return result

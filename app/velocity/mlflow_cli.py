@@ -1,0 +1,104 @@
+"""`northstar sync mlflow`: an MLflow tracking server's model registry → lifecycle events.
+
+`app.cli` registers `sync_app` as `northstar sync`. This module imports `app.cli` only inside
+the command, so that `app.cli` may import it at its top without a cycle.
+"""
+
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from app.auth.permissions import Principal
+from app.core.errors import FieldError, ValidationFailed
+
+sync_app = typer.Typer(help="Bring models and lifecycle events in from other systems.",
+                       no_args_is_help=True)
+
+# Like the rest of the CLI: 1 when something outside (database, MLflow) cannot be used,
+# 2 for input the command refuses.
+EXIT_UNREACHABLE = 1
+
+
+@sync_app.callback()
+def _sync() -> None:
+    """Bring models and lifecycle events in from other systems."""
+    # A callback keeps `sync` a group even with one command, so `sync mlflow` stays `mlflow`.
+
+
+def _actor(session: Session, as_email: str | None) -> Principal:
+    from app.auth import queries as auth_queries
+    from app.auth.models import Role
+    from app.auth.service import principal_for_user
+
+    if as_email is not None:
+        user = auth_queries.get_user_by_email(session, as_email, active_only=True)
+        if user is None:
+            raise ValidationFailed([FieldError("as-email", f"no active user with email "
+                                                           f"{as_email}")])
+        if user.role not in (Role.admin, Role.pm):
+            raise ValidationFailed([FieldError(
+                "as-email", f"{user.email} is a {user.role.value}; only an admin or a pm may "
+                            "sync models")])
+        return principal_for_user(user)
+    admins = [u for u in auth_queries.list_users(session, active_only=True)
+              if u.role == Role.admin]
+    if not admins:
+        raise ValidationFailed([FieldError(
+            "as-email", "there is no active admin to sync as; name an admin or a pm")])
+    return principal_for_user(min(admins, key=lambda u: u.id))
+
+
+@sync_app.command("mlflow")
+def sync_mlflow_command(
+    tracking_uri: Annotated[str, typer.Option(
+        "--tracking-uri", metavar="URL", envvar="MLFLOW_TRACKING_URI",
+        help="The MLflow tracking server whose model registry is read, e.g. "
+             "http://mlflow.internal:5000.",
+    )],
+    team: Annotated[str | None, typer.Option(
+        metavar="SLUG",
+        help="The team of every registered model; without it, each model's tag "
+             "northstar.team names its team. Models tagged for another team are skipped.",
+    )] = None,
+    production_alias: Annotated[str, typer.Option(
+        metavar="ALIAS", help="The alias that marks the version in production ('' for none).",
+    )] = "production",
+    production_tag: Annotated[str | None, typer.Option(
+        metavar="KEY=VALUE",
+        help="A model-version tag that marks the version in production, when no version holds "
+             "the alias.",
+    )] = None,
+    as_email: Annotated[str | None, typer.Option(
+        "--as-email", metavar="EMAIL",
+        help="An admin or pm to sync as (a pm syncs its own teams only); the first active "
+             "admin when not given.",
+    )] = None,
+) -> None:
+    """Sync an MLflow model registry into models and lifecycle events (safe to re-run)."""
+    from app import cli as main_cli
+    from app.velocity.mlflow_sync import (
+        MlflowMissing, MlflowUnreachable, ProductionRule, apply_registry, parse_tag,
+        read_registry,
+    )
+
+    try:
+        rule = ProductionRule(alias=production_alias.strip() or None,
+                              tag=parse_tag(production_tag) if production_tag else None)
+    except ValidationFailed as exc:
+        main_cli._fail(main_cli._error_lines(exc), main_cli.EXIT_INVALID)
+    # Everything is read before the database is opened: a server that fails half-way leaves
+    # nothing behind, and no transaction waits on the network.
+    try:
+        snapshot = read_registry(tracking_uri)
+    except (MlflowMissing, MlflowUnreachable) as exc:
+        main_cli._fail([str(exc)], EXIT_UNREACHABLE)
+    with main_cli._session() as session:
+        actor = _actor(session, as_email)
+        summary = apply_registry(session, snapshot, actor=actor, team_slug=team, rule=rule)
+    for name, reason in summary.skipped:
+        typer.echo(f"skipped: {name}: {reason}", err=True)
+    for note in summary.notes:
+        typer.echo(f"note: {note}", err=True)
+    for line in summary.lines():
+        typer.echo(line)
