@@ -15,13 +15,17 @@ class NavItem:
     href: str
     permission: Permission
     current: bool = False
+    # Other path prefixes that belong to this section (a team's maturity page, a model page).
+    also: tuple[str, ...] = ()
 
 
 NAV = [
     NavItem("Overview", "/", Permission.read),
     NavItem("Pain points", "/pain-points", Permission.read),
-    NavItem("Velocity", "/dashboards/velocity", Permission.read),
-    NavItem("Maturity", "/dashboards/maturity", Permission.read),
+    NavItem("Velocity", "/dashboards/velocity", Permission.read, also=("/models",)),
+    # Until the velocity dashboard exists, the section opens on the models list.
+    NavItem("Velocity", "/models", Permission.read, also=("/models",)),
+    NavItem("Maturity", "/dashboards/maturity", Permission.read, also=("/maturity/",)),
     NavItem("Initiatives", "/initiatives", Permission.read),
     NavItem("Reports", "/reports", Permission.export),
     NavItem("Settings", "/settings", Permission.admin),
@@ -39,9 +43,14 @@ def nav_items(request: Request) -> list[NavItem]:
         return []
     paths = _page_paths(request.app)
     here = request.url.path
-    return [
-        NavItem(i.label, i.href, i.permission,
-                current=here == i.href or (i.href != "/" and here.startswith(i.href + "/")))
-        for i in NAV
-        if i.href in paths and principal.has(i.permission)
-    ]
+    items: list[NavItem] = []
+    for i in NAV:
+        if i.href not in paths or not principal.has(i.permission):
+            continue
+        if any(item.label == i.label for item in items):  # a fallback of a shown section
+            continue
+        items.append(NavItem(
+            i.label, i.href, i.permission, also=i.also,
+            current=here == i.href or (i.href != "/" and here.startswith(i.href + "/"))
+            or any(here.startswith(prefix) for prefix in i.also)))
+    return items

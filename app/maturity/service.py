@@ -24,6 +24,8 @@ def create_assessment(session: Session, data: AssessmentIn, *, actor: Principal,
     team = session.scalar(select(Team).where(Team.slug == data.team))
     if team is None:
         raise ValidationFailed([FieldError("team", f"unknown team '{data.team}'")])
+    if team.is_archived:
+        raise ValidationFailed([FieldError("team", f"team '{team.slug}' is archived")])
     if not actor.can_edit_team(team.id):
         raise PermissionDenied(f"Only a PM of {team.name} or an admin may assess it.")
     errors: list[FieldError] = []
