@@ -216,31 +216,16 @@ def import_pain_points(
     )] = None,
 ) -> None:
     """Import pain points from a CSV file; nothing is imported unless every row is valid."""
-    from app.auth import queries as auth_queries
-    from app.auth.models import Role
+    from app.auth.queries import acting_user
     from app.auth.service import principal_for_user
     from app.core.clock import today
-    from app.pain_points.csv_io import MAX_BYTES, import_pain_points as run_import
+    from app.core.csv_tools import MAX_BYTES
+    from app.pain_points.csv_io import import_pain_points as run_import
 
     with file.open("rb") as handle:
         data = handle.read(MAX_BYTES + 1)  # one byte past the limit tells that it is too large
     with _session() as session:
-        if as_email is not None:
-            user = auth_queries.get_user_by_email(session, as_email, active_only=True)
-            if user is None:
-                raise ValidationFailed([FieldError("as-email", f"no active user with email "
-                                                               f"{as_email}")])
-            if user.role not in (Role.admin, Role.pm):
-                raise ValidationFailed([FieldError(
-                    "as-email", f"{user.email} is a {user.role.value}; only an admin or a pm "
-                                "may import pain points")])
-        else:
-            admins = [u for u in auth_queries.list_users(session, active_only=True)
-                      if u.role == Role.admin]
-            if not admins:
-                raise ValidationFailed([FieldError(
-                    "as-email", "there is no active admin to import as; name an admin or a pm")])
-            user = min(admins, key=lambda u: u.id)
+        user = acting_user(session, as_email, purpose="import pain points")
         result = run_import(session, data, actor=principal_for_user(user), today=today(),
                             skip_invalid=skip_invalid)
         if result.refused:

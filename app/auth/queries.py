@@ -5,7 +5,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.auth.models import ApiToken, User
+from app.auth.models import ApiToken, Role, User
+from app.core.errors import FieldError, ValidationFailed
 
 
 def list_users(session: Session, *, active_only: bool = False) -> Sequence[User]:
@@ -30,6 +31,32 @@ def get_user_by_email(session: Session, email: str, *, active_only: bool = False
     if active_only:
         query = query.where(User.is_active.is_(True))
     return session.scalar(query)
+
+
+def acting_user(session: Session, as_email: str | None, *, purpose: str) -> User:
+    """Whom a command acts as: the active admin or pm named by `--as-email`, else the first
+    active admin (lowest id). Refused as field `as-email`; `purpose` ("import events", "sync
+    models") completes the messages, its first word being the verb."""
+    if as_email is not None:
+        user = get_user_by_email(session, as_email, active_only=True)
+        if user is None:
+            raise ValidationFailed([FieldError("as-email", f"no active user with email "
+                                                           f"{as_email}")])
+        if user.role not in (Role.admin, Role.pm):
+            raise ValidationFailed([FieldError(
+                "as-email", f"{user.email} is a {user.role.value}; only an admin or a pm may "
+                            f"{purpose}")])
+        return user
+    admin = session.scalar(
+        select(User).options(selectinload(User.teams))
+        .where(User.is_active.is_(True), User.role == Role.admin)
+        .order_by(User.id).limit(1)
+    )
+    if admin is None:
+        verb = purpose.split()[0]
+        raise ValidationFailed([FieldError(
+            "as-email", f"there is no active admin to {verb} as; name an admin or a pm")])
+    return admin
 
 
 def list_tokens(session: Session) -> Sequence[ApiToken]:

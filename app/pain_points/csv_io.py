@@ -1,7 +1,7 @@
 """CSV import and export of pain points: strict parsing, row-by-row validation, formula-safe cells.
 
-Import: UTF-8 text (a leading byte-order mark, as Excel writes it, is dropped), a header row that
-names the columns, one pain point per row. Each row goes through `PainPointIn` and the service
+Import: a file as app.core.csv_tools.parse_table reads it (UTF-8, a header row that names the
+columns), one pain point per row. Each row goes through `PainPointIn` and the service
 inside a SAVEPOINT, so a refused row leaves nothing behind; unless bad rows are to be skipped,
 one bad row imports nothing at all. Export: the ledger's rows with their costs, every text cell
 neutralised so that no spreadsheet runs it as a formula.
@@ -11,7 +11,6 @@ import csv
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -20,6 +19,12 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.permissions import Principal
+from app.core.csv_tools import (
+    ImportResult, RowError, looks_like_formula, neutralise, parse_table, pydantic_message,
+)
+# Re-exported: the import page (csv_routes) reads the limits here.
+from app.core.csv_tools import MAX_BYTES as MAX_BYTES
+from app.core.csv_tools import MAX_ROWS as MAX_ROWS
 from app.core.errors import DomainError, PermissionDenied, ValidationFailed
 from app.pain_points import queries, service
 from app.pain_points.queries import LedgerRow, PainPointFilters, Sort
@@ -55,143 +60,23 @@ EXPORT_COLUMNS = ("id", "team", "persona", "stage", "title", "description", "evi
                   "hourly_cost", "annual_cost", "annual_cost_low", "annual_cost_high", "status",
                   "observed_since", "resolved_on")
 
-MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 10_000
+# Export columns an import refuses, with the reason: more use than "unknown column".
+NOT_IMPORTED = {
+    "id": "an import always creates new pain points and cannot update existing ones; remove "
+          "the id column",
+} | {name: "is computed by Northstar (an export column), not imported; remove it"
+     for name in EXPORT_COLUMNS if name not in COLUMNS and name != "id"}
+
 MAX_EXPORT_ROWS = 100_000
 EXPORT_CHUNK = 500
 
 _TEXT_COLUMNS = ("title", "description", "evidence")
 _DATE_COLUMNS = ("observed_since", "resolved_on")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection");
-# tab and carriage return can hide such a start from a reader, so export guards them too.
-_FORMULA_START = ("=", "+", "-", "@")
-_NEUTRALISE_START = _FORMULA_START + ("\t", "\r")
 CENTS = Decimal("0.01")
 
 
-# --- formula safety -------------------------------------------------------------------------
-
-def looks_like_formula(text: str) -> bool:
-    return text.lstrip().startswith(_FORMULA_START)
-
-
-def neutralise(text: str) -> str:
-    """A cell a spreadsheet would take for a formula, made plain text by a leading apostrophe."""
-    return "'" + text if text.startswith(_NEUTRALISE_START) else text
-
-
 # --- import ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RowError:
-    line: int | None  # as an editor shows the file: the header is line 1; None: the whole file
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}: " if self.line is not None else ""
-        return f"{where}{self.field}: {self.message}"
-
-
-@dataclass
-class ImportResult:
-    imported: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def refused(self) -> bool:
-        """Something was wrong and nothing was imported."""
-        return bool(self.errors) and self.imported == 0
-
-
-@dataclass
-class ParsedFile:
-    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    fatal: bool = False  # the file as a whole is unusable: no row may be imported
-
-
-def _refuse(line: int | None, name: str, message: str) -> ParsedFile:
-    return ParsedFile(errors=[RowError(line, name, message)], fatal=True)
-
-
-def _header_errors(header: list[str]) -> list[RowError]:
-    errors, seen = [], set()
-    for position, name in enumerate(header, start=1):
-        if not name:
-            errors.append(RowError(1, f"column {position}", "has no name in the header row; "
-                                                            "delete the empty column"))
-        elif name in seen:
-            errors.append(RowError(1, name, "appears twice in the header row"))
-        elif name == "id":
-            errors.append(RowError(1, name, "an import always creates new pain points and "
-                                            "cannot update existing ones; remove the id column"))
-        elif name in EXPORT_COLUMNS and name not in COLUMNS:
-            errors.append(RowError(1, name, "is computed by Northstar (an export column), not "
-                                            "imported; remove it"))
-        elif name not in COLUMNS:
-            errors.append(RowError(1, name, "unknown column; the columns are "
-                                            + ", ".join(COLUMNS)))
-        seen.add(name)
-    errors += [RowError(1, name, "required column is missing from the header row")
-               for name in REQUIRED if name not in seen]
-    return errors
-
-
-def parse(data: bytes) -> ParsedFile:
-    """The file's rows as column -> cell, each with the line it starts on; or why not."""
-    if len(data) > MAX_BYTES:
-        return _refuse(None, "file", f"is larger than {MAX_BYTES // (1024 * 1024)} MB; split "
-                                     "it into smaller files")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        return _refuse(line, "file", f"is not UTF-8 text (byte 0x{data[exc.start]:02x}); save "
-                                     "it as “CSV UTF-8” and import it again")
-    # newline="" lets the csv module see quoted line breaks, and line_num counts lines as an
-    # editor does. strict: an unmatched quote is an error, not the rest of the file in one cell.
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = [name.strip().lower() for name in next(reader, [])]
-    except csv.Error as exc:
-        return _refuse(1, "file", f"the header row is not valid CSV ({exc})")
-    if not any(header):
-        return _refuse(1, "file", "the first line must name the columns: " + ", ".join(COLUMNS))
-    errors = _header_errors(header)
-    if errors:
-        return ParsedFile(errors=errors, fatal=True)
-    parsed = ParsedFile()
-    while True:
-        line = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            return _refuse(line, "file", f"is not valid CSV from this line on ({exc}); check "
-                                         "its double quotes")
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines, and the empty rows spreadsheets leave at the end
-        if len(parsed.rows) + len(parsed.errors) == MAX_ROWS:
-            return _refuse(None, "file", f"has more than {MAX_ROWS:,} rows; split it into "
-                                         "smaller files")
-        if len(cells) != len(header):
-            parsed.errors.append(RowError(line, "row", (
-                f"has {len(cells)} cells but the header has {len(header)} columns; put text "
-                "that contains commas in double quotes")))
-            continue
-        parsed.rows.append((line, dict(zip(header, cells, strict=True))))
-    if not parsed.rows and not parsed.errors:
-        return _refuse(2, "file", "has no pain points below the header row")
-    return parsed
-
-
-def _pydantic_message(error: dict[str, Any]) -> str:
-    message = error["msg"]
-    return message[:1].lower() + message[1:]
-
 
 def row_to_input(cells: dict[str, str]) -> tuple[PainPointIn | None, list[tuple[str, str]]]:
     """The row as the service's input, or (field, message) for each cell at fault."""
@@ -222,7 +107,7 @@ def row_to_input(cells: dict[str, str]) -> tuple[PainPointIn | None, list[tuple[
         data = PainPointIn(**values)
     except ValidationError as exc:
         for error in exc.errors():
-            problems.setdefault(str(error["loc"][0]), _pydantic_message(error))
+            problems.setdefault(str(error["loc"][0]), pydantic_message(error))
         data = None
     if problems:
         order = {name: i for i, name in enumerate(COLUMNS)}
@@ -237,7 +122,8 @@ def import_pain_points(session: Session, data: bytes, *, actor: Principal, today
     Without `skip_invalid` any error imports nothing; with it, the valid rows are imported and
     the others reported. A row of a team the actor may not edit is an error naming `team`.
     """
-    parsed = parse(data)
+    parsed = parse_table(data, columns=COLUMNS, required=REQUIRED, noun="pain points",
+                         refused=NOT_IMPORTED)
     if parsed.fatal:
         return ImportResult(0, parsed.errors)
     errors = list(parsed.errors)

@@ -1,11 +1,9 @@
-"""CSV import of lifecycle events, with the pain-point import's rules: UTF-8 (a byte-order mark
-is dropped), a header row naming the columns, every bad row reported by line number and field,
-and nothing stored unless every row is valid (or bad rows are to be skipped). Each row goes
-through the bulk service (`record_events`) inside a SAVEPOINT, so a refused row leaves nothing
-behind — not even the model it would have created."""
+"""CSV import of lifecycle events, with the rules of every import (app.core.csv_tools): UTF-8
+(a byte-order mark is dropped), a header row naming the columns, every bad row reported by line
+number and field, and nothing stored unless every row is valid (or bad rows are to be skipped).
+Each row goes through the bulk service (`record_events`) inside a SAVEPOINT, so a refused row
+leaves nothing behind — not even the model it would have created."""
 
-import csv
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,10 +11,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.permissions import Principal
-from app.core.errors import Conflict, PermissionDenied, ValidationFailed
-from app.pain_points.csv_io import (
-    MAX_BYTES, MAX_ROWS, ImportResult, ParsedFile, RowError, looks_like_formula,
+from app.core.csv_tools import (
+    ImportResult, RowError, looks_like_formula, parse_table, pydantic_message,
 )
+from app.core.errors import Conflict, PermissionDenied, ValidationFailed
 from app.velocity import service
 from app.velocity.models import EventSource
 from app.velocity.schemas import BulkEventIn
@@ -47,88 +45,6 @@ class EventImportResult(ImportResult):
         return bool(self.errors) and self.imported == 0 and self.existing == 0
 
 
-def _refuse(line: int | None, name: str, message: str) -> ParsedFile:
-    return ParsedFile(errors=[RowError(line, name, message)], fatal=True)
-
-
-def _header_errors(header: list[str], columns: tuple[str, ...],
-                   required: tuple[str, ...]) -> list[RowError]:
-    errors, seen = [], set()
-    for position, name in enumerate(header, start=1):
-        if not name:
-            errors.append(RowError(1, f"column {position}", "has no name in the header row; "
-                                                            "delete the empty column"))
-        elif name in seen:
-            errors.append(RowError(1, name, "appears twice in the header row"))
-        elif name not in columns:
-            errors.append(RowError(1, name, "unknown column; the columns are "
-                                            + ", ".join(columns)))
-        seen.add(name)
-    errors += [RowError(1, name, "required column is missing from the header row")
-               for name in required if name not in seen]
-    return errors
-
-
-def parse_table(data: bytes, *, columns: tuple[str, ...], required: tuple[str, ...],
-                noun: str) -> ParsedFile:
-    """The file's rows as column -> cell, each with the line it starts on; or why not.
-
-    The generic half of app.pain_points.csv_io.parse (which also refuses its export-only
-    columns); `noun` names what the rows are, for the empty-file message."""
-    if len(data) > MAX_BYTES:
-        return _refuse(None, "file", f"is larger than {MAX_BYTES // (1024 * 1024)} MB; split "
-                                     "it into smaller files")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        return _refuse(line, "file", f"is not UTF-8 text (byte 0x{data[exc.start]:02x}); save "
-                                     "it as “CSV UTF-8” and import it again")
-    # newline="" lets the csv module see quoted line breaks, and line_num counts lines as an
-    # editor does. strict: an unmatched quote is an error, not the rest of the file in one cell.
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = [name.strip().lower() for name in next(reader, [])]
-    except csv.Error as exc:
-        return _refuse(1, "file", f"the header row is not valid CSV ({exc})")
-    if not any(header):
-        return _refuse(1, "file", "the first line must name the columns: " + ", ".join(columns))
-    errors = _header_errors(header, columns, required)
-    if errors:
-        return ParsedFile(errors=errors, fatal=True)
-    parsed = ParsedFile()
-    while True:
-        line = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            return _refuse(line, "file", f"is not valid CSV from this line on ({exc}); check "
-                                         "its double quotes")
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines, and the empty rows spreadsheets leave at the end
-        if len(parsed.rows) + len(parsed.errors) == MAX_ROWS:
-            return _refuse(None, "file", f"has more than {MAX_ROWS:,} rows; split it into "
-                                         "smaller files")
-        if len(cells) != len(header):
-            parsed.errors.append(RowError(line, "row", (
-                f"has {len(cells)} cells but the header has {len(header)} columns; put text "
-                "that contains commas in double quotes")))
-            continue
-        parsed.rows.append((line, dict(zip(header, cells, strict=True))))
-    if not parsed.rows and not parsed.errors:
-        return _refuse(2, "file", f"has no {noun} below the header row")
-    return parsed
-
-
-def _message(error: dict[str, Any]) -> str:
-    if error["type"] == "value_error":  # our own validators: their text, without pydantic's prefix
-        return str(error["ctx"]["error"])
-    message = error["msg"]
-    return message[:1].lower() + message[1:]
-
-
 def row_to_input(cells: dict[str, str]) -> tuple[BulkEventIn | None, list[tuple[str, str]]]:
     """The row as the service's input, or (field, message) for each cell at fault."""
     problems: dict[str, str] = {}
@@ -151,7 +67,7 @@ def row_to_input(cells: dict[str, str]) -> tuple[BulkEventIn | None, list[tuple[
         data = BulkEventIn(**values)
     except ValidationError as exc:
         for error in exc.errors():
-            problems.setdefault(str(error["loc"][0]), _message(error))
+            problems.setdefault(str(error["loc"][0]), pydantic_message(error))
         data = None
     if problems:
         order = {name: i for i, name in enumerate(COLUMNS)}

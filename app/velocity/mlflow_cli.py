@@ -7,10 +7,8 @@ the command, so that `app.cli` may import it at its top without a cycle.
 from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
-from app.auth.permissions import Principal
-from app.core.errors import FieldError, ValidationFailed
+from app.core.errors import ValidationFailed
 
 sync_app = typer.Typer(help="Bring models and lifecycle events in from other systems.",
                        no_args_is_help=True)
@@ -24,29 +22,6 @@ EXIT_UNREACHABLE = 1
 def _sync() -> None:
     """Bring models and lifecycle events in from other systems."""
     # A callback keeps `sync` a group even with one command, so `sync mlflow` stays `mlflow`.
-
-
-def _actor(session: Session, as_email: str | None) -> Principal:
-    from app.auth import queries as auth_queries
-    from app.auth.models import Role
-    from app.auth.service import principal_for_user
-
-    if as_email is not None:
-        user = auth_queries.get_user_by_email(session, as_email, active_only=True)
-        if user is None:
-            raise ValidationFailed([FieldError("as-email", f"no active user with email "
-                                                           f"{as_email}")])
-        if user.role not in (Role.admin, Role.pm):
-            raise ValidationFailed([FieldError(
-                "as-email", f"{user.email} is a {user.role.value}; only an admin or a pm may "
-                            "sync models")])
-        return principal_for_user(user)
-    admins = [u for u in auth_queries.list_users(session, active_only=True)
-              if u.role == Role.admin]
-    if not admins:
-        raise ValidationFailed([FieldError(
-            "as-email", "there is no active admin to sync as; name an admin or a pm")])
-    return principal_for_user(min(admins, key=lambda u: u.id))
 
 
 @sync_app.command("mlflow")
@@ -77,6 +52,8 @@ def sync_mlflow_command(
 ) -> None:
     """Sync an MLflow model registry into models and lifecycle events (safe to re-run)."""
     from app import cli as main_cli
+    from app.auth.queries import acting_user
+    from app.auth.service import principal_for_user
     from app.velocity.mlflow_sync import (
         MlflowMissing, MlflowUnreachable, ProductionRule, apply_registry, parse_tag,
         read_registry,
@@ -94,7 +71,7 @@ def sync_mlflow_command(
     except (MlflowMissing, MlflowUnreachable) as exc:
         main_cli._fail([str(exc)], EXIT_UNREACHABLE)
     with main_cli._session() as session:
-        actor = _actor(session, as_email)
+        actor = principal_for_user(acting_user(session, as_email, purpose="sync models"))
         summary = apply_registry(session, snapshot, actor=actor, team_slug=team, rule=rule)
     for name, reason in summary.skipped:
         typer.echo(f"skipped: {name}: {reason}", err=True)

@@ -5,6 +5,7 @@ import io
 from collections.abc import Iterator
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal as D
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,11 @@ from app.auth.service import principal_for_user
 from app.cli import app as cli_app
 from app.config import get_settings
 from app.core import clock
+from app.core.csv_tools import MAX_BYTES, MAX_ROWS, ImportResult, RowError, parse_table
 from app.core.errors import FieldError, ValidationFailed
 from app.db import make_engine, make_sessionmaker, utcnow
 from app.pain_points import csv_io, service
-from app.pain_points.csv_io import COLUMNS, EXPORT_COLUMNS, MAX_BYTES, MAX_ROWS, RowError
+from app.pain_points.csv_io import COLUMNS, EXPORT_COLUMNS, REQUIRED
 from app.pain_points.models import PainPoint
 from app.pain_points.queries import PainPointFilters, list_pain_points
 from app.templating import money
@@ -71,7 +73,7 @@ def admin(db):
     return principal_for_user(factories.make_user(db, role="admin"))
 
 
-def run(db, data: bytes, actor, **kwargs) -> csv_io.ImportResult:
+def run(db, data: bytes, actor, **kwargs) -> ImportResult:
     return csv_io.import_pain_points(db, data, actor=actor, today=TODAY, **kwargs)
 
 
@@ -263,8 +265,9 @@ def test_an_oversized_file_is_refused(db, teams, admin):
 def test_at_most_ten_thousand_rows():
     row = "fraud,data-scientist,deployment,t,1,2,4\n"
     header = "team,persona,stage,title,hours_low,hours_likely,hours_high\n"
-    assert len(csv_io.parse((header + row * MAX_ROWS).encode()).rows) == MAX_ROWS
-    too_many = csv_io.parse((header + row * (MAX_ROWS + 1)).encode())
+    parse = partial(parse_table, columns=COLUMNS, required=REQUIRED, noun="pain points")
+    assert len(parse((header + row * MAX_ROWS).encode()).rows) == MAX_ROWS
+    too_many = parse((header + row * (MAX_ROWS + 1)).encode())
     assert too_many.fatal and too_many.rows == []
     assert [(e.field, e.message) for e in too_many.errors] == [
         ("file", "has more than 10,000 rows; split it into smaller files")]

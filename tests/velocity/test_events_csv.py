@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -16,9 +15,8 @@ from typer.testing import CliRunner
 from app.auth.service import principal_for_user
 from app.cli import app as cli_app
 from app.config import get_settings
+from app.core.csv_tools import RowError
 from app.db import make_engine, make_sessionmaker, utcnow
-from app.pain_points.csv_io import RowError
-from app.velocity.cli import events_app
 from app.velocity.csv_io import COLUMNS, import_events
 from app.velocity.models import LifecycleEvent, MLModel
 from tests import factories
@@ -180,8 +178,6 @@ def test_latin_1_is_refused_with_its_line(db, admin):
 # --- the CLI --------------------------------------------------------------------------------
 
 runner = CliRunner()
-northstar = typer.Typer()
-northstar.add_typer(events_app, name="events")  # as app/cli.py registers it
 
 
 @pytest.fixture
@@ -208,7 +204,7 @@ def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]
 def import_file(tmp_path: Path, data: bytes, *options: str):
     path = tmp_path / "events.csv"
     path.write_bytes(data)
-    return runner.invoke(northstar, ["events", "import", str(path), *options])
+    return runner.invoke(cli_app, ["import", "events", str(path), *options])
 
 
 def test_cli_imports_a_valid_file(tmp_path, cli_db):
