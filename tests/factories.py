@@ -77,3 +77,24 @@ def make_token(session: Session, user: User, **overrides) -> str:
 
 def money(value: str) -> Decimal:
     return Decimal(value)
+
+
+def make_pain_point(session: Session, team: Team, **overrides):
+    """A recurring pain point of `team`: 1/2/4 h a week for 10 data scientists at deployment,
+    observed 2025-06-01, unless overridden (persona and stage by slug or id)."""
+    from datetime import date
+
+    from app.pain_points.models import PainPoint
+
+    if isinstance(overrides.get("persona"), str):
+        overrides["persona_id"] = persona(session, overrides.pop("persona")).id
+    if isinstance(overrides.get("stage"), str):
+        overrides["stage_id"] = stage(session, overrides.pop("stage")).id
+    values = dict(team_id=team.id, persona_id=persona(session).id, stage_id=stage(session).id,
+                  title=f"Pain point {next(_seq)}", kind="recurring", hours_low=Decimal(1),
+                  hours_likely=Decimal(2), hours_high=Decimal(4), people_affected=10,
+                  observed_since=date(2025, 6, 1))
+    pain_point = PainPoint(**(values | overrides))
+    session.add(pain_point)
+    session.flush()
+    return pain_point
