@@ -50,9 +50,10 @@ def _include_routers(app: FastAPI) -> None:
     from app.pain_points.csv_routes import router as pain_point_csv_router
     from app.pain_points.routes import router as pain_point_router
     from app.settings.routes import router as settings_router
+    from app.velocity.routes import router as model_router
 
     # The CSV routes come first: /pain-points/import must not be taken for a pain point id.
     for router in (health_router, auth_router, docs_router, home_router, settings_router,
-                   pain_point_csv_router, pain_point_router, maturity_router):
+                   pain_point_csv_router, pain_point_router, model_router, maturity_router):
         app.include_router(router)
     app.include_router(api_router, prefix="/api/v1")

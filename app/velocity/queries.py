@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, aliased
 
 from app.core.periods import Quarter, quarter_of
 from app.core.sql import days_between, month_index, percentile_cont
-from app.velocity import metrics
 from app.db import UTCDateTime
 from app.teams.models import Team
+from app.velocity import metrics
 from app.velocity.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
 
 
@@ -384,3 +384,94 @@ def model_events(session: Session, model_id: int) -> Sequence[LifecycleEvent]:
     """A model's lifecycle events in the order they happened."""
     return session.scalars(select(LifecycleEvent).where(LifecycleEvent.model_id == model_id)
                            .order_by(LifecycleEvent.occurred_at, LifecycleEvent.id)).all()
+
+
+# --- for the velocity dashboard: by month and per cohort (appended) ---------------------------
+
+def _months(first: date, last: date) -> list[date]:
+    """First days of the calendar months that overlap [first, last]."""
+    months, index = [], first.year * 12 + first.month - 1
+    while index <= last.year * 12 + last.month - 1:
+        months.append(date(index // 12, index % 12 + 1, 1))
+        index += 1
+    return months
+
+
+@dataclass
+class MonthDeployments:
+    month: date  # first day of the calendar month (UTC)
+    deployments: int
+    rollbacks: int
+    change_failure_rate: Decimal | None
+
+
+def deployments_by_month(session: Session, filters: VelocityFilters, first: date,
+                         last: date) -> list[MonthDeployments]:
+    """`deployed` and `rolled_back` events in [first, last] per calendar month, every month of
+    the period present (zero when quiet), in one grouped statement; the change failure rate
+    of each month as deployment_figures computes it for a period."""
+    index = month_index(LifecycleEvent.occurred_at).label("m")
+    rows = session.execute(_scoped(
+        select(index, func.count(case((LifecycleEvent.type == EventType.deployed, 1))),
+               func.count(case((LifecycleEvent.type == EventType.rolled_back, 1))))
+        .where(_in_period(LifecycleEvent.occurred_at, first, last),
+               LifecycleEvent.type.in_([EventType.deployed, EventType.rolled_back])),
+        filters, LifecycleEvent.model_id).group_by(index)).all()
+    found = {m: (d, r) for m, d, r in rows}
+    result = []
+    for month in _months(first, last):
+        deployed, rolled_back = found.get(month.year * 12 + month.month - 1, (0, 0))
+        result.append(MonthDeployments(month, deployed, rolled_back,
+                                       metrics.change_failure_rate(rolled_back, deployed)))
+    return result
+
+
+@dataclass
+class CohortFunnel:
+    quarter: Quarter
+    reached: dict[str, int]  # milestone -> models of the cohort that have reached it (to date)
+
+
+def funnel_by_cohort(session: Session, filters: VelocityFilters,
+                     quarters: Sequence[Quarter]) -> list[CohortFunnel]:
+    """Per ideation cohort (models whose first `ideated` falls in the quarter, as
+    production_rate): how many have reached each milestone so far, in one statement."""
+    if not quarters:
+        return []
+    start_month = quarters[0].start_month
+    m = milestones(filters)
+    index = _quarter_index(m.c.ideated, start_month).label("q")
+    rows = session.execute(
+        select(index, *[func.count(m.c[name]) for name in metrics.MILESTONES])
+        .where(_in_period(m.c.ideated, quarters[0].first_day, quarters[-1].last_day))
+        .group_by(index)).all()
+    found = {quarter_from_index(row[0], start_month): row[1:] for row in rows}
+    return [CohortFunnel(q, dict(zip(metrics.MILESTONES,
+                                     found.get(q, (0,) * len(metrics.MILESTONES)), strict=True)))
+            for q in quarters]
+
+
+@dataclass
+class MonthSpendByKind:
+    month: date
+    llm: Decimal
+    other: Decimal  # classical models
+
+    @property
+    def total(self) -> Decimal:
+        return self.llm + self.other
+
+
+def compute_by_month_and_kind(session: Session, filters: VelocityFilters, first: date,
+                              last: date) -> list[MonthSpendByKind]:
+    """compute_by_month split into LLM spend and the rest, in one grouped statement."""
+    llm = MLModel.kind == ModelKind.llm
+    query = _scoped(select(ComputeCost.month,
+                           func.coalesce(func.sum(case((llm, ComputeCost.amount))), 0),
+                           func.coalesce(func.sum(case((llm, None), else_=ComputeCost.amount)), 0))
+                    .join(MLModel, MLModel.id == ComputeCost.model_id)
+                    .where(ComputeCost.month >= first.replace(day=1), ComputeCost.month <= last),
+                    filters, ComputeCost.model_id)
+    rows = session.execute(query.group_by(ComputeCost.month).order_by(ComputeCost.month)).all()
+    return [MonthSpendByKind(month, _dec(a) or Decimal(0), _dec(b) or Decimal(0))
+            for month, a, b in rows]

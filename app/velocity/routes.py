@@ -1,0 +1,416 @@
+"""Model pages: the list, the create/edit form, and the model page with its lifecycle timeline,
+velocity figures, compute cost and the forms that add events and costs.
+
+Plain form posts with Post/Redirect/Get; a refused form comes back with 422 (409 for a
+conflicting event id, 403 for another team's model), the values as typed and each message
+beside its field. The service validates before it writes, so nothing is stored then.
+"""
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from app.auth.deps import Editor, Reader
+from app.auth.permissions import Permission, Principal
+from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.db import SessionDep, utcnow
+from app.settings.service import get_org_settings
+from app.teams import queries as team_queries
+from app.teams.models import Team
+from app.templating import flash, is_htmx, render
+from app.velocity import figures, queries, service
+from app.velocity.models import EventSource, EventType, MLModel, ModelKind
+from app.velocity.queries import ModelListFilters, VelocityFilters
+from app.velocity.schemas import ComputeCostIn, EventIn, ModelIn, ModelPatch
+
+router = APIRouter(prefix="/models", include_in_schema=False)
+
+PAGE_SIZE = 50
+# Compute cost is shown over the model's whole life: from the service's earliest event year.
+COMPUTE_FROM = date(2000, 1, 1)
+Errors = dict[str, str]
+
+MODEL_FIELDS = ["team", "name", "use_case", "kind", "business_value_per_month"]
+EVENT_FIELDS = ["type", "occurred_at", "version"]
+COST_FIELDS = ["month", "gpu_hours", "amount"]
+LABELS = {
+    "team": "Team", "name": "Name", "use_case": "Use case", "kind": "Kind",
+    "business_value_per_month": "Business value per month", "type": "Event type",
+    "occurred_at": "Occurred at (UTC)", "version": "Version", "source": "Source",
+    "external_id": "External id", "month": "Month", "gpu_hours": "GPU hours",
+    "amount": "Amount", "note": "Note", "archived": "Status", "page": "Page",
+}
+KIND_LABELS = {"classical": "Classical ML", "llm": "LLM"}
+SOURCE_LABELS = {"manual": "Manual", "api": "API", "mlflow": "MLflow", "csv": "CSV"}
+ARCHIVED_CHOICES = {"active": False, "archived": True, "all": None}
+ARCHIVED_LABELS = {"active": "Active", "archived": "Archived", "all": "All"}
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form, parsed here (the CSRF check already did, and Starlette caches it) so
+    that the handlers stay synchronous and run their database work off the event loop."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _text(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _pydantic_message(error: dict[str, Any]) -> str:
+    value = error.get("input")
+    if error["type"] == "missing" or (isinstance(value, str) and not value.strip()):
+        return "this field is required"
+    message = error["msg"]
+    return message[:1].lower() + message[1:]
+
+
+def _errors(exc: ValidationError | ValidationFailed) -> Errors:
+    """Field name -> its first message."""
+    errors: Errors = {}
+    if isinstance(exc, ValidationError):
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "form"
+            errors.setdefault(name, _pydantic_message(error))
+    else:
+        for error in exc.errors:
+            errors.setdefault(error.field or "form", error.message)
+    return errors
+
+
+def _error_context(errors: Errors, shown: Iterable[str]) -> dict[str, Any]:
+    """Errors of fields on the page link to them from the summary; the others are listed
+    there in words."""
+    fields = list(shown)
+    return {"errors": errors,
+            "shown_errors": [(f, LABELS.get(f, f), errors[f]) for f in fields if f in errors],
+            "other_errors": [f"{LABELS.get(f, f)}: {m}" if f != "form" else m
+                             for f, m in errors.items() if f not in fields]}
+
+
+def _page(request: Request, template: str, context: dict[str, Any], *,
+          block: str | None = None, status_code: int = 200) -> Response:
+    base = {"path_for": request.app.url_path_for, "errors": {}, "other_errors": [],
+            "shown_errors": [], "labels": LABELS, "kind_labels": KIND_LABELS,
+            "source_labels": SOURCE_LABELS, "event_label": figures.event_label}
+    return render(request, template, base | context, block=block, status_code=status_code)
+
+
+def _redirect(request: Request, url: str, message: str | None = None) -> Response:
+    response = RedirectResponse(url, status_code=303)
+    if message:
+        flash(request, response, message)
+    return response
+
+
+def _detail_url(request: Request, model_id: int) -> str:
+    return request.app.url_path_for("models.detail", model_id=model_id)
+
+
+def _model(session: Session, principal: Principal, model_id: int) -> MLModel:
+    """Another team's model is as absent as a missing one for those who may not read it."""
+    model = session.get(MLModel, model_id)
+    if model is None or not principal.can_read_team(model.team_id):
+        raise NotFound(f"There is no model {model_id}.")
+    return model
+
+
+def _editable_model(session: Session, principal: Principal, model_id: int) -> MLModel:
+    model = _model(session, principal, model_id)
+    if not principal.can_edit_team(model.team_id):
+        raise PermissionDenied("You may change models of your own teams only.")
+    return model
+
+
+def _visible_teams(session: Session, principal: Principal) -> list[Team]:
+    teams, _ = team_queries.list_teams(session, visible_team_ids=principal.visible_team_ids,
+                                       include_archived=True)
+    return list(teams)
+
+
+def _editable_teams(session: Session, principal: Principal) -> list[Team]:
+    return [t for t in _visible_teams(session, principal)
+            if principal.can_edit_team(t.id) and not t.is_archived]
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+class ListQuery(BaseModel):
+    """The list's filters as the URL carries them (slugs, so a filtered view is a link)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    team: str = ""
+    kind: ModelKind | None = None
+    archived: Literal["active", "archived", "all"] = "active"
+    page: Annotated[int, Field(ge=1, le=100_000)] = 1
+
+
+def _list_query(request: Request) -> tuple[ListQuery, Errors]:
+    raw = {k: request.query_params[k].strip() for k in request.query_params
+           if request.query_params[k].strip()}
+    try:
+        return ListQuery.model_validate(raw), {}
+    except ValidationError as exc:
+        errors = _errors(exc)
+        return ListQuery.model_validate({k: v for k, v in raw.items() if k not in errors}), errors
+
+
+def _query_string(query: ListQuery, **extra: Any) -> str:
+    pairs: list[tuple[str, Any]] = []
+    if query.team:
+        pairs.append(("team", query.team))
+    if query.kind:
+        pairs.append(("kind", query.kind.value))
+    if query.archived != "active":
+        pairs.append(("archived", query.archived))
+    pairs += list(extra.items())
+    return urlencode(pairs)
+
+
+@router.get("", name="models.index")
+def index(request: Request, session: SessionDep, principal: Reader) -> Response:
+    query, errors = _list_query(request)
+    teams = _visible_teams(session, principal)
+    team = next((t for t in teams if t.slug == query.team), None) if query.team else None
+    # A team one may not see is reported exactly like one that does not exist.
+    if query.team and team is None:
+        errors["team"] = f"unknown team '{query.team}'"
+    rows: list[queries.ModelRow] = []
+    total = 0
+    if not errors:
+        filters = ModelListFilters(
+            team_ids=frozenset({team.id}) if team else principal.visible_team_ids,
+            kind=query.kind, archived=ARCHIVED_CHOICES[query.archived])
+        rows, total = queries.list_models(session, filters, now=utcnow(),
+                                          offset=(query.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    pages = max(1, -(-total // PAGE_SIZE))
+    response = _page(request, "models/index.html", {
+        "query": query, "teams": teams, "rows": rows, "total": total, "page": query.page,
+        "pages": pages, "kinds": list(ModelKind), "archived_labels": ARCHIVED_LABELS,
+        "may_edit": principal.has(Permission.edit), "list_errors": errors,
+        "page_qs": {n: _query_string(query, page=n) for n in (query.page - 1, query.page + 1)},
+    }, block="results")
+    if is_htmx(request) and not errors:
+        # The link people share: the filters that apply, without the form's blank fields.
+        qs = _query_string(query, **({"page": query.page} if query.page > 1 else {}))
+        response.headers["HX-Push-Url"] = request.url.path + (f"?{qs}" if qs else "")
+    return response
+
+
+# --- create and edit --------------------------------------------------------------------------
+
+
+def _form_values(form: Any) -> dict[str, str]:
+    return {name: _text(form, name) if name != "use_case" else (form.get(name) or "")
+            for name in MODEL_FIELDS}
+
+
+def _blank_is_none(value: str) -> str | None:
+    return value or None
+
+
+def _form_page(request: Request, session: Session, principal: Principal, *,
+               values: dict[str, str], model: MLModel | None = None, team: Team | None = None,
+               errors: Errors | None = None, status_code: int = 200) -> Response:
+    currency = get_org_settings(session).currency
+    return _page(request, "models/form.html", {
+        "model": model, "team": team, "values": values, "currency": currency,
+        "teams": _editable_teams(session, principal) if model is None else [],
+        "kinds": list(ModelKind),
+        **_error_context(errors or {}, MODEL_FIELDS),
+    }, status_code=status_code)
+
+
+@router.get("/new", name="models.new")
+def new(request: Request, session: SessionDep, principal: Editor) -> Response:
+    teams = _editable_teams(session, principal)
+    wanted = request.query_params.get("team", "")
+    team = next((t for t in teams if t.slug == wanted), teams[0] if teams else None)
+    values = {name: "" for name in MODEL_FIELDS} | {
+        "team": team.slug if team else "", "kind": ModelKind.classical.value}
+    return _form_page(request, session, principal, values=values)
+
+
+@router.post("", name="models.create")
+def create(request: Request, session: SessionDep, principal: Editor, form: FormDep) -> Response:
+    values = _form_values(form)
+    try:
+        data = ModelIn(team=values["team"], name=values["name"], use_case=values["use_case"],
+                       kind=values["kind"] or ModelKind.classical,
+                       business_value_per_month=_blank_is_none(
+                           values["business_value_per_month"]))
+        model = service.create_model(session, data, actor=principal)
+    except (ValidationError, ValidationFailed) as exc:
+        return _form_page(request, session, principal, values=values, errors=_errors(exc),
+                          status_code=422)
+    except PermissionDenied as exc:
+        return _form_page(request, session, principal, values=values,
+                          errors={"team": exc.message}, status_code=403)
+    return _redirect(request, _detail_url(request, model.id), f"Model “{model.name}” created.")
+
+
+def _values_of(model: MLModel) -> dict[str, str]:
+    value = model.business_value_per_month
+    return {"team": "", "name": model.name, "use_case": model.use_case or "",
+            "kind": ModelKind(model.kind).value,
+            "business_value_per_month": "" if value is None else format(value.normalize(), "f")}
+
+
+@router.get("/{model_id}/edit", name="models.edit")
+def edit(request: Request, session: SessionDep, principal: Editor, model_id: int) -> Response:
+    model = _editable_model(session, principal, model_id)
+    return _form_page(request, session, principal, values=_values_of(model), model=model,
+                      team=session.get(Team, model.team_id))
+
+
+@router.post("/{model_id}", name="models.update")
+def update(request: Request, session: SessionDep, principal: Editor, form: FormDep,
+           model_id: int) -> Response:
+    model = _model(session, principal, model_id)
+    values = _form_values(form)
+    try:
+        patch = ModelPatch(name=values["name"], use_case=values["use_case"],
+                           kind=values["kind"] or ModelKind.classical,
+                           business_value_per_month=_blank_is_none(
+                               values["business_value_per_month"]))
+        service.update_model(session, model, patch, actor=principal)
+    except (ValidationError, ValidationFailed) as exc:
+        return _form_page(request, session, principal, values=values, model=model,
+                          team=session.get(Team, model.team_id), errors=_errors(exc),
+                          status_code=422)
+    except PermissionDenied as exc:
+        return _form_page(request, session, principal, values=values, model=model,
+                          team=session.get(Team, model.team_id), errors={"form": exc.message},
+                          status_code=403)
+    return _redirect(request, _detail_url(request, model.id), f"Model “{model.name}” saved.")
+
+
+@router.post("/{model_id}/archive", name="models.archive")
+def archive(request: Request, session: SessionDep, principal: Editor,
+            model_id: int) -> Response:
+    model = _model(session, principal, model_id)
+    service.update_model(session, model, ModelPatch(archived=True), actor=principal)
+    return _redirect(request, _detail_url(request, model.id),
+                     f"Model “{model.name}” archived: it is kept with its history.")
+
+
+@router.post("/{model_id}/unarchive", name="models.unarchive")
+def unarchive(request: Request, session: SessionDep, principal: Editor,
+              model_id: int) -> Response:
+    model = _model(session, principal, model_id)
+    service.update_model(session, model, ModelPatch(archived=False), actor=principal)
+    return _redirect(request, _detail_url(request, model.id),
+                     f"Model “{model.name}” is active again.")
+
+
+# --- the model page and its forms -------------------------------------------------------------
+
+
+def _now_minute() -> str:
+    return utcnow().strftime("%Y-%m-%dT%H:%M")
+
+
+def _detail_page(request: Request, session: Session, principal: Principal, model_id: int, *,
+                 errors: Errors | None = None, event_form: dict[str, str] | None = None,
+                 cost_form: dict[str, str] | None = None, message: str = "",
+                 status_code: int = 200) -> Response:
+    model = _model(session, principal, model_id)
+    row = queries.get_model_row(session, model.id, now=utcnow())
+    events = queries.model_events(session, model.id)
+    spend = queries.compute_by_month(session, VelocityFilters(model_id=model.id), COMPUTE_FROM,
+                                     utcnow().date())
+    currency = get_org_settings(session).currency
+    return _page(request, "models/detail.html", {
+        "row": row, "model": model, "events": events, "spend": spend, "currency": currency,
+        "timeline": figures.lifecycle_timeline(events),
+        "compute_figure": figures.compute_cost_bars(spend, currency),
+        "can_edit": principal.can_edit_team(model.team_id),
+        "event_types": [EventType(t) for t in figures.EVENT_ORDER],
+        "event_form": event_form or {
+            "type": (EventType.deployed if events else EventType.ideated).value,
+            "occurred_at": _now_minute(), "version": ""},
+        "cost_form": cost_form or {"month": utcnow().strftime("%Y-%m"), "gpu_hours": "",
+                                   "amount": ""},
+        "this_month": utcnow().strftime("%Y-%m"), "message": message,
+        **_error_context(errors or {}, EVENT_FIELDS + COST_FIELDS),
+    }, status_code=status_code)
+
+
+@router.get("/{model_id}", name="models.detail")
+def detail(request: Request, session: SessionDep, principal: Reader, model_id: int) -> Response:
+    return _detail_page(request, session, principal, model_id)
+
+
+def _utc_moment(value: str) -> datetime | str:
+    """A datetime-local value ("2026-05-01T12:00") read as UTC, as the label says; anything
+    unparseable is handed on as typed for the schema to refuse."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@router.post("/{model_id}/events", name="models.add_event")
+def add_event(request: Request, session: SessionDep, principal: Editor, form: FormDep,
+              model_id: int) -> Response:
+    model = _model(session, principal, model_id)
+    submitted = {name: _text(form, name) for name in EVENT_FIELDS}
+    try:
+        data = EventIn(type=submitted["type"], occurred_at=_utc_moment(submitted["occurred_at"]),
+                       version=submitted["version"] or None, source=EventSource.manual)
+        result = service.record_event(session, model, data, actor=principal)
+    except (ValidationError, ValidationFailed) as exc:
+        return _detail_page(request, session, principal, model_id, errors=_errors(exc),
+                            event_form=submitted, status_code=422)
+    except Conflict as exc:
+        return _detail_page(request, session, principal, model_id,
+                            errors={exc.field or "form": exc.message}, event_form=submitted,
+                            status_code=409)
+    except PermissionDenied as exc:
+        return _detail_page(request, session, principal, model_id, message=exc.message,
+                            event_form=submitted, status_code=403)
+    event = result.event
+    return _redirect(request, _detail_url(request, model.id),
+                     f"Event “{figures.event_label(event.type)}” of "
+                     f"{event.occurred_at:%Y-%m-%d %H:%M} UTC added.")
+
+
+def _month(value: str) -> str:
+    """An <input type=month> value ("2026-05") as the first day of that month."""
+    return f"{value}-01" if len(value) == 7 else value
+
+
+@router.post("/{model_id}/compute-costs", name="models.add_compute_cost")
+def add_compute_cost(request: Request, session: SessionDep, principal: Editor, form: FormDep,
+                     model_id: int) -> Response:
+    model = _model(session, principal, model_id)
+    submitted = {name: _text(form, name) for name in COST_FIELDS}
+    try:
+        data = ComputeCostIn(month=_month(submitted["month"]),
+                             gpu_hours=submitted["gpu_hours"] or "0", amount=submitted["amount"])
+        row, _created = service.upsert_compute_cost(session, model, data, actor=principal)
+    except (ValidationError, ValidationFailed) as exc:
+        return _detail_page(request, session, principal, model_id, errors=_errors(exc),
+                            cost_form=submitted, status_code=422)
+    except PermissionDenied as exc:
+        return _detail_page(request, session, principal, model_id, message=exc.message,
+                            cost_form=submitted, status_code=403)
+    return _redirect(request, _detail_url(request, model.id),
+                     f"Compute cost of {row.month:%B %Y} saved.")

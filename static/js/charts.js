@@ -1,0 +1,66 @@
+// Draws every <figure data-plotly> from the figure JSON in its <script type="application/json">
+// child, in full pages and in htmx swaps alike; keeps each chart as wide as its container.
+// Needs htmx and plotly.js loaded before it (both deferred, in order). No inline scripts: CSP.
+(function () {
+  "use strict";
+
+  var CONFIG = { responsive: true, displaylogo: false };
+  var DEFAULT_HEIGHT = 360;
+
+  function whenResized(figure, plot) {
+    if (typeof ResizeObserver === "undefined") return;
+    var pending = false;
+    var observer = new ResizeObserver(function () {
+      if (!plot.isConnected) {
+        // Swapped out by htmx: stop watching and free what Plotly holds.
+        observer.disconnect();
+        window.Plotly.purge(plot);
+        return;
+      }
+      // One resize per frame, outside the observer callback (no resize-loop warnings).
+      if (pending) return;
+      pending = true;
+      window.requestAnimationFrame(function () {
+        pending = false;
+        if (plot.isConnected) window.Plotly.Plots.resize(plot);
+      });
+    });
+    observer.observe(figure);
+  }
+
+  function draw(figure) {
+    if (figure.hasAttribute("data-plotly-drawn")) return;
+    var source = figure.querySelector('script[type="application/json"]');
+    if (!source || !window.Plotly) return;
+    var spec;
+    try {
+      spec = JSON.parse(source.textContent);
+    } catch (error) {
+      console.warn("charts.js: figure JSON does not parse", figure.id, error);
+      return;
+    }
+    figure.setAttribute("data-plotly-drawn", "");
+    var plot = document.createElement("div");
+    plot.className = "chart-plot";
+    // The SVG repeats what the text alternative says; screen readers get the table instead.
+    plot.setAttribute("aria-hidden", "true");
+    // The figure's height sizes the container and Plotly fills it: Plots.resize autosizes
+    // from the container, so a height left in the layout would be lost on the first resize.
+    var layout = Object.assign({}, spec.layout || {}, { autosize: true });
+    plot.style.height = (layout.height || DEFAULT_HEIGHT) + "px";  // CSSOM: allowed by the CSP
+    delete layout.height;
+    figure.insertBefore(plot, figure.firstChild);
+    var config = Object.assign({}, CONFIG, spec.config || {});
+    window.Plotly.newPlot(plot, spec.data || [], layout, config).then(function () {
+      whenResized(figure, plot);
+    });
+  }
+
+  function drawAll(root) {
+    if (!root || !root.querySelectorAll) return;
+    if (root.matches && root.matches("figure[data-plotly]")) draw(root);
+    root.querySelectorAll("figure[data-plotly]").forEach(draw);
+  }
+
+  window.htmx.onLoad(drawAll);
+})();
