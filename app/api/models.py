@@ -16,9 +16,9 @@ from app.auth.permissions import Principal
 from app.core import clock
 from app.core.errors import FieldError, NotFound, ValidationFailed
 from app.db import SessionDep, utcnow
-from app.velocity import queries_list, service
+from app.velocity import queries, service
 from app.velocity.models import ComputeCost, EventSource, EventType, LifecycleEvent, ModelKind
-from app.velocity.queries_list import NO_FIGURES, ComputeCostFilters, ModelFilters, ModelRow
+from app.velocity.queries import ComputeCostFilters, ModelListFilters, ModelRow
 from app.velocity.schemas import BulkEventIn, ComputeCostIn, EventIn, ModelIn, ModelPatch
 
 router = APIRouter()
@@ -85,20 +85,16 @@ class ComputeCostOut(BaseModel):
     note: str
 
 
-def _model_outs(session: Session, rows: list[ModelRow]) -> list[ModelOut]:
-    figures = queries_list.model_figures(session, [r.model.id for r in rows], now=utcnow())
-    outs = []
-    for row in rows:
-        m, f = row.model, figures.get(row.model.id, NO_FIGURES)
-        outs.append(ModelOut(
-            id=m.id, team=row.team_slug, name=m.name, use_case=m.use_case, kind=m.kind,
-            business_value_per_month=m.business_value_per_month,
-            archived=m.archived_at is not None, created_at=m.created_at,
-            first_ideated_at=f.first_ideated_at, first_deployed_at=f.first_deployed_at,
-            lead_time_days=f.lead_time_days, deployments=f.deployments,
-            last_deployed_at=f.last_deployed_at, retrain_cadence_days=f.retrain_cadence_days,
-            staleness_days=f.staleness_days))
-    return outs
+def _model_out(row: ModelRow) -> ModelOut:
+    m = row.model
+    return ModelOut(
+        id=m.id, team=row.team_slug, name=m.name, use_case=m.use_case, kind=m.kind,
+        business_value_per_month=m.business_value_per_month,
+        archived=m.archived_at is not None, created_at=m.created_at,
+        first_ideated_at=row.first_ideated_at, first_deployed_at=row.first_deployed_at,
+        lead_time_days=row.lead_time_days, deployments=row.deployments,
+        last_deployed_at=row.last_deployed_at, retrain_cadence_days=row.retrain_cadence_days,
+        staleness_days=row.staleness_days)
 
 
 def _event_out(event: LifecycleEvent) -> EventOut:
@@ -115,7 +111,7 @@ def _cost_out(cost: ComputeCost, model_name: str, team_slug: str) -> ComputeCost
 
 def readable_model(session: Session, model_id: int, principal: Principal) -> ModelRow:
     """A model the principal may read; another team's (for a viewer) is as good as absent."""
-    row = queries_list.get_model_row(session, model_id)
+    row = queries.get_model_row(session, model_id, now=utcnow())
     if row is None or not principal.can_read_team(row.model.team_id):
         raise NotFound(f"There is no model {model_id}.")
     return row
@@ -127,7 +123,7 @@ def _team_scope(session: Session, principal: Principal, team: str | None,
     team_ids = principal.visible_team_ids
     if team is None:
         return team_ids
-    team_id = queries_list.team_id_by_slug(session, team)
+    team_id = queries.team_id_by_slug(session, team)
     if team_id is None:
         errors.append(FieldError("team", f"unknown team '{team}'"))
         return team_ids
@@ -154,10 +150,10 @@ def list_models(
     team_ids = _team_scope(session, principal, team, errors)
     if errors:
         raise ValidationFailed(errors)
-    rows, total = queries_list.list_models(
-        session, ModelFilters(team_ids=team_ids, kind=kind, archived=archived, text=q.strip()),
-        offset=paging.offset, limit=paging.limit)
-    return Page[ModelOut].of(_model_outs(session, rows), total, paging)
+    rows, total = queries.list_models(
+        session, ModelListFilters(team_ids=team_ids, kind=kind, archived=archived, text=q.strip()),
+        now=utcnow(), offset=paging.offset, limit=paging.limit)
+    return Page[ModelOut].of([_model_out(r) for r in rows], total, paging)
 
 
 @router.post("/models", name="api.models.create", summary="Create an ML model", tags=["models"],
@@ -169,13 +165,13 @@ def create_model(request: Request, response: Response, session: SessionDep, prin
     whatever their case."""
     model = service.create_model(session, data, actor=principal)
     response.headers["Location"] = str(request.url_for("api.models.get", model_id=model.id))
-    return _model_outs(session, [readable_model(session, model.id, principal)])[0]
+    return _model_out(readable_model(session, model.id, principal))
 
 
 @router.get("/models/{model_id}", name="api.models.get", summary="Read an ML model",
             tags=["models"], response_model=ModelOut, responses=problem_responses(401, 404))
 def get_model(session: SessionDep, principal: Reader, model_id: ModelId) -> ModelOut:
-    return _model_outs(session, [readable_model(session, model_id, principal)])[0]
+    return _model_out(readable_model(session, model_id, principal))
 
 
 @router.patch("/models/{model_id}", name="api.models.update", summary="Change an ML model",
@@ -187,7 +183,7 @@ def update_model(session: SessionDep, principal: Editor, model_id: ModelId,
     leaves the default list, its events keep counting), `false` brings it back."""
     row = readable_model(session, model_id, principal)
     service.update_model(session, row.model, data, actor=principal)
-    return _model_outs(session, [readable_model(session, model_id, principal)])[0]
+    return _model_out(readable_model(session, model_id, principal))
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -199,8 +195,8 @@ def list_events(session: SessionDep, principal: Reader, paging: Paging,
                 model_id: ModelId) -> Page[EventOut]:
     """In the order they happened (`occurred_at`), not the order they arrived."""
     readable_model(session, model_id, principal)
-    events, total = queries_list.list_events(session, model_id, offset=paging.offset,
-                                             limit=paging.limit)
+    events, total = queries.model_events(session, model_id, offset=paging.offset,
+                                         limit=paging.limit)
     return Page[EventOut].of([_event_out(e) for e in events], total, paging)
 
 
@@ -280,7 +276,7 @@ def list_compute_costs(
     team_ids = _team_scope(session, principal, team, errors)
     if errors:
         raise ValidationFailed(errors)
-    rows, total = queries_list.list_compute_costs(
+    rows, total = queries.list_compute_costs(
         session, ComputeCostFilters(team_ids=team_ids, model_id=model, first=from_, last=to),
         offset=paging.offset, limit=paging.limit)
     return Page[ComputeCostOut].of([_cost_out(r.cost, r.model_name, r.team_slug) for r in rows],

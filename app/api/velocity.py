@@ -17,7 +17,7 @@ from app.core.errors import FieldError, PermissionDenied, ValidationFailed
 from app.core.periods import quarter_of, quarters_between
 from app.db import SessionDep
 from app.settings.service import get_org_settings
-from app.velocity import queries, queries_list
+from app.velocity import queries
 from app.velocity.queries import VelocityFilters
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
@@ -140,7 +140,7 @@ def _scope(session: Session, principal: Principal, from_: date | None, to: date 
     errors = period_errors(first, last, today)
     team_id = None
     if team is not None:
-        team_id = queries_list.team_id_by_slug(session, team)
+        team_id = queries.team_id_by_slug(session, team)
         if team_id is None:
             errors.append(FieldError("team", f"unknown team '{team}'"))
     if errors:
@@ -205,7 +205,7 @@ def compute_metrics(session: SessionDep, principal: Reader, from_: FromQuery = N
     org = get_org_settings(session)
     first, last, filters = _scope(session, principal, from_, to, team,
                                   org.fiscal_year_start_month)
-    total, hours = queries_list.compute_total(session, filters, first, last)
+    total, hours = queries.compute_total(session, filters, first, last)
     return ComputeOut.model_validate({
         "from": first, "to": last, "currency": org.currency, "total": total, "gpu_hours": hours,
         "by_month": [MonthSpendOut(month=s.month, amount=s.amount, gpu_hours=s.gpu_hours)

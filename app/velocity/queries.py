@@ -18,10 +18,19 @@ from app.velocity import metrics
 from app.velocity.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
 
 
-def _dec(value: Any) -> Decimal | None:
+def to_decimal_or_none(value: Any) -> Decimal | None:
     if value is None:
         return None
     return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _utc(value: Any) -> datetime | None:
+    """SQLite hands back text for an aggregate over a subquery; PostgreSQL a datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def start_of(day: date) -> datetime:
@@ -32,14 +41,17 @@ def start_of(day: date) -> datetime:
 class VelocityFilters:
     team_ids: frozenset[int] | None = None  # None: every team (the caller applies its scope)
     model_id: int | None = None
+    model_ids: frozenset[int] | None = None  # None: every model
 
 
-def _scoped(query: Select, filters: VelocityFilters, model_id_column: Any) -> Select:
+def scoped(query: Select, filters: VelocityFilters, model_id_column: Any) -> Select:
     if filters.team_ids is not None:
         query = query.where(model_id_column.in_(
             select(MLModel.id).where(MLModel.team_id.in_(filters.team_ids))))
     if filters.model_id is not None:
         query = query.where(model_id_column == filters.model_id)
+    if filters.model_ids is not None:
+        query = query.where(model_id_column.in_(filters.model_ids))
     return query
 
 
@@ -51,7 +63,7 @@ def milestones(filters: VelocityFilters):
     ]
     query = select(LifecycleEvent.model_id, *columns,
                    func.min(LifecycleEvent.occurred_at).label("earliest"))
-    return _scoped(query, filters, LifecycleEvent.model_id).group_by(
+    return scoped(query, filters, LifecycleEvent.model_id).group_by(
         LifecycleEvent.model_id).subquery("milestones")
 
 
@@ -68,7 +80,7 @@ class Distribution:
     count: int
 
 
-def _lead_time(m: Any) -> Any:
+def lead_time_expr(m: Any) -> Any:
     """First deployed minus first ideated (or, with no ideated, the earliest event), in days."""
     return days_between(m.c.deployed, func.coalesce(m.c.ideated, m.c.earliest))
 
@@ -76,12 +88,12 @@ def _lead_time(m: Any) -> Any:
 def lead_time(session: Session, filters: VelocityFilters, first: date, last: date) -> Distribution:
     """Over the models whose first deployment falls in the period."""
     m = milestones(filters)
-    lead = _lead_time(m)
+    lead = lead_time_expr(m)
     median, p90, count = session.execute(
         select(percentile_cont(lead, metrics.MEDIAN), percentile_cont(lead, metrics.P90),
                func.count()).where(_in_period(m.c.deployed, first, last))
     ).one()
-    return Distribution(_dec(median), _dec(p90), count or 0)
+    return Distribution(to_decimal_or_none(median), to_decimal_or_none(p90), count or 0)
 
 
 def _quarter_index(column: Any, start_month: int) -> Any:
@@ -100,7 +112,7 @@ def lead_time_by_quarter(session: Session, filters: VelocityFilters, quarters: S
         return {}
     start_month = quarters[0].start_month
     m = milestones(filters)
-    lead = _lead_time(m)
+    lead = lead_time_expr(m)
     index = _quarter_index(m.c.deployed, start_month).label("q")
     rows = session.execute(
         select(index, percentile_cont(lead, metrics.MEDIAN), percentile_cont(lead, metrics.P90),
@@ -108,7 +120,8 @@ def lead_time_by_quarter(session: Session, filters: VelocityFilters, quarters: S
         .where(_in_period(m.c.deployed, quarters[0].first_day, quarters[-1].last_day))
         .group_by(index)
     ).all()
-    found = {quarter_from_index(q, start_month): Distribution(_dec(a), _dec(b), n)
+    found = {quarter_from_index(q, start_month):
+             Distribution(to_decimal_or_none(a), to_decimal_or_none(b), n)
              for q, a, b, n in rows}
     return {q: found.get(q, Distribution(None, None, 0)) for q in quarters}
 
@@ -138,7 +151,8 @@ def stage_dwell(session: Session, filters: VelocityFilters, first: date, last: d
                func.count()).group_by(pairs.c.from_m, pairs.c.to_m)
     ).all()
     found = {(a, b): (median, n) for a, b, median, n in rows}
-    return [Dwell(a, b, _dec(found.get((a, b), (None, 0))[0]), found.get((a, b), (None, 0))[1])
+    return [Dwell(a, b, to_decimal_or_none(found.get((a, b), (None, 0))[0]),
+                  found.get((a, b), (None, 0))[1])
             for a, b in metrics.DWELL_PAIRS]
 
 
@@ -156,7 +170,7 @@ class DeploymentFigures:
 
 def deployment_figures(session: Session, filters: VelocityFilters, first: date,
                        last: date) -> DeploymentFigures:
-    counts = _scoped(select(
+    counts = scoped(select(
         func.count(case((LifecycleEvent.type == EventType.deployed, 1))),
         func.count(case((LifecycleEvent.type == EventType.rolled_back, 1))),
     ).where(_in_period(LifecycleEvent.occurred_at, first, last)), filters, LifecycleEvent.model_id)
@@ -177,7 +191,7 @@ def time_to_restore(session: Session, filters: VelocityFilters, first: date,
                   LifecycleEvent.type == EventType.deployed,
                   LifecycleEvent.occurred_at > rollback.occurred_at)
            .scalar_subquery())
-    restores = _scoped(
+    restores = scoped(
         select(days_between(nxt, rollback.occurred_at).label("days"))
         .where(rollback.type == EventType.rolled_back,
                _in_period(rollback.occurred_at, first, last)),
@@ -186,7 +200,8 @@ def time_to_restore(session: Session, filters: VelocityFilters, first: date,
         percentile_cont(restores.c.days, metrics.MEDIAN),
         percentile_cont(restores.c.days, metrics.P90),
         func.count(restores.c.days), func.count())).one()
-    return Distribution(_dec(median), _dec(p90), restored or 0), (total or 0) - (restored or 0)
+    return (Distribution(to_decimal_or_none(median), to_decimal_or_none(p90), restored or 0),
+            (total or 0) - (restored or 0))
 
 
 # --- production rate --------------------------------------------------------------------------
@@ -237,24 +252,72 @@ class Spend:
 
 def compute_by_month(session: Session, filters: VelocityFilters, first: date,
                      last: date) -> list[Spend]:
-    query = _scoped(select(ComputeCost.month, func.sum(ComputeCost.amount),
-                           func.sum(ComputeCost.gpu_hours))
-                    .where(ComputeCost.month >= first.replace(day=1), ComputeCost.month <= last),
-                    filters, ComputeCost.model_id)
+    query = scoped(select(ComputeCost.month, func.sum(ComputeCost.amount),
+                          func.sum(ComputeCost.gpu_hours))
+                   .where(ComputeCost.month >= first.replace(day=1), ComputeCost.month <= last),
+                   filters, ComputeCost.model_id)
     rows = session.execute(query.group_by(ComputeCost.month).order_by(ComputeCost.month)).all()
-    return [Spend(month, _dec(amount), _dec(hours)) for month, amount, hours in rows]
+    return [Spend(month, to_decimal_or_none(amount), to_decimal_or_none(hours))
+            for month, amount, hours in rows]
 
 
 def compute_by_model(session: Session, filters: VelocityFilters, first: date,
                      last: date) -> list[tuple[int, str, Decimal, Decimal]]:
-    query = _scoped(select(MLModel.id, MLModel.name, func.sum(ComputeCost.amount),
-                           func.sum(ComputeCost.gpu_hours))
-                    .join(MLModel, MLModel.id == ComputeCost.model_id)
-                    .where(ComputeCost.month >= first.replace(day=1), ComputeCost.month <= last),
-                    filters, ComputeCost.model_id)
+    query = scoped(select(MLModel.id, MLModel.name, func.sum(ComputeCost.amount),
+                          func.sum(ComputeCost.gpu_hours))
+                   .join(MLModel, MLModel.id == ComputeCost.model_id)
+                   .where(ComputeCost.month >= first.replace(day=1), ComputeCost.month <= last),
+                   filters, ComputeCost.model_id)
     rows = session.execute(query.group_by(MLModel.id, MLModel.name)
                            .order_by(func.sum(ComputeCost.amount).desc())).all()
-    return [(i, name, _dec(amount), _dec(hours)) for i, name, amount, hours in rows]
+    return [(i, name, to_decimal_or_none(amount), to_decimal_or_none(hours))
+            for i, name, amount, hours in rows]
+
+
+def compute_total(session: Session, filters: VelocityFilters, first: date,
+                  last: date) -> tuple[Decimal, Decimal]:
+    """Spend and GPU hours of the months overlapping [first, last] (as compute_by_month)."""
+    query = scoped(select(func.coalesce(func.sum(ComputeCost.amount), 0),
+                          func.coalesce(func.sum(ComputeCost.gpu_hours), 0))
+                   .where(ComputeCost.month >= first.replace(day=1), ComputeCost.month <= last),
+                   filters, ComputeCost.model_id)
+    amount, hours = session.execute(query).one()
+    return to_decimal_or_none(amount), to_decimal_or_none(hours)
+
+
+@dataclass(frozen=True)
+class ComputeCostFilters:
+    team_ids: frozenset[int] | None = None
+    model_id: int | None = None
+    first: date | None = None  # months overlapping [first, last]
+    last: date | None = None
+
+
+@dataclass
+class ComputeCostRow:
+    cost: ComputeCost
+    model_name: str
+    team_slug: str
+
+
+def list_compute_costs(session: Session, filters: ComputeCostFilters, *, offset: int = 0,
+                       limit: int | None = None) -> tuple[list[ComputeCostRow], int]:
+    """Monthly compute costs, newest month first, then by model name."""
+    query = (select(ComputeCost, MLModel.name, Team.slug)
+             .join(MLModel, MLModel.id == ComputeCost.model_id)
+             .join(Team, Team.id == MLModel.team_id))
+    if filters.team_ids is not None:
+        query = query.where(MLModel.team_id.in_(filters.team_ids))
+    if filters.model_id is not None:
+        query = query.where(ComputeCost.model_id == filters.model_id)
+    if filters.first is not None:
+        query = query.where(ComputeCost.month >= filters.first.replace(day=1))
+    if filters.last is not None:
+        query = query.where(ComputeCost.month <= filters.last)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(ComputeCost.month.desc(), MLModel.name, MLModel.id)
+                           .offset(offset).limit(limit)).all()
+    return [ComputeCostRow(cost, name, slug) for cost, name, slug in rows], total
 
 
 # --- per model ------------------------------------------------------------------------------
@@ -270,36 +333,38 @@ class ModelCadence:
 def model_cadence(session: Session, filters: VelocityFilters) -> dict[int, ModelCadence]:
     previous = func.lag(LifecycleEvent.occurred_at).over(
         partition_by=LifecycleEvent.model_id, order_by=LifecycleEvent.occurred_at)
-    gaps = _scoped(select(LifecycleEvent.model_id.label("model_id"),
-                          LifecycleEvent.occurred_at.label("at"),
-                          days_between(LifecycleEvent.occurred_at, previous).label("gap"))
-                   .where(LifecycleEvent.type == EventType.deployed),
-                   filters, LifecycleEvent.model_id).subquery("gaps")
+    gaps = scoped(select(LifecycleEvent.model_id.label("model_id"),
+                         LifecycleEvent.occurred_at.label("at"),
+                         days_between(LifecycleEvent.occurred_at, previous).label("gap"))
+                  .where(LifecycleEvent.type == EventType.deployed),
+                  filters, LifecycleEvent.model_id).subquery("gaps")
     rows = session.execute(select(gaps.c.model_id, func.count(),
                                   percentile_cont(gaps.c.gap, metrics.MEDIAN),
                                   func.max(gaps.c.at)).group_by(gaps.c.model_id)).all()
     result = {}
     for model_id, count, cadence, last_at in rows:
-        if isinstance(last_at, str):  # SQLite hands back text from an aggregate over a subquery
-            last_at = datetime.fromisoformat(last_at)
-        if last_at is not None and last_at.tzinfo is None:
-            last_at = last_at.replace(tzinfo=UTC)
-        result[model_id] = ModelCadence(model_id, count, _dec(cadence), last_at)
+        result[model_id] = ModelCadence(model_id, count, to_decimal_or_none(cadence),
+                                        _utc(last_at))
     return result
 
 
 # --- the model list and the model page ------------------------------------------------------
+
+def team_id_by_slug(session: Session, slug: str) -> int | None:
+    return session.scalar(select(Team.id).where(Team.slug == slug))
+
 
 @dataclass(frozen=True)
 class ModelListFilters:
     team_ids: frozenset[int] | None = None  # None: every team (the caller applies its scope)
     kind: ModelKind | None = None
     archived: bool | None = False  # False: active models, True: archived ones, None: both
+    text: str = ""  # in the name or the use case, whatever the case
 
 
 @dataclass
 class ModelRow:
-    """A model with its velocity figures, as the list and the model page show them."""
+    """A model with its velocity figures, as the list, the model page and the API show them."""
 
     model: MLModel
     team: str
@@ -310,17 +375,8 @@ class ModelRow:
     deployments: int
     rollbacks: int
     last_deployed_at: datetime | None
-    staleness_days: Decimal | None  # days from the latest deployment to `now`
-    retrain_cadence_days: Decimal | None
-
-
-def _utc(value: Any) -> datetime | None:
-    """SQLite hands back text for an aggregate over a subquery; PostgreSQL a datetime."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    staleness_days: Decimal | None  # days from the latest deployment to `now`; None if never
+    retrain_cadence_days: Decimal | None  # median days between successive deployments
 
 
 def list_models(session: Session, filters: ModelListFilters, *, now: datetime, offset: int = 0,
@@ -335,8 +391,13 @@ def list_models(session: Session, filters: ModelListFilters, *, now: datetime, o
     if filters.archived is not None:
         query = query.where(MLModel.archived_at.is_not(None) if filters.archived
                             else MLModel.archived_at.is_(None))
+    if filters.text:
+        needle = filters.text.lower()
+        query = query.where(func.lower(MLModel.name).contains(needle, autoescape=True)
+                            | func.lower(MLModel.use_case).contains(needle, autoescape=True))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.order_by(Team.name, MLModel.name, MLModel.id)
+    # lower(): the same order on both backends (PostgreSQL's collation ignores case, SQLite's not)
+    rows = session.execute(query.order_by(Team.name, func.lower(MLModel.name), MLModel.id)
                            .offset(offset).limit(limit)).all()
     return _model_rows(session, rows, now), total
 
@@ -351,39 +412,43 @@ def get_model_row(session: Session, model_id: int, *, now: datetime) -> ModelRow
 def _model_rows(session: Session, rows: Sequence[Any], now: datetime) -> list[ModelRow]:
     if not rows:
         return []
-    ids = [model.id for model, _, _ in rows]
-    scope = VelocityFilters(team_ids=frozenset(model.team_id for model, _, _ in rows))
+    # Two statements over the events of the page's models: milestones with rollbacks and
+    # staleness, then the deployment cadence.
+    scope = VelocityFilters(model_ids=frozenset(model.id for model, _, _ in rows))
     m = milestones(scope)
-    firsts = {model_id: (ideated, deployed, lead) for model_id, ideated, deployed, lead in
-              session.execute(select(m.c.model_id, m.c.ideated, m.c.deployed, _lead_time(m))
-                              .where(m.c.model_id.in_(ids)))}
-    last_deployed = func.max(case((LifecycleEvent.type == EventType.deployed,
-                                   LifecycleEvent.occurred_at)))
-    counts = {model_id: (deployed, rolled_back, last, stale)
-              for model_id, deployed, rolled_back, last, stale in session.execute(
-                  select(LifecycleEvent.model_id,
-                         func.count(case((LifecycleEvent.type == EventType.deployed, 1))),
-                         func.count(case((LifecycleEvent.type == EventType.rolled_back, 1))),
-                         last_deployed,
-                         days_between(literal(now, UTCDateTime()), last_deployed))
-                  .where(LifecycleEvent.model_id.in_(ids))
-                  .group_by(LifecycleEvent.model_id))}
+    per_model = scoped(
+        select(LifecycleEvent.model_id,
+               func.count(case((LifecycleEvent.type == EventType.rolled_back, 1)))
+               .label("rollbacks"),
+               func.max(case((LifecycleEvent.type == EventType.deployed,
+                              LifecycleEvent.occurred_at))).label("last_deployed")),
+        scope, LifecycleEvent.model_id).group_by(LifecycleEvent.model_id).subquery("per_model")
+    firsts = {row[0]: row[1:] for row in session.execute(
+        select(m.c.model_id, m.c.ideated, m.c.deployed, lead_time_expr(m), per_model.c.rollbacks,
+               days_between(literal(now, UTCDateTime()), per_model.c.last_deployed))
+        .join(per_model, per_model.c.model_id == m.c.model_id))}
     cadence = model_cadence(session, scope)
     result = []
     for model, team, slug in rows:
-        ideated, deployed, lead = firsts.get(model.id, (None, None, None))
-        deployments, rollbacks, last, stale = counts.get(model.id, (0, 0, None, None))
+        ideated, deployed, lead, rollbacks, stale = firsts.get(model.id, (None,) * 3 + (0, None))
+        deploys = cadence.get(model.id, ModelCadence(model.id, 0, None, None))
         result.append(ModelRow(
-            model, team, slug, _utc(ideated), _utc(deployed), _dec(lead), deployments, rollbacks,
-            _utc(last), _dec(stale),
-            cadence[model.id].retrain_cadence_days if model.id in cadence else None))
+            model, team, slug, _utc(ideated), _utc(deployed), to_decimal_or_none(lead),
+            deploys.deployments, rollbacks, deploys.last_deployed_at, to_decimal_or_none(stale),
+            deploys.retrain_cadence_days))
     return result
 
 
-def model_events(session: Session, model_id: int) -> Sequence[LifecycleEvent]:
-    """A model's lifecycle events in the order they happened."""
-    return session.scalars(select(LifecycleEvent).where(LifecycleEvent.model_id == model_id)
-                           .order_by(LifecycleEvent.occurred_at, LifecycleEvent.id)).all()
+def model_events(session: Session, model_id: int, *, offset: int = 0,
+                 limit: int | None = None) -> tuple[Sequence[LifecycleEvent], int]:
+    """A model's lifecycle events in the order they happened (not the order they arrived), one
+    page of them, and their total."""
+    where = LifecycleEvent.model_id == model_id
+    total = session.scalar(select(func.count()).select_from(LifecycleEvent).where(where)) or 0
+    events = session.scalars(select(LifecycleEvent).where(where)
+                             .order_by(LifecycleEvent.occurred_at, LifecycleEvent.id)
+                             .offset(offset).limit(limit)).all()
+    return events, total
 
 
 # --- for the velocity dashboard: by month and per cohort (appended) ---------------------------
@@ -411,7 +476,7 @@ def deployments_by_month(session: Session, filters: VelocityFilters, first: date
     the period present (zero when quiet), in one grouped statement; the change failure rate
     of each month as deployment_figures computes it for a period."""
     index = month_index(LifecycleEvent.occurred_at).label("m")
-    rows = session.execute(_scoped(
+    rows = session.execute(scoped(
         select(index, func.count(case((LifecycleEvent.type == EventType.deployed, 1))),
                func.count(case((LifecycleEvent.type == EventType.rolled_back, 1))))
         .where(_in_period(LifecycleEvent.occurred_at, first, last),
@@ -466,12 +531,13 @@ def compute_by_month_and_kind(session: Session, filters: VelocityFilters, first:
                               last: date) -> list[MonthSpendByKind]:
     """compute_by_month split into LLM spend and the rest, in one grouped statement."""
     llm = MLModel.kind == ModelKind.llm
-    query = _scoped(select(ComputeCost.month,
-                           func.coalesce(func.sum(case((llm, ComputeCost.amount))), 0),
-                           func.coalesce(func.sum(case((llm, None), else_=ComputeCost.amount)), 0))
-                    .join(MLModel, MLModel.id == ComputeCost.model_id)
-                    .where(ComputeCost.month >= first.replace(day=1), ComputeCost.month <= last),
-                    filters, ComputeCost.model_id)
+    query = scoped(select(ComputeCost.month,
+                          func.coalesce(func.sum(case((llm, ComputeCost.amount))), 0),
+                          func.coalesce(func.sum(case((llm, None), else_=ComputeCost.amount)), 0))
+                   .join(MLModel, MLModel.id == ComputeCost.model_id)
+                   .where(ComputeCost.month >= first.replace(day=1), ComputeCost.month <= last),
+                   filters, ComputeCost.model_id)
     rows = session.execute(query.group_by(ComputeCost.month).order_by(ComputeCost.month)).all()
-    return [MonthSpendByKind(month, _dec(a) or Decimal(0), _dec(b) or Decimal(0))
+    return [MonthSpendByKind(month, to_decimal_or_none(a) or Decimal(0),
+                             to_decimal_or_none(b) or Decimal(0))
             for month, a, b in rows]

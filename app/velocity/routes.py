@@ -332,7 +332,7 @@ def _detail_page(request: Request, session: Session, principal: Principal, model
                  status_code: int = 200) -> Response:
     model = _model(session, principal, model_id)
     row = queries.get_model_row(session, model.id, now=utcnow())
-    events = queries.model_events(session, model.id)
+    events, _ = queries.model_events(session, model.id)
     spend = queries.compute_by_month(session, VelocityFilters(model_id=model.id), COMPUTE_FROM,
                                      utcnow().date())
     currency = get_org_settings(session).currency

@@ -7,7 +7,6 @@ import pytest
 
 from app.core import clock
 from app.db import utcnow
-from app.pain_points.models import PainPoint
 from tests import factories
 from tests.api import bearer
 
@@ -18,28 +17,19 @@ MONEY = ("cost", "cost_low", "cost_high", "annual_run_rate", "annual_run_rate_lo
          "annual_run_rate_high")
 
 
-def add(db, team, **values) -> PainPoint:
-    defaults = dict(team_id=team.id, persona_id=factories.persona(db).id,
-                    stage_id=factories.stage(db).id, title="t", kind="recurring",
-                    hours_low=D(1), hours_likely=D(2), hours_high=D(4), people_affected=10,
-                    observed_since=date(2025, 6, 1))
-    pp = PainPoint(**(defaults | values))
-    db.add(pp)
-    db.flush()
-    return pp
-
-
 def hand_worked_quarter(db):
     """The data of tests/pain_points/test_cost_queries.py::test_hand_worked_quarter."""
     team = factories.make_team(db, slug="fraud", headcounts={"data-scientist": (10, D("120"))})
     ml = factories.persona(db, "ml-engineer")  # default $120, no override in this team
-    recurring = add(db, team)  # run-rate 13/6 × 10 × 46 × 120 = 119,600
-    add(db, team, kind="one_time", hours_low=D(12), hours_likely=D(20), hours_high=D(40),
-        observed_since=date(2026, 2, 10), stage_id=factories.stage(db, "monitoring").id)
-    add(db, team, persona_id=ml.id, hours_low=D(2), hours_likely=D(2), hours_high=D(2),
-        people_affected=5, status="resolved", observed_since=date(2026, 1, 5),
-        resolved_on=date(2026, 2, 2), stage_id=factories.stage(db, "experimentation").id)
-    add(db, team, deleted_at=utcnow())  # counts nowhere
+    recurring = factories.make_pain_point(db, team)  # run-rate 13/6 × 10 × 46 × 120 = 119,600
+    factories.make_pain_point(db, team, kind="one_time", hours_low=D(12), hours_likely=D(20),
+                              hours_high=D(40), observed_since=date(2026, 2, 10),
+                              stage="monitoring")
+    factories.make_pain_point(db, team, persona_id=ml.id, hours_low=D(2), hours_likely=D(2),
+                              hours_high=D(2), people_affected=5, status="resolved",
+                              observed_since=date(2026, 1, 5), resolved_on=date(2026, 2, 2),
+                              stage="experimentation")
+    factories.make_pain_point(db, team, deleted_at=utcnow())  # counts nowhere
     db.commit()
     return team, recurring
 
@@ -151,7 +141,7 @@ def test_defaults_to_the_current_calendar_quarter(client, db):
 def test_viewer_figures_cover_its_own_teams_only(client, db):
     team, _ = hand_worked_quarter(db)
     other = factories.make_team(db, slug="search", headcounts={"data-scientist": (3, D("100"))})
-    add(db, other, observed_since=date(2024, 1, 1))
+    factories.make_pain_point(db, other, observed_since=date(2024, 1, 1))
     own_headers = bearer(db, "viewer", teams=[team])
     assert get(client, own_headers, Q1)["total"]["cost"] == "59957.09"
     teams = get(client, own_headers, f"{Q1}&group_by=team")["groups"]

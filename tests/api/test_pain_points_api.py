@@ -37,17 +37,6 @@ def fraud(db):
                                headcounts={"data-scientist": (10, D("120"))})
 
 
-def add(db, team, **values) -> PainPoint:
-    defaults = dict(team_id=team.id, persona_id=factories.persona(db).id,
-                    stage_id=factories.stage(db).id, title="t", kind="recurring",
-                    hours_low=D(1), hours_likely=D(2), hours_high=D(4), people_affected=10,
-                    observed_since=date(2026, 6, 1))
-    pp = PainPoint(**(defaults | values))
-    db.add(pp)
-    db.flush()
-    return pp
-
-
 def assert_problem(response, status: int, fields: list[str] | None = None) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
@@ -290,14 +279,15 @@ def test_script_in_a_title_comes_back_as_plain_text(client, db, fraud):
 def test_list_filters_sorts_and_pages(client, db, fraud):
     other = factories.make_team(db, slug="search", headcounts={"ml-engineer": (4, D("120"))})
     ml = factories.persona(db, "ml-engineer")
-    cheap = add(db, fraud, title="Slow feature store", hours_likely=D(1), hours_high=D(1),
-                observed_since=date(2026, 1, 10))
-    dear = add(db, fraud, title="Manual deployment", description="tickets to ops",
-               hours_likely=D(3), observed_since=date(2026, 2, 10),
-               stage_id=factories.stage(db, "monitoring").id)
-    theirs = add(db, other, title="Flaky GPU quota", persona_id=ml.id, people_affected=4,
-                 status="in_progress", observed_since=date(2026, 3, 10))
-    gone = add(db, fraud, title="Deleted one", deleted_at=utcnow())
+    cheap = factories.make_pain_point(db, fraud, title="Slow feature store", hours_likely=D(1),
+                                      hours_high=D(1), observed_since=date(2026, 1, 10))
+    dear = factories.make_pain_point(db, fraud, title="Manual deployment",
+                                     description="tickets to ops", hours_likely=D(3),
+                                     observed_since=date(2026, 2, 10), stage="monitoring")
+    theirs = factories.make_pain_point(db, other, title="Flaky GPU quota", persona_id=ml.id,
+                                       people_affected=4, status="in_progress",
+                                       observed_since=date(2026, 3, 10))
+    gone = factories.make_pain_point(db, fraud, title="Deleted one", deleted_at=utcnow())
     headers = bearer(db, "leader")
 
     def ids(query: str = "") -> list[int]:
@@ -342,8 +332,8 @@ def test_list_refuses_unknown_filters_naming_the_parameter(client, db, fraud, qu
 
 def test_viewer_lists_its_own_teams_only(client, db, fraud):
     other = factories.make_team(db, slug="search", headcounts={"data-scientist": 4})
-    mine = add(db, fraud)
-    add(db, other)
+    mine = factories.make_pain_point(db, fraud)
+    factories.make_pain_point(db, other)
     headers = bearer(db, "viewer", teams=[fraud])
     listed = client.get(API, headers=headers).json()
     assert [i["id"] for i in listed["items"]] == [mine.id] and listed["total"] == 1
@@ -354,15 +344,15 @@ def test_viewer_lists_its_own_teams_only(client, db, fraud):
 
 def test_token_bound_to_a_team_lists_that_team_only(client, db, fraud):
     other = factories.make_team(db, slug="search", headcounts={"data-scientist": 4})
-    add(db, fraud)
-    theirs = add(db, other)
+    factories.make_pain_point(db, fraud)
+    theirs = factories.make_pain_point(db, other)
     headers = bearer(db, "admin", team_id=fraud.id)
     assert client.get(API, headers=headers).json()["total"] == 1
     assert_problem(client.get(f"{API}/{theirs.id}", headers=headers), 404)
 
 
 def test_only_editors_may_ask_for_deleted_pain_points(client, db, fraud):
-    pp = add(db, fraud, deleted_at=utcnow())
+    pp = factories.make_pain_point(db, fraud, deleted_at=utcnow())
     for role in ("viewer", "leader"):
         headers = bearer(db, role, teams=[fraud])
         assert_problem(client.get(f"{API}?include_deleted=true", headers=headers), 403,
@@ -389,7 +379,7 @@ def confirm_as(client, db, user, pain_point_id: int, hours: str):
 
 
 def test_confirmations_show_count_median_from_three_and_only_my_answer(client, db, fraud):
-    pp = add(db, fraud)
+    pp = factories.make_pain_point(db, fraud)
     me = factories.make_user(db, role="viewer", teams=[fraud])
     for hours in ("7", "9"):  # two colleagues answered before
         colleague = factories.make_user(db, role="viewer", teams=[fraud])
@@ -417,7 +407,7 @@ def test_confirmations_show_count_median_from_three_and_only_my_answer(client, d
 
 def test_tokens_and_outsiders_may_not_confirm(client, db, fraud):
     other = factories.make_team(db, slug="search")
-    pp = add(db, fraud)
+    pp = factories.make_pain_point(db, fraud)
     token = client.post(f"{API}/{pp.id}/confirmations", json={"hours": "2"},
                         headers=bearer(db, "viewer", teams=[fraud]))
     assert_problem(token, 403)
@@ -428,7 +418,7 @@ def test_tokens_and_outsiders_may_not_confirm(client, db, fraud):
 
 
 def test_confirmation_hours_are_checked(client, db, fraud):
-    pp = add(db, fraud)
+    pp = factories.make_pain_point(db, fraud)
     me = factories.make_user(db, role="viewer", teams=[fraud])
     db.commit()
     assert_problem(confirm_as(client, db, me, pp.id, "169"), 422, ["hours"])

@@ -6,7 +6,6 @@ from decimal import ROUND_HALF_EVEN, Decimal as D
 from app.initiatives.models import Initiative, InitiativeLink
 from app.initiatives.queries import savings
 from app.initiatives.roi import cost_over, payback_months, roi
-from app.pain_points.models import PainPoint
 from tests import factories
 
 WEEKS = D(46)
@@ -32,26 +31,17 @@ def test_an_initiative_that_costs_nothing_has_no_roi():
     assert roi(D(1000), D(0), D(0), 2) is None
 
 
-def _pp(db, team, **values):
-    defaults = dict(team_id=team.id, persona_id=factories.persona(db).id,
-                    stage_id=factories.stage(db).id, title="t", kind="recurring",
-                    hours_low=D(1), hours_likely=D(2), hours_high=D(4), people_affected=10,
-                    observed_since=date(2025, 6, 1))
-    pp = PainPoint(**(defaults | values))
-    db.add(pp)
-    db.flush()
-    return pp
-
-
 def test_expected_and_realized_savings(db):
     team = factories.make_team(db, headcounts={"data-scientist": (10, D("120"))})
     ml = factories.persona(db, "ml-engineer")
-    open_pp = _pp(db, team)  # run-rate 119,600 (low 55,200, high 220,800)
-    after = _pp(db, team, persona_id=ml.id, hours_low=D(2), hours_likely=D(2), hours_high=D(2),
-                people_affected=5, status="resolved", resolved_on=date(2026, 3, 2))  # 55,200
-    before = _pp(db, team, hours_low=D(1), hours_likely=D(1), hours_high=D(1), people_affected=5,
-                 status="resolved", resolved_on=date(2026, 2, 2))  # 27,600, before delivery
-    zero = _pp(db, team, hours_likely=D(3))  # linked with 0 %
+    open_pp = factories.make_pain_point(db, team)  # run-rate 119,600 (low 55,200, high 220,800)
+    after = factories.make_pain_point(db, team, persona_id=ml.id, hours_low=D(2), hours_likely=D(2),
+                                      hours_high=D(2), people_affected=5, status="resolved",
+                                      resolved_on=date(2026, 3, 2))  # 55,200
+    before = factories.make_pain_point(db, team, hours_low=D(1), hours_likely=D(1), hours_high=D(1),
+                                       people_affected=5, status="resolved",
+                                       resolved_on=date(2026, 2, 2))  # 27,600, before delivery
+    zero = factories.make_pain_point(db, team, hours_likely=D(3))  # linked with 0 %
     initiative = Initiative(title="Python SDK over managed Spark", one_time_cost=D(100000),
                             yearly_run_cost=D(20000), started_on=date(2025, 9, 1),
                             delivered_on=date(2026, 3, 1), status="delivered")
@@ -81,7 +71,7 @@ def test_expected_and_realized_savings(db):
 
 def test_an_undelivered_initiative_realizes_nothing(db):
     team = factories.make_team(db, headcounts={"data-scientist": 10})
-    pp = _pp(db, team, status="resolved", resolved_on=date(2026, 3, 2))
+    pp = factories.make_pain_point(db, team, status="resolved", resolved_on=date(2026, 3, 2))
     initiative = Initiative(title="Proposed", status="proposed")
     db.add(initiative)
     db.flush()

@@ -12,7 +12,6 @@ from app.core.errors import ValidationFailed
 from app.initiatives.models import Initiative
 from app.initiatives.schemas import InitiativeIn, InitiativePatch
 from app.initiatives.service import create_initiative, update_initiative
-from app.pain_points.models import PainPoint
 from tests import factories
 
 TODAY = date(2026, 11, 29)
@@ -22,15 +21,10 @@ def setup(db):
     team, other = factories.make_team(db), factories.make_team(db)
     user = factories.make_user(db, role="pm", teams=[team])
     pm = Principal(user_id=user.id, email=user.email, role=user.role, team_ids=frozenset({team.id}))
-    pps = []
-    for t in (team, team, other):
-        pp = PainPoint(team_id=t.id, persona_id=factories.persona(db).id,
-                       stage_id=factories.stage(db).id, title="t", kind="recurring",
-                       hours_low=D(1), hours_likely=D(1), hours_high=D(1), people_affected=1,
-                       observed_since=date(2026, 1, 1))
-        db.add(pp)
-        pps.append(pp)
-    db.flush()
+    pps = [factories.make_pain_point(db, t, title="t", hours_low=D(1), hours_likely=D(1),
+                                     hours_high=D(1), people_affected=1,
+                                     observed_since=date(2026, 1, 1))
+           for t in (team, team, other)]
     return team, pm, pps
 
 

@@ -4,6 +4,7 @@ dashboard; roles, bad input, and figures equal to the queries they come from."""
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
+from functools import partial
 
 from bs4 import BeautifulSoup
 from sqlalchemy import func, select
@@ -16,7 +17,6 @@ from app.maturity.rubric import load_rubric
 from app.maturity.schemas import AnswerDetail, AssessmentIn
 from app.maturity.scoring import score
 from app.maturity.service import create_assessment
-from app.pain_points.models import PainPoint
 from app.pain_points.queries import GroupBy, PainPointFilters, cost_figures
 from app.templating import money
 from app.velocity.models import LifecycleEvent, MLModel
@@ -191,17 +191,6 @@ def test_unknown_team_is_404(client, db, as_role):
 # --- the team page ----------------------------------------------------------------------------
 
 
-def add_pain_point(db, team, stage: str, **values) -> PainPoint:
-    defaults = dict(team_id=team.id, persona_id=factories.persona(db).id,
-                    stage_id=factories.stage(db, stage).id, title=f"pain at {stage}",
-                    kind="recurring", hours_low=D(1), hours_likely=D(2), hours_high=D(4),
-                    people_affected=3, observed_since=clock.today() - timedelta(days=200))
-    pp = PainPoint(**(defaults | values))
-    db.add(pp)
-    db.flush()
-    return pp
-
-
 def test_team_page_shows_gaps_and_what_closing_them_is_worth(client, db, as_role):
     team = factories.make_team(db, name="Fraud", headcounts={"data-scientist": (5, D("150"))})
     other = factories.make_team(db)
@@ -213,13 +202,15 @@ def test_team_page_shows_gaps_and_what_closing_them_is_worth(client, db, as_role
     expected_gaps = score(RUBRIC.capabilities, answers).gaps
     assert set(expected_gaps) == {"production_monitoring", "monitoring_triggers_retraining",
                                   "compliance_in_release"}
-    counted = [add_pain_point(db, team, "monitoring"),
-               add_pain_point(db, team, "monitoring", status="in_progress", hours_likely=D(3)),
-               add_pain_point(db, team, "governance", people_affected=2)]
-    add_pain_point(db, team, "monitoring", status="resolved", resolved_on=clock.today())
-    add_pain_point(db, team, "deployment")  # not a gap stage
-    add_pain_point(db, other, "monitoring")  # another team's
-    add_pain_point(db, team, "governance", deleted_at=datetime.now(UTC))
+    pain_point = partial(factories.make_pain_point, db, people_affected=3,
+                         observed_since=clock.today() - timedelta(days=200))
+    counted = [pain_point(team, stage="monitoring"),
+               pain_point(team, stage="monitoring", status="in_progress", hours_likely=D(3)),
+               pain_point(team, stage="governance", people_affected=2)]
+    pain_point(team, stage="monitoring", status="resolved", resolved_on=clock.today())
+    pain_point(team, stage="deployment")  # not a gap stage
+    pain_point(other, stage="monitoring")  # another team's
+    pain_point(team, stage="governance", deleted_at=datetime.now(UTC))
     db.commit()
     as_role("viewer", teams=[team])
 

@@ -5,7 +5,6 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal as D
 
 from app.pain_points import cost
-from app.pain_points.models import PainPoint
 from app.pain_points.queries import GroupBy, PainPointFilters, cost_figures
 from app.db import utcnow
 from tests import factories
@@ -18,27 +17,18 @@ def cents(value: D) -> D:
     return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
-def add(db, team, **values) -> PainPoint:
-    defaults = dict(team_id=team.id, persona_id=factories.persona(db).id,
-                    stage_id=factories.stage(db).id, title="t", kind="recurring",
-                    hours_low=D(1), hours_likely=D(2), hours_high=D(4), people_affected=10,
-                    observed_since=date(2025, 6, 1))
-    pp = PainPoint(**(defaults | values))
-    db.add(pp)
-    db.flush()
-    return pp
-
-
 def test_hand_worked_quarter(db):
     team = factories.make_team(db, headcounts={"data-scientist": (10, D("120"))})
     ml = factories.persona(db, "ml-engineer")  # default $120, no override in this team
-    add(db, team)  # run-rate 13/6 × 10 × 46 × 120 = 119,600
-    add(db, team, kind="one_time", hours_low=D(12), hours_likely=D(20), hours_high=D(40),
-        observed_since=date(2026, 2, 10))  # 22 h × 10 × 120 = 26,400 once
-    add(db, team, persona_id=ml.id, hours_low=D(2), hours_likely=D(2), hours_high=D(2),
-        people_affected=5, status="resolved", observed_since=date(2026, 1, 5),
-        resolved_on=date(2026, 2, 2))  # 55,200 a year × 20 of 261 weekdays
-    add(db, team, deleted_at=utcnow())  # counts nowhere
+    factories.make_pain_point(db, team)  # run-rate 13/6 × 10 × 46 × 120 = 119,600
+    factories.make_pain_point(db, team, kind="one_time", hours_low=D(12), hours_likely=D(20),
+                              hours_high=D(40),
+                              observed_since=date(2026, 2, 10))  # 22 h × 10 × 120 = 26,400 once
+    factories.make_pain_point(db, team, persona_id=ml.id, hours_low=D(2), hours_likely=D(2),
+                              hours_high=D(2), people_affected=5, status="resolved",
+                              observed_since=date(2026, 1, 5),
+                              resolved_on=date(2026, 2, 2))  # 55,200 a year × 20 of 261 weekdays
+    factories.make_pain_point(db, team, deleted_at=utcnow())  # counts nowhere
     [total] = cost_figures(db, PainPointFilters(team_ids=frozenset({team.id})),
                            first=date(2026, 1, 1), last=date(2026, 3, 31), weeks=WEEKS)
     expected = D(119600) * 64 / 261 + D(26400) + D(55200) * 20 / 261
@@ -52,7 +42,7 @@ def test_hand_worked_quarter(db):
 
 def test_a_whole_year_costs_exactly_the_run_rate(db):
     team = factories.make_team(db, headcounts={"data-scientist": 10})
-    add(db, team, observed_since=date(2024, 3, 1))
+    factories.make_pain_point(db, team, observed_since=date(2024, 3, 1))
     [year] = cost_figures(db, PainPointFilters(team_ids=frozenset({team.id})),
                           first=date(2026, 1, 1), last=date(2026, 12, 31), weeks=WEEKS)
     assert cents(year.cost) == cents(year.annual_run_rate)
@@ -60,8 +50,8 @@ def test_a_whole_year_costs_exactly_the_run_rate(db):
 
 def test_grouping_by_stage_splits_the_total(db):
     team = factories.make_team(db, headcounts={"data-scientist": 10})
-    add(db, team, stage_id=factories.stage(db, "deployment").id)
-    add(db, team, stage_id=factories.stage(db, "monitoring").id, hours_likely=D(3))
+    factories.make_pain_point(db, team, stage="deployment")
+    factories.make_pain_point(db, team, stage="monitoring", hours_likely=D(3))
     filters = PainPointFilters(team_ids=frozenset({team.id}))
     period = dict(first=date(2026, 1, 1), last=date(2026, 6, 30), weeks=WEEKS)
     groups = cost_figures(db, filters, group_by=GroupBy.stage, **period)
@@ -86,9 +76,9 @@ def test_database_agrees_with_the_formula_on_random_pain_points(db):
         observed = date(2025, 1, 1) + timedelta(days=rng.randint(0, 600))
         resolved = observed + timedelta(days=rng.randint(0, 300)) if rng.random() < 0.4 else None
         kind = "one_time" if rng.random() < 0.2 else "recurring"
-        add(db, team, hours_low=low, hours_likely=likely, hours_high=high, people_affected=people,
-            observed_since=observed, kind=kind, status="resolved" if resolved else "open",
-            resolved_on=resolved)
+        factories.make_pain_point(db, team, hours_low=low, hours_likely=likely, hours_high=high,
+                                  people_affected=people, observed_since=observed, kind=kind,
+                                  status="resolved" if resolved else "open", resolved_on=resolved)
         hours = cost.expected_hours(low, likely, high)
         if kind == "recurring":
             end = cost.day_number(resolved) if resolved else cost.OPEN_ENDED

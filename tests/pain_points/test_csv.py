@@ -297,17 +297,6 @@ def test_a_pm_imports_rows_of_its_own_teams_only(db, teams):
 # --- export ------------------------------------------------------------------------------------
 
 
-def add(db, team, **values) -> PainPoint:
-    defaults = dict(team_id=team.id, persona_id=factories.persona(db).id,
-                    stage_id=factories.stage(db).id, title="t", kind="recurring",
-                    hours_low=D(1), hours_likely=D(2), hours_high=D(4), people_affected=10,
-                    observed_since=date(2026, 1, 5))
-    pp = PainPoint(**(defaults | values))
-    db.add(pp)
-    db.flush()
-    return pp
-
-
 def export(client, query: str = "", status: int = 200) -> list[dict[str, str]]:
     response = client.get(f"/pain-points/export.csv{query}")
     assert response.status_code == status, response.text
@@ -325,10 +314,10 @@ def test_export_neutralises_formula_looking_text(client, db, as_role, teams):
     fraud, _ = teams
     as_role("leader")
     hyperlink = '=HYPERLINK("https://evil.example","click")'
-    add(db, fraud, title=hyperlink, description="-1+2", evidence="@evidence")
-    add(db, fraud, title="@SUM(1)", hours_likely=D(3))
-    add(db, fraud, title="+cmd", description="\tindented", hours_likely=D(1))
-    add(db, fraud, title="Plain – text, with a comma", hours_likely=D("1.5"))
+    factories.make_pain_point(db, fraud, title=hyperlink, description="-1+2", evidence="@evidence")
+    factories.make_pain_point(db, fraud, title="@SUM(1)", hours_likely=D(3))
+    factories.make_pain_point(db, fraud, title="+cmd", description="\tindented", hours_likely=D(1))
+    factories.make_pain_point(db, fraud, title="Plain – text, with a comma", hours_likely=D("1.5"))
     db.commit()
     rows = export(client)
     by_title = {r["title"]: r for r in rows}
@@ -346,10 +335,10 @@ def test_export_money_is_rounded_half_even_to_the_lists_figure(client, db, as_ro
     # 0.25 h × 1 × 46 weeks × $48.75 = $560.625 (exact in binary too, so SQLite's floating
     # point keeps it): half-even gives .62 where half-up would give .63. (SQLite's driver
     # already hands back cents; on PostgreSQL the export's own rounding decides.)
-    pp = add(db, team, hours_low=D("0.25"), hours_likely=D("0.25"), hours_high=D("0.25"),
-             people_affected=1)
-    add(db, team, kind="one_time", hours_low=D(1), hours_likely=D(2), hours_high=D(9),
-        people_affected=3, title="one-time")
+    pp = factories.make_pain_point(db, team, hours_low=D("0.25"), hours_likely=D("0.25"),
+                                   hours_high=D("0.25"), people_affected=1)
+    factories.make_pain_point(db, team, kind="one_time", hours_low=D(1), hours_likely=D(2),
+                              hours_high=D(9), people_affected=3, title="one-time")
     db.commit()
     rows = {int(r["id"]): r for r in export(client)}
     listed, _ = list_pain_points(db, PainPointFilters(team_ids=frozenset({team.id})), weeks=WEEKS)
@@ -372,13 +361,15 @@ def test_export_money_is_rounded_half_even_to_the_lists_figure(client, db, as_ro
 def test_export_applies_the_ledgers_filters(client, db, as_role, teams):
     fraud, search = teams
     as_role("leader")
-    a = add(db, fraud, title="Docker pain", observed_since=date(2026, 3, 1))
-    b = add(db, fraud, title="Monitoring gaps", stage_id=factories.stage(db, "monitoring").id,
-            description="no docker alerts", observed_since=date(2026, 2, 1))
-    c = add(db, fraud, title="Resolved docker", status="resolved", resolved_on=date(2026, 4, 1),
-            persona_id=factories.persona(db, "ml-engineer").id, observed_since=date(2026, 1, 1))
-    d = add(db, search, title="Search docker", observed_since=date(2026, 5, 1))
-    add(db, fraud, title="Deleted docker", deleted_at=utcnow())
+    a = factories.make_pain_point(db, fraud, title="Docker pain", observed_since=date(2026, 3, 1))
+    b = factories.make_pain_point(db, fraud, title="Monitoring gaps", stage="monitoring",
+                                  description="no docker alerts", observed_since=date(2026, 2, 1))
+    c = factories.make_pain_point(db, fraud, title="Resolved docker", status="resolved",
+                                  resolved_on=date(2026, 4, 1), persona="ml-engineer",
+                                  observed_since=date(2026, 1, 1))
+    d = factories.make_pain_point(db, search, title="Search docker",
+                                  observed_since=date(2026, 5, 1))
+    factories.make_pain_point(db, fraud, title="Deleted docker", deleted_at=utcnow())
     db.commit()
 
     def ids(query: str) -> list[int]:
@@ -399,8 +390,8 @@ def test_export_applies_the_ledgers_filters(client, db, as_role, teams):
 
 def test_export_keeps_a_viewer_to_its_own_teams(client, db, as_role, teams):
     fraud, search = teams
-    add(db, fraud, title="ours")
-    add(db, search, title="theirs")
+    factories.make_pain_point(db, fraud, title="ours")
+    factories.make_pain_point(db, search, title="theirs")
     as_role("viewer", teams=[fraud])
     assert [r["title"] for r in export(client)] == ["ours"]
     assert export(client, "?team=search") == []
