@@ -43,9 +43,11 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
 def _include_routers(app: FastAPI) -> None:
     from app.api.router import router as api_router
     from app.auth.routes import router as auth_router
+    from app.dashboards.roi_routes import router as roi_dashboard_router
     from app.docs import router as docs_router
     from app.health import router as health_router
     from app.home import router as home_router
+    from app.initiatives.routes import router as initiative_router
     from app.maturity.routes import router as maturity_router
     from app.pain_points.csv_routes import router as pain_point_csv_router
     from app.pain_points.routes import router as pain_point_router
@@ -54,6 +56,7 @@ def _include_routers(app: FastAPI) -> None:
 
     # The CSV routes come first: /pain-points/import must not be taken for a pain point id.
     for router in (health_router, auth_router, docs_router, home_router, settings_router,
-                   pain_point_csv_router, pain_point_router, model_router, maturity_router):
+                   pain_point_csv_router, pain_point_router, model_router, maturity_router,
+                   initiative_router, roi_dashboard_router):
         app.include_router(router)
     app.include_router(api_router, prefix="/api/v1")

@@ -26,7 +26,7 @@ NAV = [
     # Until the velocity dashboard exists, the section opens on the models list.
     NavItem("Velocity", "/models", Permission.read, also=("/models",)),
     NavItem("Maturity", "/dashboards/maturity", Permission.read, also=("/maturity/",)),
-    NavItem("Initiatives", "/initiatives", Permission.read),
+    NavItem("Initiatives", "/initiatives", Permission.read, also=("/dashboards/roi",)),
     NavItem("Reports", "/reports", Permission.export),
     NavItem("Settings", "/settings", Permission.admin),
 ]

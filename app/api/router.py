@@ -3,7 +3,9 @@
 from fastapi import APIRouter, Depends
 from fastapi.security import HTTPBearer
 
-from app.api import maturity, metrics, models, pain_points, reference, settings, teams, velocity
+from app.api import (
+    initiatives, maturity, metrics, models, pain_points, reference, settings, teams, velocity,
+)
 
 # Documentation only (auto_error=False never refuses anything): it gives /openapi.json the
 # bearer scheme and /docs its "Authorize" button. Authentication is app.auth.deps's alone.
@@ -13,5 +15,6 @@ bearer = HTTPBearer(auto_error=False, description="An API token created in the U
 router = APIRouter(dependencies=[Depends(bearer)],
                    generate_unique_id_function=lambda route: route.name)
 for sub_router in (teams.router, reference.router, settings.router, pain_points.router,
-                   metrics.router, models.router, velocity.router, maturity.router):
+                   metrics.router, models.router, velocity.router, maturity.router,
+                   initiatives.router):
     router.include_router(sub_router)

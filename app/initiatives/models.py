@@ -24,7 +24,8 @@ class Initiative(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # None: an org-wide investment.
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="RESTRICT"),
+                                                index=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     owner: Mapped[str] = mapped_column(String(120), default="")

@@ -38,7 +38,10 @@ def _check_write(actor: Principal, team: Team | None) -> None:
 
 
 def _links(session: Session, items: list[LinkIn], team: Team | None, actor: Principal,
-           errors: list[FieldError]) -> list[InitiativeLink]:
+           errors: list[FieldError],
+           unchanged: frozenset[tuple[int, Any]] = frozenset()) -> list[InitiativeLink]:
+    """The links to store. A link kept exactly as it was needs no edit right on its pain
+    point's team (a PM may edit an org-wide initiative that also links other teams)."""
     ids = [item.pain_point for item in items]
     found = {p.id: p for p in session.scalars(select(PainPoint).where(PainPoint.id.in_(ids)))}
     links, seen = [], set()
@@ -52,7 +55,8 @@ def _links(session: Session, items: list[LinkIn], team: Team | None, actor: Prin
         elif team is not None and pain_point.team_id != team.id:
             errors.append(FieldError(field, f"pain point {item.pain_point} belongs to another "
                                             f"team than the initiative"))
-        elif not actor.can_edit_team(pain_point.team_id):
+        elif (not actor.can_edit_team(pain_point.team_id)
+              and (item.pain_point, item.expected_reduction) not in unchanged):
             errors.append(FieldError(field, f"pain point {item.pain_point} belongs to a team "
                                             "you are not a member of"))
         else:
@@ -112,11 +116,15 @@ def update_initiative(session: Session, initiative: Initiative, data: Initiative
     team = session.get(Team, initiative.team_id) if initiative.team_id else None
     _check_write(actor, team)
     given = data.model_dump(exclude_unset=True, exclude={"links"})
-    values = {name: getattr(initiative, name) for name in FIELDS if name in InitiativePatch.model_fields}
+    values = {name: getattr(initiative, name) for name in FIELDS
+              if name in InitiativePatch.model_fields}
     values.update(given)
     errors: list[FieldError] = []
     _check_dates(values, today, errors)
-    links = _links(session, data.links, team, actor, errors) if data.links is not None else None
+    unchanged = frozenset((link.pain_point_id, link.expected_reduction)
+                          for link in initiative.links)
+    links = (_links(session, data.links, team, actor, errors, unchanged)
+             if data.links is not None else None)
     if errors:
         raise ValidationFailed(errors)
     before = _snapshot(initiative)

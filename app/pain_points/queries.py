@@ -22,11 +22,19 @@ from app.teams.models import Persona, Stage, Team, TeamPersona
 ZERO = Decimal("0")
 
 
+# Twelve places: far below a cent, far above the noise of PostgreSQL's finite-scale division
+# (115000.00000000000092) and SQLite's doubles, so both backends hand the same value upward and
+# a later half-even rounding cannot tip differently.
+NOISE_FLOOR = Decimal("1e-12")
+
+
 def to_decimal(value: Any) -> Decimal:
-    """SQLite returns REAL for NUMERIC arithmetic; PostgreSQL returns Decimal."""
+    """A figure from the database as an exact Decimal (SQLite returns REAL for NUMERIC
+    arithmetic; PostgreSQL returns Decimal)."""
     if value is None:
         return ZERO
-    return value if isinstance(value, Decimal) else Decimal(str(value))
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    return number.quantize(NOISE_FLOOR)
 
 
 # --- the cost expressions, per pain point row -----------------------------------------------
@@ -396,3 +404,120 @@ def history(session: Session, pain_point_id: int, *, limit: int = 100) -> list[H
         ]
         result.append(HistoryEntry(entry.at, entry.actor, entry.action, changes))
     return result
+
+
+# --- for the dashboards: two-key groups, the costliest pain points, cost per period (appended)
+
+
+def _group_columns(group: GroupBy) -> tuple[Any, Any, Any]:
+    """(key, label, sort order) of a group, as cost_figures groups."""
+    return {GroupBy.stage: (Stage.slug, Stage.name, Stage.position),
+            GroupBy.persona: (Persona.slug, Persona.name, Persona.position),
+            GroupBy.team: (Team.slug, Team.name, Team.name)}[group]
+
+
+@dataclass
+class GridCell:
+    """Annual run-rate (as of a day) of the pain points of one (row, column) pair of groups."""
+
+    row_key: str
+    row_label: str
+    column_key: str
+    column_label: str
+    annual_run_rate: Decimal
+    annual_run_rate_low: Decimal
+    annual_run_rate_high: Decimal
+    hours_per_week: Decimal
+    pain_points: int  # those that make up the run-rate: recurring, observed, not resolved
+
+
+def run_rate_grid(session: Session, filters: PainPointFilters, *, day: date, weeks: Decimal,
+                  rows: GroupBy, columns: GroupBy) -> list[GridCell]:
+    """cost_figures' annual run-rate and hours lost per week as of `day`, split by two keys at
+    once (e.g. persona × stage, the journey heat map), in one aggregate statement. Only pairs
+    with a pain point that costs something come back."""
+    if rows is columns:
+        raise ValueError("a grid needs two different groups")
+    row_cols, column_cols = _group_columns(rows), _group_columns(columns)
+    query = _with_costs(select(
+        *row_cols, *column_cols,
+        _sum(run_rate("expected", weeks)), _sum(run_rate("low", weeks)),
+        _sum(run_rate("high", weeks)), _sum(_hours("expected") * PainPoint.people_affected),
+        func.count(PainPoint.id)))
+    if GroupBy.stage in (rows, columns):
+        query = query.join(Stage, Stage.id == PainPoint.stage_id)
+    if GroupBy.team in (rows, columns):
+        query = query.join(Team, Team.id == PainPoint.team_id)
+    query = (_apply(query, filters).where(active_on(day))
+             .group_by(*row_cols, *column_cols).order_by(row_cols[2], column_cols[2]))
+    return [GridCell(r[0], r[1], r[3], r[4], *(to_decimal(v) for v in r[6:10]), r[10] or 0)
+            for r in session.execute(query)]
+
+
+@dataclass
+class PainPointCost:
+    id: int
+    title: str
+    team: str
+    team_slug: str
+    persona: str
+    stage: str
+    annual_run_rate: Decimal
+    annual_run_rate_low: Decimal
+    annual_run_rate_high: Decimal
+    hours_per_week: Decimal
+
+
+def top_run_rates(session: Session, filters: PainPointFilters, *, day: date, weeks: Decimal,
+                  limit: int = 10) -> list[PainPointCost]:
+    """The `limit` costliest pain points by annual run-rate as of `day`: the recurring ones
+    that make up cost_figures' `annual_run_rate` (observed by then, not resolved)."""
+    expected = run_rate("expected", weeks)
+    query = _apply(_with_costs(select(
+        PainPoint.id, PainPoint.title, Team.name, Team.slug, Persona.name, Stage.name, expected,
+        run_rate("low", weeks), run_rate("high", weeks),
+        _hours("expected") * PainPoint.people_affected,
+    ).join(Team, Team.id == PainPoint.team_id).join(Stage, Stage.id == PainPoint.stage_id)),
+        filters).where(active_on(day)).order_by(expected.desc(), PainPoint.id.desc()).limit(limit)
+    return [PainPointCost(i, title, team, slug, persona, stage, to_decimal(e), to_decimal(lo),
+                          to_decimal(hi), to_decimal(h))
+            for i, title, team, slug, persona, stage, e, lo, hi, h in session.execute(query)]
+
+
+@dataclass
+class PeriodCost:
+    """Cost in a period split by what had happened by its last day: `resolved` is the cost of
+    the pain points resolved by then (up to their resolution), `unresolved` the rest."""
+
+    first: date
+    last: date
+    unresolved: Decimal
+    resolved: Decimal
+    cost_low: Decimal
+    cost_high: Decimal
+
+    @property
+    def cost(self) -> Decimal:
+        return self.unresolved + self.resolved
+
+
+def cost_by_period(session: Session, filters: PainPointFilters, *,
+                   periods: list[tuple[date, date]], weeks: Decimal) -> list[PeriodCost]:
+    """cost_figures' cost in each of `periods` (inclusive date pairs), split resolved by the
+    period's end or not, in one statement: four columns per period instead of a statement each."""
+    if not periods:
+        return []
+    columns = []
+    for first, last in periods:
+        resolved = and_(PainPoint.resolved_on.is_not(None), PainPoint.resolved_on <= last)
+        expected = cost_in_period("expected", weeks, first, last)
+        columns += [_sum(case((resolved, SQL.num(0)), else_=expected)),
+                    _sum(case((resolved, expected), else_=SQL.num(0))),
+                    _sum(cost_in_period("low", weeks, first, last)),
+                    _sum(cost_in_period("high", weeks, first, last))]
+    latest = max(last for _, last in periods)
+    query = _apply(_with_costs(select(*columns)), filters).where(
+        PainPoint.observed_since <= latest)
+    row = session.execute(query).one()
+    return [PeriodCost(first, last, *(to_decimal(v) for v in row[4 * i:4 * i + 4]))
+            for i, (first, last) in enumerate(periods)]

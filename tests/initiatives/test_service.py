@@ -77,3 +77,22 @@ def test_bad_initiatives_store_nothing(db, case, field):
         create_initiative(db, InitiativeIn(**body), actor=pm, today=TODAY)
     assert field in [e.field for e in exc.value.errors]
     assert count(db) == 0
+
+
+def test_a_pm_keeps_other_teams_links_of_an_org_wide_initiative_but_cannot_change_them(db):
+    team, pm, (a, _, foreign) = setup(db)
+    admin_user = factories.make_user(db, role="admin")
+    admin = Principal(user_id=admin_user.id, email=admin_user.email, role=admin_user.role)
+    initiative = create_initiative(db, InitiativeIn(title="Org-wide SDK", links=[
+        {"pain_point": a.id, "expected_reduction": D(50)},
+        {"pain_point": foreign.id, "expected_reduction": D(30)}]), actor=admin, today=TODAY)
+    same_links = [{"pain_point": a.id, "expected_reduction": D(60)},
+                  {"pain_point": foreign.id, "expected_reduction": D(30)}]
+    update_initiative(db, initiative, InitiativePatch(title="Org-wide Python SDK",
+                                                      links=same_links), actor=pm, today=TODAY)
+    assert initiative.title == "Org-wide Python SDK"
+    with pytest.raises(ValidationFailed) as exc:
+        update_initiative(db, initiative, InitiativePatch(links=[
+            {"pain_point": a.id, "expected_reduction": D(60)},
+            {"pain_point": foreign.id, "expected_reduction": D(90)}]), actor=pm, today=TODAY)
+    assert exc.value.errors[0].field == "links.1.pain_point"

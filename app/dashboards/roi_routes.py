@@ -1,0 +1,81 @@
+"""The ROI dashboard: expected vs realized savings per initiative, the payback curve (cumulative
+realized savings against cumulative cost, quarter by quarter) and initiatives ranked by ROI.
+
+The same queries as the initiative pages and the metrics API; the horizon and team filters
+swap the charts through htmx and push the URL, so every view is a shareable link.
+"""
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from app.auth.deps import Reader
+from app.core.clock import today
+from app.core.periods import quarter_of, quarters_between
+from app.db import SessionDep
+from app.initiatives import figures, queries
+from app.initiatives.models import InitiativeStatus
+from app.initiatives.routes import (
+    HORIZONS,
+    LABELS,
+    STATUS_LABELS,
+    initiatives_with_figures,
+    list_query,
+    org_of,
+    visible_teams,
+)
+from app.templating import render
+
+router = APIRouter(prefix="/dashboards", include_in_schema=False)
+
+# A cancelled initiative promises nothing any more; the dashboard weighs the live ones.
+COUNTED = (InitiativeStatus.proposed, InitiativeStatus.in_progress, InitiativeStatus.delivered)
+# The payback curve shows at most ten years of quarters (the latest ones).
+MAX_QUARTERS = 40
+
+
+@router.get("/roi", name="dashboards.roi")
+def roi_dashboard(request: Request, session: SessionDep, principal: Reader) -> Response:
+    teams = visible_teams(session, principal)
+    query = list_query(request, teams)
+    org = org_of(session)
+    now = today()
+    context = {"path_for": request.app.url_path_for, "query": query, "teams": teams,
+               "horizons": HORIZONS, "labels": LABELS, "status_labels": STATUS_LABELS,
+               "currency": org.currency, "list_errors": query.errors, "rows": []}
+    if query.errors:
+        return render(request, "dashboards/roi.html", context, block="dashboard",
+                      status_code=422)
+    rows, found, period = initiatives_with_figures(session, principal, query, org,
+                                                   statuses=COUNTED)
+    rows.sort(key=lambda r: (-found[r.initiative.id].expected, r.initiative.title))
+    bars = [figures.SavingsBar(r.initiative.id, r.initiative.title, found[r.initiative.id].expected,
+                               found[r.initiative.id].expected_low,
+                               found[r.initiative.id].expected_high,
+                               found[r.initiative.id].realized) for r in rows]
+    ranked = [figures.RoiBar(r.initiative.id, r.initiative.title, found[r.initiative.id].roi)
+              for r in rows if found[r.initiative.id].roi is not None]
+    ranked.sort(key=lambda b: (-b.roi, b.title))
+
+    started = [r for r in rows if r.initiative.started_on and r.initiative.started_on <= now]
+    points: list[figures.CurvePoint] = []
+    if started:
+        first = quarter_of(min(r.initiative.started_on for r in started),
+                           org.fiscal_year_start_month)
+        quarters = quarters_between(first, quarter_of(now, org.fiscal_year_start_month))
+        quarters = quarters[-MAX_QUARTERS:]
+        periods = [(q.first_day, min(q.last_day, now)) for q in quarters]
+        realized = queries.realized_by_period(
+            session, [r.initiative.id for r in started], weeks=org.weeks, periods=periods,
+            team_ids=principal.visible_team_ids)
+        points = figures.payback_points(
+            [(q.label, a, b) for q, (a, b) in zip(quarters, periods, strict=True)],
+            [figures.CurveInitiative(r.initiative.one_time_cost, r.initiative.yearly_run_cost,
+                                     r.initiative.started_on, r.initiative.delivered_on,
+                                     realized[r.initiative.id]) for r in started])
+    context |= {
+        "rows": rows, "figures": found, "period": period, "ranked": ranked, "points": points,
+        "savings_figure": figures.expected_vs_realized(bars, org.currency),
+        "curve_figure": figures.payback_curve(points, org.currency),
+        "roi_figure": figures.roi_ranking(ranked, query.horizon),
+    }
+    return render(request, "dashboards/roi.html", context, block="dashboard")
