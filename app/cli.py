@@ -239,6 +239,111 @@ def import_pain_points(
 import_app.command("events")(import_events)
 
 
+@app.command()
+def export(
+    output: Annotated[Path, typer.Option(
+        metavar="FILE", help="The file to write; written only once the report is complete.",
+    )],
+    quarter: Annotated[str | None, typer.Option(
+        help="Quarter like 2026-Q3 (fiscal, per the org settings); the last complete one when "
+             "not given.",
+    )] = None,
+    team: Annotated[str | None, typer.Option(
+        metavar="SLUG", help="One team; the whole organisation when not given.",
+    )] = None,
+    format_: Annotated[str, typer.Option(
+        "--format", help="pdf, xlsx, csv (a zip of CSV files), md, html or json.",
+    )] = "xlsx",
+) -> None:
+    """Export the quarterly summary to a file."""
+    from app.core.clock import today
+    from app.reports import export as reports
+    from app.templating import make_templates
+
+    if output.is_dir():
+        _fail([f"output: {output} is a folder; name a file"], EXIT_INVALID)
+    if not output.parent.is_dir():
+        _fail([f"output: the folder {output.parent} does not exist"], EXIT_INVALID)
+    settings = get_settings()
+    with _session() as session:
+        day = today()
+        wanted = reports.parse_request(session, None, quarter=quarter, team=team, fmt=format_,
+                                       today=day, default_format="xlsx")
+        report = reports.build(session, wanted, today=day)
+        file = reports.write(report, wanted.format,
+                             env=make_templates(str(settings.templates_dir)).env,
+                             static_dir=Path(settings.static_dir))
+    # A half-written file is never left under the name asked for: write beside it, then rename.
+    partial = output.with_name(f".{output.name}.partial")
+    partial.write_bytes(file.body)
+    partial.replace(output)
+    typer.echo(f"Wrote {output} ({len(file.body):,} bytes): {report.title}.")
+
+# --- backup and restore (a portable dump: SQLite ⇄ PostgreSQL) --------------------------------
+
+
+@app.command("backup")
+def backup_command(
+    file: Annotated[Path, typer.Argument(
+        dir_okay=False, help="The file to write (gzip'd JSON lines); it appears only once the "
+                             "backup is complete.",
+    )],
+) -> None:
+    """Back up every table (users, settings and audit log included) to a portable file."""
+    import time
+
+    from app.backup import backup_to_file
+
+    if not file.parent.is_dir():
+        _fail([f"file: the folder {file.parent} does not exist"], EXIT_INVALID)
+    started = time.perf_counter()
+    with _session() as session:
+        # One snapshot for every table: rows written meanwhile cannot half-appear in the dump.
+        options = ({"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+                   if session.get_bind().dialect.name == "postgresql" else {})
+        try:
+            summary = backup_to_file(session.connection(execution_options=options), file)
+        except OSError as exc:
+            _fail([f"file: cannot write {file}: {exc.strerror or exc}"], EXIT_INVALID)
+    size = file.stat().st_size
+    typer.echo(f"Backed up {len(summary.rows)} tables, {summary.total:,} rows (schema revision "
+               f"{summary.revision}) to {file}: {size:,} bytes in "
+               f"{time.perf_counter() - started:.2f} s.")
+
+
+@app.command("restore")
+def restore_command(
+    file: Annotated[Path, typer.Argument(
+        exists=True, dir_okay=False, readable=True, help="A file written by `northstar backup`.",
+    )],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Delete everything in the database first, instead of refusing a "
+                        "database that holds data.",
+    )] = False,
+) -> None:
+    """Restore a backup into an empty database migrated to the same schema revision.
+
+    All or nothing: the database is left as it was when anything is refused or fails.
+    """
+    import time
+
+    from app.backup import BackupError, read_header, restore_from_file
+    from app.migrate import head_revision
+
+    head = head_revision()
+    try:
+        header = read_header(file, head=head)  # a foreign file is refused before any database
+    except BackupError as exc:
+        _fail([f"file: {exc.message}"], EXIT_INVALID)
+    started = time.perf_counter()
+    with _session() as session:
+        summary = restore_from_file(session.connection(), file, head=head, force=force)
+        backend = session.get_bind().dialect.name
+    typer.echo(f"Restored {len(summary.rows)} tables, {summary.total:,} rows (backup of "
+               f"{header.get('created_at')}, from {header.get('source_dialect')}) into "
+               f"{backend} in {time.perf_counter() - started:.2f} s.")
+
+
 def main() -> None:
     app()
 

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     # Failed logins allowed per account and per client address within the window.
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    # /metrics wants `Authorization: Bearer <this>` when set; unset, it answers loopback
+    # clients only (app/observability.py).
+    metrics_token: str | None = Field(default=None, repr=False)
     templates_dir: Path = PROJECT_ROOT / "templates"
     static_dir: Path = PROJECT_ROOT / "static"
 

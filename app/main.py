@@ -7,7 +7,9 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
+from app.idempotency import install_idempotency
 from app.migrate import head_revision
+from app.observability import install_observability
 from app.security_headers import SecurityHeaders
 from app.static_files import CachedStatic, make_asset_url
 from app.templating import make_templates
@@ -35,18 +37,22 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     install_error_handlers(app)
     _include_routers(app)
     app.mount("/static", CachedStatic(directory=settings.static_dir), name="static")
+    # Inside GZip: stored answers are the uncompressed bodies, compressed again on replay.
+    install_idempotency(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
+    install_observability(app)  # last: outermost, it ids and times every response
     return app
 
 
 def _include_routers(app: FastAPI) -> None:
     from app.api.router import router as api_router
+    from app.audit.routes import router as audit_router
     from app.auth.routes import router as auth_router
     from app.dashboards.roi_routes import router as roi_dashboard_router
+    from app.dashboards.routes import router as dashboard_router
     from app.docs import router as docs_router
     from app.health import router as health_router
-    from app.home import router as home_router
     from app.initiatives.routes import router as initiative_router
     from app.maturity.routes import router as maturity_router
     from app.pain_points.csv_routes import router as pain_point_csv_router
@@ -55,8 +61,9 @@ def _include_routers(app: FastAPI) -> None:
     from app.velocity.routes import router as model_router
 
     # The CSV routes come first: /pain-points/import must not be taken for a pain point id.
-    for router in (health_router, auth_router, docs_router, home_router, settings_router,
+    for router in (health_router, auth_router, docs_router, settings_router,
                    pain_point_csv_router, pain_point_router, model_router, maturity_router,
-                   initiative_router, roi_dashboard_router):
+                   initiative_router, roi_dashboard_router, dashboard_router):
         app.include_router(router)
     app.include_router(api_router, prefix="/api/v1")
+    app.include_router(audit_router)

@@ -18,7 +18,8 @@ def test_login_then_home_shows_the_user(client, db):
     page = client.get("/")
     assert page.status_code == 200
     soup = BeautifulSoup(page.text, "html.parser")
-    assert "Welcome, Priya PM" in soup.h1.text
+    assert soup.h1.text.strip() == "Overview"
+    assert "Priya PM" in soup.select_one(".account .who").text
     nav = [a.text for a in soup.select("nav[aria-label=Main] a")]
     assert "Overview" in nav and "Settings" not in nav
 

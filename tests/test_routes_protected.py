@@ -14,6 +14,7 @@ PUBLIC = {
     ("GET", "/healthz"), ("GET", "/readyz"),  # probes for load balancers
     ("GET", "/docs"), ("GET", "/openapi.json"),  # API description; operations need a token
     ("HEAD", "/openapi.json"),
+    ("GET", "/metrics"),  # Prometheus scrapers: a bearer token when set, else loopback only
 }
 
 

@@ -237,7 +237,9 @@ def delete_initiative(session: SessionDep, principal: Editor,
 def roi_metrics(
     session: SessionDep, principal: Reader,
     horizon_years: Annotated[int, Query(ge=1, le=3, description="H: 1, 2 or 3 years.")] = 3,
-    team: Annotated[str | None, Query(description="Team slug: that team's initiatives.")]
+    team: Annotated[str | None, Query(description="Team slug: that team's initiatives and "
+                                                  "org-wide ones, counting only the links to "
+                                                  "the team's pain points.")]
     = None,
     from_: Annotated[date | None, Query(
         alias="from", description="First day of the realized savings; defaults to the "
@@ -274,7 +276,8 @@ def roi_metrics(
                                                       f"({last.isoformat()})")])
     found = queries.initiative_figures(session, rows, weeks=org.working_weeks_per_year,
                                        horizon_years=horizon_years, first=first, last=last,
-                                       team_ids=principal.visible_team_ids)
+                                       team_ids=frozenset({team_id}) if team_id is not None
+                                       else principal.visible_team_ids)
     items = []
     for row in rows:
         f = found[row.initiative.id]

@@ -6,11 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.pain_point_schemas import (
-    CostFiguresOut, CostGroupOut, CostMetricsOut, calendar_quarter, period_errors,
+    CostFiguresOut, CostGroupOut, CostMetricsOut, period_errors,
 )
 from app.api.types import problem_responses
 from app.auth.deps import Reader
 from app.core import clock
+from app.core.periods import quarter_of
 from app.core.errors import FieldError, PermissionDenied, ValidationFailed
 from app.db import SessionDep
 from app.pain_points import queries
@@ -26,7 +27,8 @@ def _figures(row: CostFigures) -> dict:
             "annual_run_rate": row.annual_run_rate,
             "annual_run_rate_low": row.annual_run_rate_low,
             "annual_run_rate_high": row.annual_run_rate_high,
-            "hours_per_week": row.hours_per_week, "pain_points": row.pain_points}
+            "hours_per_week": row.hours_per_week, "pain_points": row.pain_points,
+            "active_pain_points": row.active_pain_points}
 
 
 @router.get("/cost", name="api.metrics.cost", summary="Cost of friction",
@@ -35,9 +37,9 @@ def cost_metrics(
     session: SessionDep, principal: Reader,
     from_: Annotated[date | None, Query(
         alias="from", description="First day (inclusive); defaults to the first day of the "
-                                  "current calendar quarter.")] = None,
+                                  "current fiscal quarter.")] = None,
     to: Annotated[date | None, Query(
-        description="Last day (inclusive); defaults to the last day of the current calendar "
+        description="Last day (inclusive); defaults to the last day of the current fiscal "
                     "quarter.")] = None,
     group_by: Annotated[GroupBy | None, Query(description="Split the total by stage, persona "
                                                           "or team.")] = None,
@@ -46,7 +48,7 @@ def cost_metrics(
     stage: Annotated[str | None, Query(description="Lifecycle stage slug.")] = None,
 ) -> CostMetricsOut:
     """Cost of the pain points in the period [`from`, `to`] (both inclusive; by default the
-    current calendar quarter), with its low–high range, as PRODUCT.md defines it: recurring
+    current fiscal quarter), with its low–high range, as PRODUCT.md defines it: recurring
     pain points pro-rated by weekdays, one-time ones in the period holding their
     `observed_since`; deleted pain points count nowhere.
 
@@ -56,7 +58,8 @@ def cost_metrics(
     than a year from today are refused; a viewer asking for a team it does not belong to gets
     403."""
     today = clock.today()
-    default_first, default_last = calendar_quarter(today)
+    current = quarter_of(today, get_org_settings(session).fiscal_year_start_month)
+    default_first, default_last = current.first_day, current.last_day
     first, last = from_ or default_first, to or default_last
     errors = period_errors(first, last, today)
     ids: dict[str, int | None] = {}

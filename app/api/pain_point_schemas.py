@@ -1,7 +1,7 @@
 """Output shapes of /api/v1/pain-points and /api/v1/metrics/cost, and the date-range rules the
 two share. Amounts leave as decimal strings (`Money`), hours as strings with two decimals."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated
 
@@ -82,6 +82,8 @@ class CostFiguresOut(BaseModel):
     annual_run_rate_high: Money
     hours_per_week: HoursOut = Field(description="Hours lost per week as of `to`.")
     pain_points: int = Field(description="Pain points counted (observed by `to`).")
+    active_pain_points: int = Field(description="Recurring pain points unresolved at `to`: "
+                                                "those behind annual_run_rate.")
 
 
 class CostGroupOut(CostFiguresOut):
@@ -98,13 +100,6 @@ class CostMetricsOut(BaseModel):
     group_by: GroupBy | None
     total: CostFiguresOut
     groups: list[CostGroupOut]
-
-
-def calendar_quarter(today: date) -> tuple[date, date]:
-    """First and last day of the calendar quarter holding `today`."""
-    first = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-    after = date(first.year + (first.month == 10), (first.month + 2) % 12 + 1, 1)
-    return first, after - timedelta(days=1)
 
 
 def latest_allowed(today: date) -> date:

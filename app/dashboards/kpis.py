@@ -1,7 +1,7 @@
 """The leader's headline figures for a quarter and the one before, from the same query
 functions the metrics API uses: one source of truth for tiles, API and reports."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.core.periods import Quarter
 from app.initiatives.queries import savings
 from app.maturity.queries import latest_per_team
-from app.pain_points.queries import PainPointFilters, cost_figures
+from app.pain_points.queries import CostFigures, PainPointFilters, cost_figures
 from app.settings.models import OrgSettings
 from app.velocity import queries as velocity
 from app.velocity.models import ComputeCost, MLModel, ModelKind
@@ -80,8 +80,8 @@ def quarter_kpis(session: Session, org: OrgSettings, quarter: Quarter, *,
     return QuarterKpis(
         quarter=quarter,
         annual_cost=Figure(cost.annual_run_rate, cost.annual_run_rate_low,
-                           cost.annual_run_rate_high, cost.pain_points),
-        hours_per_week=Figure(hours, n=cost.pain_points),
+                           cost.annual_run_rate_high, cost.active_pain_points),
+        hours_per_week=Figure(hours, n=cost.active_pain_points),
         fte=Figure(hours / org.working_hours_per_week),
         quarter_cost=Figure(cost.cost, cost.cost_low, cost.cost_high, cost.pain_points),
         lead_time_median=Figure(lead.median, n=lead.count),
@@ -94,3 +94,31 @@ def quarter_kpis(session: Session, org: OrgSettings, quarter: Quarter, *,
         llm_spend=Figure(llm_spend(session, team_ids, first, last)),
         maturity=Figure(maturity, n=len(latest)),
     )
+
+
+# --- the overview's filters (appended) -------------------------------------------------------
+
+def cost_kpis(cost: CostFigures, org: OrgSettings) -> dict[str, Figure]:
+    """The cost tiles of one cost_figures total, as quarter_kpis builds them."""
+    return {
+        "annual_cost": Figure(cost.annual_run_rate, cost.annual_run_rate_low,
+                              cost.annual_run_rate_high, cost.active_pain_points),
+        "hours_per_week": Figure(cost.hours_per_week, n=cost.active_pain_points),
+        "fte": Figure(cost.hours_per_week / org.working_hours_per_week),
+        "quarter_cost": Figure(cost.cost, cost.cost_low, cost.cost_high, cost.pain_points),
+    }
+
+
+def filtered_quarter_kpis(session: Session, org: OrgSettings, quarter: Quarter, *,
+                          team_ids: frozenset[int] | None, persona_id: int | None,
+                          stage_id: int | None, today: date) -> QuarterKpis:
+    """quarter_kpis, with the cost tiles narrowed to a persona and/or a stage (the dashboards'
+    persona and stage filters apply to pain points only: models and initiatives have none).
+    Without either it is quarter_kpis itself; with one, one more aggregate statement."""
+    kpis = quarter_kpis(session, org, quarter, team_ids=team_ids, today=today)
+    if persona_id is None and stage_id is None:
+        return kpis
+    filters = PainPointFilters(team_ids=team_ids, persona_id=persona_id, stage_id=stage_id)
+    [cost] = cost_figures(session, filters, first=quarter.first_day, last=quarter.last_day,
+                          weeks=org.working_weeks_per_year)
+    return replace(kpis, **cost_kpis(cost, org))

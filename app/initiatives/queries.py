@@ -1,17 +1,19 @@
 """Savings of initiatives, computed by the database from the pain points' run-rates."""
 
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from app.core.sql import SQL, day_number
-from app.initiatives.models import Initiative, InitiativeLink
+from app.initiatives import roi
+from app.initiatives.models import Initiative, InitiativeLink, InitiativeStatus
 from app.pain_points import cost
 from app.pain_points.models import PainPoint, PainPointKind, PainPointStatus
 from app.pain_points.queries import _sum, _with_costs, run_rate, to_decimal
+from app.teams.models import Persona, Stage, Team
 
 
 @dataclass
@@ -75,22 +77,13 @@ def savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decima
 
 # --- reads for the initiative pages, the ROI dashboard and the API (appended) ----------------
 
-from datetime import timedelta
-from decimal import ROUND_HALF_EVEN
-
-from sqlalchemy import or_
-from sqlalchemy.orm import selectinload
-
-from app.initiatives import roi
-from app.initiatives.models import InitiativeStatus
-from app.teams.models import Persona, Stage, Team
 
 
 @dataclass(frozen=True)
 class InitiativeFilters:
     # None: every team. Org-wide initiatives (no team) are visible to everyone who may read.
     visible_team_ids: frozenset[int] | None = None
-    team_id: int | None = None  # only the initiatives of this team
+    team_id: int | None = None  # the team filter (see _apply_filters)
     statuses: tuple[InitiativeStatus, ...] = ()
     include_deleted: bool = False
 
@@ -109,7 +102,14 @@ def _apply_filters(query, filters: InitiativeFilters):
         query = query.where(or_(Initiative.team_id.is_(None),
                                 Initiative.team_id.in_(filters.visible_team_ids)))
     if filters.team_id is not None:
-        query = query.where(Initiative.team_id == filters.team_id)
+        # "A team filter restricts every metric to that team's pain points": the team's own
+        # initiatives, and org-wide ones as far as they link the team's pain points.
+        links_team = (select(InitiativeLink.initiative_id)
+                      .join(PainPoint, PainPoint.id == InitiativeLink.pain_point_id)
+                      .where(PainPoint.team_id == filters.team_id))
+        query = query.where(or_(Initiative.team_id == filters.team_id,
+                                and_(Initiative.team_id.is_(None),
+                                     Initiative.id.in_(links_team))))
     if filters.statuses:
         query = query.where(Initiative.status.in_(filters.statuses))
     return query

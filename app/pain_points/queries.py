@@ -252,7 +252,8 @@ class CostFigures:
     annual_run_rate_low: Decimal = ZERO
     annual_run_rate_high: Decimal = ZERO
     hours_per_week: Decimal = ZERO
-    pain_points: int = 0
+    pain_points: int = 0  # observed by the period's end: the sample of the period's cost
+    active_pain_points: int = 0  # recurring and unresolved at the end: behind the run-rate
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -272,6 +273,7 @@ def cost_figures(
         _sum(case((active, run_rate("high", weeks)), else_=SQL.num(0))),
         _sum(case((active, _hours("expected") * PainPoint.people_affected), else_=SQL.num(0))),
         func.count(PainPoint.id),
+        func.count(case((active, 1))),
     ]
     keys: list[Any] = []
     if group_by is GroupBy.stage:
@@ -293,7 +295,8 @@ def cost_figures(
     for row in session.execute(query):
         key, label = (row[0], row[1]) if keys else (None, None)
         values = [to_decimal(v) for v in row[len(keys):len(keys) + 7]]
-        result.append(CostFigures(key, label, *values, pain_points=row[-1] or 0))
+        result.append(CostFigures(key, label, *values, pain_points=row[-2] or 0,
+                                  active_pain_points=row[-1] or 0))
     return result
 
 

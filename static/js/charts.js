@@ -4,7 +4,9 @@
 (function () {
   "use strict";
 
-  var CONFIG = { responsive: true, displaylogo: false };
+  // No mode bar: its buttons are focusable inside a chart hidden from screen readers (axe:
+  // serious), and every chart has a table alternative anyway.
+  var CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
   var DEFAULT_HEIGHT = 360;
 
   function whenResized(figure, plot) {

@@ -50,7 +50,7 @@ def test_hand_worked_quarter_figures(client, db):
                   "cost_high": body["total"]["cost_high"],
                   "annual_run_rate": "119600.00", "annual_run_rate_low": "55200.00",
                   "annual_run_rate_high": "220800.00", "hours_per_week": "21.67",
-                  "pain_points": 3},
+                  "pain_points": 3, "active_pain_points": 1},
         "groups": [],
     }
     # Low: 55,200 × 64/261 + 12 × 10 × 120 + 55,200 × 20/261; high: 220,800 × 64/261 + 48,000
@@ -128,13 +128,16 @@ def test_run_rate_and_hours_per_week_are_as_of_to(client, db):
     assert january["hours_per_week"] == "31.67"  # 13/6 × 10 + 2 × 5
 
 
-def test_defaults_to_the_current_calendar_quarter(client, db):
-    today = clock.today()
-    first = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
-    last = (date(first.year + 1, 1, 1) if first.month == 10
-            else date(first.year, first.month + 3, 1)) - timedelta(days=1)
+def test_defaults_to_the_current_fiscal_quarter(client, db):
+    from app.core.periods import quarter_of
+    from app.settings.models import ORG_SETTINGS_ID, OrgSettings
+
+    db.get(OrgSettings, ORG_SETTINGS_ID).fiscal_year_start_month = 2
+    db.commit()
+    current = quarter_of(clock.today(), 2)
     body = get(client, bearer(db, "viewer"), "")
-    assert (body["from"], body["to"]) == (first.isoformat(), last.isoformat())
+    assert (body["from"], body["to"]) == (current.first_day.isoformat(),
+                                          current.last_day.isoformat())
     assert body["total"]["cost"] == "0.00" and body["total"]["pain_points"] == 0
 
 
@@ -193,7 +196,7 @@ def test_a_period_up_to_a_year_ahead_is_accepted(client, db):
 def test_openapi_describes_defaults_and_as_of(client):
     operation = client.get("/openapi.json").json()["paths"]["/api/v1/metrics/cost"]["get"]
     assert operation["operationId"] == "api.metrics.cost"
-    assert "current calendar quarter" in operation["description"]
+    assert "current fiscal quarter" in operation["description"]
     assert "as of `to`" in operation["description"]
     names = {p["name"] for p in operation["parameters"]}
     assert {"from", "to", "group_by", "team", "persona", "stage"} <= names

@@ -1,4 +1,4 @@
-"""A product manager signs in through Chromium and lands on the home page."""
+"""A product manager signs in through Chromium and lands on the overview."""
 
 import re
 
@@ -7,16 +7,17 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import sign_in
 
 
-def test_demo_pm_signs_in_and_sees_home(page: Page):
+def test_demo_pm_signs_in_and_sees_the_overview(page: Page):
     sign_in(page, "pm@northstar.demo")
     expect(page).to_have_url(re.compile(r"/$"))
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="Overview")).to_be_visible()
     expect(nav.get_by_role("link", name="Settings")).to_have_count(0)  # a PM is no admin
-    # The demo organisation is there: the tiles count what was loaded.
-    expect(page.get_by_test_id("count-teams")).not_to_have_text("0")
-    expect(page.get_by_test_id("count-pain-points")).not_to_have_text("0")
+    # The demo organisation is there: the tiles show what was loaded.
+    expect(page.locator("li.kpi")).to_have_count(10)
+    expect(page.locator("li[data-metric=annual-cost] .kpi-value")).not_to_have_text("$0")
+    expect(page.get_by_test_id("top-pain-points").locator("tbody tr")).to_have_count(10)
 
 
 def test_wrong_password_shows_a_message_and_stays_on_login(page: Page):
