@@ -7,7 +7,6 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
-from app.idempotency import install_idempotency
 from app.migrate import head_revision
 from app.observability import install_observability
 from app.security_headers import SecurityHeaders
@@ -37,8 +36,6 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     install_error_handlers(app)
     _include_routers(app)
     app.mount("/static", CachedStatic(directory=settings.static_dir), name="static")
-    # Inside GZip: stored answers are the uncompressed bodies, compressed again on replay.
-    install_idempotency(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     install_observability(app)  # last: outermost, it ids and times every response
@@ -57,6 +54,7 @@ def _include_routers(app: FastAPI) -> None:
     from app.maturity.routes import router as maturity_router
     from app.pain_points.csv_routes import router as pain_point_csv_router
     from app.pain_points.routes import router as pain_point_router
+    from app.reports.routes import router as reports_router
     from app.settings.routes import router as settings_router
     from app.velocity.routes import router as model_router
 
@@ -65,5 +63,6 @@ def _include_routers(app: FastAPI) -> None:
                    pain_point_csv_router, pain_point_router, model_router, maturity_router,
                    initiative_router, roi_dashboard_router, dashboard_router):
         app.include_router(router)
+    app.include_router(reports_router)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(audit_router)

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_venv
+ensure_report_libraries
 export NORTHSTAR_DATABASE_URL=${NORTHSTAR_DATABASE_URL:-sqlite:///./northstar.db}
 .venv/bin/northstar migrate
 .venv/bin/northstar demo

@@ -34,3 +34,22 @@ ensure_chromium() {
     return 1
   }
 }
+
+ensure_report_libraries() {
+  # WeasyPrint (PDF reports) needs Pango, HarfBuzz's subsetter and a font; the report tests read
+  # PDFs back with poppler's pdftotext. Installed from Debian when missing and we are root.
+  local wanted=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils)
+  local missing=() package
+  for package in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$package")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing ${missing[*]} for PDF reports" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+  else
+    echo "warning: PDF reports need ${missing[*]} (apt-get install them)" >&2
+  fi
+}

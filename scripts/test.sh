@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_venv test
 ensure_chromium
+ensure_report_libraries
 
 url=${NORTHSTAR_TEST_DATABASE_URL:-}
 if [[ $url == postgresql* ]]; then

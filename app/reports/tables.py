@@ -1,0 +1,269 @@
+"""The report as typed tables: what the XLSX (a sheet each), the CSV zip (a file each), the
+Markdown and the JSON write, so that every format carries the same rows. Pure: no I/O.
+
+A cell holds the exact value; its column's kind (or a `Typed` cell's own, in the headline
+table where each row is another kind of figure) says how formats.py rounds and shows it.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.reports import formats as f
+from app.reports.quarterly import QuarterlyReport
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # CSV header and JSON key
+    title: str  # what a person reads
+    kind: str = f.TEXT
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A cell whose kind is not its column's (the headline's values)."""
+
+    value: Any
+    kind: str
+
+
+@dataclass
+class Table:
+    key: str  # sheet and file name
+    title: str
+    columns: list[Column]
+    rows: list[list[Any]] = field(default_factory=list)
+    note: str = ""
+
+
+def cell_kind(column: Column, value: Any) -> tuple[Any, str]:
+    if isinstance(value, Typed):
+        return value.value, value.kind
+    return value, column.kind
+
+
+def _about(r: QuarterlyReport) -> Table:
+    rows = [
+        ["organisation", r.org_name], ["quarter", r.quarter.label],
+        ["first_day", r.first.isoformat()], ["last_day", r.last.isoformat()],
+        ["previous_quarter", r.previous.label], ["scope", r.scope.label],
+        ["team", r.scope.team_slug or ""], ["currency", r.currency],
+        ["generated_on", r.today.isoformat()],
+        ["in_progress", "yes" if r.in_progress else "no"],
+    ]
+    if r.scope.note:
+        rows.append(["note", r.scope.note])
+    return Table("about", "About this report",
+                 [Column("field", "Field"), Column("value", "Value")], rows)
+
+
+def _headline(r: QuarterlyReport) -> Table:
+    table = Table("headline", f"Headline figures, {r.quarter.label} against {r.previous.label}", [
+        Column("metric", "Metric"), Column("figure", "Figure"), Column("unit", "Unit"),
+        Column("value", r.quarter.label), Column("low", "Low"), Column("high", "High"),
+        Column("previous", r.previous.label), Column("change", "Change"),
+        Column("verdict", "Better or worse"), Column("n", "Based on", f.COUNT),
+        Column("provisional", "Provisional"),
+    ])
+    for h in r.headline:
+        kind = h.metric.kind
+        table.rows.append([
+            h.key, h.metric.label, h.metric.unit.format(currency=r.currency),
+            Typed(h.value, kind), Typed(h.low if h.has_range else None, kind),
+            Typed(h.high if h.has_range else None, kind), Typed(h.previous, kind),
+            h.change_words, h.verdict, h.n, "yes" if h.provisional else "",
+        ])
+    return table
+
+
+def _narrative(r: QuarterlyReport) -> Table:
+    return Table("narrative", "In a few sentences", [Column("sentence", "Sentence")],
+                 [[s] for s in r.narrative])
+
+
+def _top(r: QuarterlyReport) -> Table:
+    total = r.figure("annual_cost").value
+    table = Table("top_pain_points", "Top 10 pain points by annual cost", [
+        Column("rank", "#", f.COUNT), Column("title", "Pain point"), Column("team", "Team"),
+        Column("persona", "Persona"), Column("stage", "Stage"),
+        Column("annual_cost", "Annual cost", f.MONEY), Column("low", "Low", f.MONEY),
+        Column("high", "High", f.MONEY), Column("hours_per_week", "Hours a week", f.HOURS),
+        Column("share", "Share of the cost", f.RATIO),
+    ], note=f"Recurring pain points open at the end of {r.quarter.label}, by annual run-rate.")
+    for rank, p in enumerate(r.top_pain_points, start=1):
+        table.rows.append([rank, p.title, p.team, p.persona, p.stage, p.annual_run_rate,
+                           p.annual_run_rate_low, p.annual_run_rate_high, p.hours_per_week,
+                           p.annual_run_rate / total if total else None])
+    return table
+
+
+def _listed(key: str, title: str, listing, date_column: Column, *, note: str) -> Table:
+    table = Table(key, title, [
+        Column("id", "Id", f.COUNT), Column("title", "Pain point"), Column("team", "Team"),
+        Column("persona", "Persona"), Column("stage", "Stage"), Column("kind", "Kind"),
+        Column("status", "Status"), date_column,
+        Column("annual_cost", "Annual cost", f.MONEY), Column("low", "Low", f.MONEY),
+        Column("high", "High", f.MONEY),
+    ], note=note)
+    for row in listing.rows:
+        pp = row.pain_point
+        day = pp.observed_since if date_column.key == "observed_since" else pp.resolved_on
+        table.rows.append([pp.id, pp.title, row.team, row.persona, row.stage,
+                           pp.kind.value.replace("_", "-"), pp.status.value.replace("_", " "),
+                           day, row.annual_cost, row.annual_cost_low, row.annual_cost_high])
+    if listing.total > len(listing.rows):
+        table.note += f" The {len(listing.rows)} costliest of {listing.total} are listed."
+    return table
+
+
+def _by_group(key: str, title: str, label: str, rows) -> Table:
+    table = Table(key, title, [
+        Column("key", "Key"), Column("label", label),
+        Column("cost", "Cost in the quarter", f.MONEY),
+        Column("cost_low", "Cost low", f.MONEY), Column("cost_high", "Cost high", f.MONEY),
+        Column("annual_cost", "Annual cost at the end", f.MONEY),
+        Column("annual_cost_low", "Annual cost low", f.MONEY),
+        Column("annual_cost_high", "Annual cost high", f.MONEY),
+        Column("hours_per_week", "Hours a week", f.HOURS),
+        Column("pain_points", "Pain points", f.COUNT),
+    ])
+    for g in rows:
+        table.rows.append([g.key, g.label, g.cost, g.cost_low, g.cost_high, g.annual_run_rate,
+                           g.annual_run_rate_low, g.annual_run_rate_high, g.hours_per_week,
+                           g.pain_points])
+    return table
+
+
+def _months(r: QuarterlyReport) -> Table:
+    table = Table("velocity_by_month", "Deployments by month", [
+        Column("month", "Month", f.MONTH), Column("deployments", "Deployments", f.COUNT),
+        Column("rollbacks", "Rollbacks", f.COUNT),
+        Column("change_failure_rate", "Change failure rate", f.RATIO),
+    ], note="Calendar months in UTC.")
+    for m in r.months:
+        table.rows.append([m.month, m.deployments, m.rollbacks, m.change_failure_rate])
+    return table
+
+
+def _maturity(r: QuarterlyReport) -> Table:
+    table = Table("maturity", "Maturity at the quarter's end", [
+        Column("team", "Team"), Column("team_slug", "Slug"),
+        Column("previous_level", f"Level, end of {r.previous.label}", f.COUNT),
+        Column("previous_score", f"Score, end of {r.previous.label}", f.SCORE),
+        Column("level", f"Level, end of {r.quarter.label}", f.COUNT),
+        Column("score", f"Score, end of {r.quarter.label}", f.SCORE),
+        Column("change", "Change", f.SCORE), Column("assessed_on", "Assessed on", f.DATE),
+    ], note="Each team's latest assessment on or before the quarter's last day.")
+    for m in r.maturity:
+        table.rows.append([m.team, m.team_slug, m.previous_level, m.previous_score, m.level,
+                           m.score, m.change, m.assessed_on])
+    return table
+
+
+def _initiatives(r: QuarterlyReport) -> Table:
+    table = Table("initiatives", "Initiatives: expected and realized savings", [
+        Column("id", "Id", f.COUNT), Column("title", "Initiative"), Column("team", "Team"),
+        Column("status", "Status"), Column("delivered_on", "Delivered on", f.DATE),
+        Column("expected", "Expected savings a year", f.MONEY),
+        Column("expected_low", "Low", f.MONEY), Column("expected_high", "High", f.MONEY),
+        Column("realized", f"Realized in {r.quarter.label}", f.MONEY),
+        Column("one_time_cost", "One-time cost", f.MONEY),
+        Column("yearly_run_cost", "Yearly run cost", f.MONEY),
+        Column("roi", "ROI over 3 years", f.RATIO),
+        Column("payback_months", "Payback (months)", f.NUMBER),
+    ], note="Savings count the links to the pain points in the report's scope; payback is "
+            "empty when the savings never exceed the run cost.")
+    for i in r.initiatives:
+        fig = i.figures
+        table.rows.append([i.id, i.title, i.team, i.status.replace("_", " "), i.delivered_on,
+                           fig.expected, fig.expected_low, fig.expected_high, fig.realized,
+                           i.one_time_cost, i.yearly_run_cost, fig.roi, fig.payback_months])
+    return table
+
+
+def report_tables(r: QuarterlyReport) -> list[Table]:
+    """Every table of the report, in reading order."""
+    return [
+        _about(r), _headline(r), _narrative(r), _top(r),
+        _listed("opened", f"Pain points opened in {r.quarter.label}", r.opened,
+                Column("observed_since", "Observed since", f.DATE),
+                note="First observed in the quarter; annual cost is the run-rate of a "
+                     "recurring pain point, the cost of a one-time one."),
+        _listed("resolved", f"Pain points resolved in {r.quarter.label}", r.resolved,
+                Column("resolved_on", "Resolved on", f.DATE),
+                note="Annual cost is what each cost a year while open."),
+        _by_group("cost_by_stage", "Cost by lifecycle stage", "Stage", r.cost_by_stage),
+        _by_group("cost_by_persona", "Cost by persona", "Persona", r.cost_by_persona),
+        _months(r), _maturity(r), _initiatives(r),
+    ]
+
+
+# --- for people: the page, the PDF and Markdown ------------------------------------------------
+
+# Keys for programs (slugs, ids) that a reader does not need.
+NOT_FOR_READERS = frozenset({"key", "team_slug", "id", "metric"})
+
+
+@dataclass(frozen=True)
+class ProseHeader:
+    title: str
+    numeric: bool  # right-aligned
+    is_range: bool = False  # "low – high": may wrap at the dash
+    kind: str = f.TEXT
+
+    @property
+    def css(self) -> str:
+        """The cell's classes: numbers right-aligned, dates kept on one line."""
+        return " ".join(filter(None, ["num" if self.numeric else "",
+                                      "range" if self.is_range else "",
+                                      "date" if self.kind in (f.DATE, f.MONTH) else ""]))
+
+
+@dataclass
+class ProseTable:
+    key: str
+    title: str
+    note: str
+    headers: list[ProseHeader]
+    rows: list[list[str]]
+
+
+def _is_range(columns: list[Column], i: int) -> bool:
+    """A money column followed by its low and high: shown as one "low – high" column."""
+    return (i + 2 < len(columns) and columns[i + 1].key.endswith("low")
+            and columns[i + 2].key.endswith("high") and columns[i].kind == f.MONEY)
+
+
+def _shown(column: Column, cell: Any, currency: str) -> str:
+    value, kind = cell_kind(column, cell)
+    return value if isinstance(value, str) else f.shown(kind, value, currency)
+
+
+def prose(table: Table, currency: str) -> ProseTable:
+    """The table as text a person reads: figures formatted, a range in one column."""
+    plan: list[tuple[str, list[int], bool]] = []  # (header, source columns, numeric)
+    columns, i = table.columns, 0
+    while i < len(columns):
+        column = columns[i]
+        if column.key in NOT_FOR_READERS:
+            i += 1
+            continue
+        plan.append((column.title, [i], column.kind in f.NUMERIC))
+        if _is_range(columns, i):
+            plan.append(("Range", [i + 1, i + 2], True))
+            i += 3
+        else:
+            i += 1
+    rows = []
+    for row in table.rows:
+        cells = []
+        for _, sources, _ in plan:
+            texts = [_shown(columns[s], row[s], currency) for s in sources]
+            if len(sources) == 2:
+                cells.append("" if "—" in texts else f"{texts[0]} – {texts[1]}")
+            else:
+                cells.append(texts[0])
+        rows.append(cells)
+    return ProseTable(table.key, table.title, table.note,
+                      [ProseHeader(title, numeric, len(sources) == 2, columns[sources[0]].kind)
+                       for title, sources, numeric in plan], rows)

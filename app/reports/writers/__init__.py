@@ -1,0 +1,1 @@
+"""One writer per format, each from the same report model and its tables (app.reports.tables)."""

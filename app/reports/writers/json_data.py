@@ -1,0 +1,53 @@
+"""The report as JSON, in the API's conventions: decimals as strings at the API's places (money
+to cents), counts as integers, dates ISO, no figure as null."""
+
+import json
+from typing import Any
+
+from app.reports import formats as f
+from app.reports.quarterly import QuarterlyReport
+from app.reports.tables import report_tables
+
+SKIPPED = ("about", "headline", "narrative")  # carried at the top level instead
+
+
+def _json_value(kind: str, value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    if kind == f.COUNT:
+        return int(value)
+    return f.plain(kind, value)
+
+
+def report_dict(report: QuarterlyReport) -> dict[str, Any]:
+    r = report
+    sections = {}
+    for table in report_tables(r):
+        if table.key in SKIPPED:
+            continue
+        sections[table.key] = [
+            {c.key: _json_value(c.kind, v) for c, v in zip(table.columns, row, strict=True)}
+            for row in table.rows
+        ]
+    return {
+        "organisation": r.org_name, "quarter": r.quarter.label, "from": r.first.isoformat(),
+        "to": r.last.isoformat(), "previous_quarter": r.previous.label,
+        "scope": {"label": r.scope.label, "team": r.scope.team_slug, "note": r.scope.note or None},
+        "currency": r.currency, "generated_on": r.today.isoformat(),
+        "in_progress": r.in_progress, "narrative": r.narrative,
+        "headline": {
+            h.key: {"label": h.metric.label, "unit": h.metric.unit.format(currency=r.currency),
+                    "value": _json_value(h.metric.kind, h.value),
+                    "low": _json_value(h.metric.kind, h.low if h.has_range else None),
+                    "high": _json_value(h.metric.kind, h.high if h.has_range else None),
+                    "previous": _json_value(h.metric.kind, h.previous),
+                    "change": h.change_words, "verdict": h.verdict or None, "n": h.n,
+                    "provisional": h.provisional}
+            for h in r.headline
+        },
+        "sections": sections,
+    }
+
+
+def write_json(report: QuarterlyReport) -> bytes:
+    return json.dumps(report_dict(report), ensure_ascii=False, indent=2).encode("utf-8")
