@@ -56,8 +56,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
+    # Fail fast while PostgreSQL is down or unreachable: a connection attempt gives up after
+    # 2 s and a request waits at most 2 s for a pooled connection, so that requests answer 503
+    # within seconds (app/web.py) instead of hanging for libpq's and the pool's defaults.
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    if "connect_timeout" not in make_url(url).query:
+        connect_args.setdefault("connect_timeout", 2)
+    kwargs.setdefault("pool_timeout", 2)
     # pre_ping lets the first query after a database restart succeed instead of failing.
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -7,6 +7,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
+from app.idempotency import install_idempotency
 from app.migrate import head_revision
 from app.observability import install_observability
 from app.security_headers import SecurityHeaders
@@ -36,6 +37,8 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     install_error_handlers(app)
     _include_routers(app)
     app.mount("/static", CachedStatic(directory=settings.static_dir), name="static")
+    # Inside GZip: stored answers are the uncompressed bodies, compressed again on replay.
+    install_idempotency(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     install_observability(app)  # last: outermost, it ids and times every response

@@ -3,6 +3,7 @@
 from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, LoginAttempt, Role, User, UserSession, user_team
 from app.db import Base
+from app.idempotency import IdempotencyKey  # noqa: F401  (Idempotency-Key middleware's table)
 from app.initiatives.models import Initiative, InitiativeLink
 from app.maturity.models import MaturityAnswer, MaturityAssessment
 from app.pain_points.models import Confirmation, PainPoint

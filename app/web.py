@@ -6,6 +6,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -15,6 +16,11 @@ from app.templating import render
 log = logging.getLogger("northstar")
 
 PROBLEM = "application/problem+json"
+# What a client should wait before retrying while the database is unreachable: a restart or a
+# failover takes seconds, and the engine reconnects on the first request after it.
+DATABASE_RETRY_AFTER_SECONDS = 3
+DATABASE_UNAVAILABLE = ("The database cannot be reached right now. Please try again in a few "
+                        "seconds.")
 
 
 def is_api(request: Request) -> bool:
@@ -30,6 +36,24 @@ def problem(
     if errors:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database is down, unreachable, restarting or out of connections (not a bug)."""
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    try:
+        import psycopg
+    except ImportError:  # SQLite-only installs
+        return False
+    return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
+
+
+def database_unavailable_problem() -> JSONResponse:
+    return problem(503, "Service unavailable", DATABASE_UNAVAILABLE,
+                   headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
 
 
 def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
@@ -82,6 +106,20 @@ def install_error_handlers(app: FastAPI) -> None:
             return problem(exc.status_code, title, detail, headers=exc.headers)
         return _error_page(request, exc.status_code, title, detail)
 
+    async def database_error(request: Request, exc: Exception) -> Response:
+        if not database_unavailable(exc):
+            raise exc  # a bug (an IntegrityError...): the 500 handler below logs it
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        if is_api(request):
+            return database_unavailable_problem()
+        response = _error_page(request, 503, "Northstar is briefly unavailable",
+                               DATABASE_UNAVAILABLE)
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+
+    for exc_class in _database_errors():
+        app.add_exception_handler(exc_class, database_error)
+
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -89,3 +127,12 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_api(request):
             return problem(500, "Internal server error", detail)
         return _error_page(request, 500, "Something went wrong", detail)
+
+
+def _database_errors() -> list[type[Exception]]:
+    classes: list[type[Exception]] = [sa_exc.DBAPIError, sa_exc.TimeoutError]
+    try:
+        import psycopg
+    except ImportError:
+        return classes
+    return classes + [psycopg.OperationalError, psycopg.InterfaceError]

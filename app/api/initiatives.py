@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.api.pagination import Page, Paging
 from app.api.pain_point_schemas import period_errors
-from app.api.types import Money, problem_responses
+from app.api.types import IdPath, Money, problem_responses
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
 from app.core import clock
@@ -27,7 +27,7 @@ from app.teams.models import Team
 
 router = APIRouter(tags=["initiatives"])
 
-InitiativeId = Annotated[int, Path(description="The initiative's id.")]
+InitiativeId = IdPath("The initiative's id.")
 # In a PATCH, null clears a date; every other field must have a value.
 NULLABLE = frozenset({"started_on", "delivered_on"})
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.api.pagination import Page, Paging
 from app.api.pain_point_schemas import period_errors
-from app.api.types import problem_responses
+from app.api.types import IdPath, problem_responses
 from app.auth.deps import Editor, Reader
 from app.core import clock
 from app.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
@@ -209,7 +209,7 @@ def create_assessment(request: Request, response: Response, session: SessionDep,
             summary="Read a maturity assessment", response_model=AssessmentOut,
             responses=problem_responses(401, 404))
 def get_assessment(session: SessionDep, principal: Reader,
-                   assessment_id: Annotated[int, Path(description="The assessment's id.")],
+                   assessment_id: IdPath("The assessment's id."),
                    ) -> AssessmentOut:
     found = queries.get_assessment(session, assessment_id)
     if found is None or not principal.can_read_team(found[0].team_id):

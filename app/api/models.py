@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.api.pagination import Page, Paging
 from app.api.pain_point_schemas import period_errors
-from app.api.types import PROBLEM_SCHEMA, Money, problem_responses
+from app.api.types import IdPath, PROBLEM_SCHEMA, Money, problem_responses
 from app.api.velocity import Days
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
@@ -23,7 +23,7 @@ from app.velocity.schemas import BulkEventIn, ComputeCostIn, EventIn, ModelIn, M
 
 router = APIRouter()
 
-ModelId = Annotated[int, Path(description="The model's id.")]
+ModelId = IdPath("The model's id.")
 MAX_BULK_EVENTS = 1000
 
 

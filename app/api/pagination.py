@@ -11,12 +11,17 @@ DEFAULT_PAGE_SIZE = 50
 T = TypeVar("T")
 
 
+# Far beyond any real list, and small enough that the offset stays a 32-bit integer.
+MAX_PAGE = 1_000_000
+
+
 class PageParams:
     """The requested page; use it as a dependency (`Paging`)."""
 
     def __init__(
         self,
-        page: Annotated[int, Query(ge=1, description="1-based page number.")] = 1,
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE,
+                                   description="1-based page number.")] = 1,
         page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE,
                                         description="Items per page.")] = DEFAULT_PAGE_SIZE,
     ) -> None:

@@ -13,7 +13,7 @@ from app.api.pagination import Page, Paging
 from app.api.pain_point_schemas import (
     ConfirmationsOut, MyConfirmation, PainPointOut, period_errors,
 )
-from app.api.types import PROBLEM_SCHEMA, problem_responses
+from app.api.types import IdPath, PROBLEM_SCHEMA, problem_responses
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Permission, Principal
 from app.core import clock
@@ -29,7 +29,7 @@ from app.web import PROBLEM
 
 router = APIRouter(prefix="/pain-points", tags=["pain points"])
 
-PainPointId = Annotated[int, Path(description="The pain point's id.")]
+PainPointId = IdPath("The pain point's id.")
 # In a PATCH, null clears `resolved_on` and makes `people_affected` follow the team's headcount.
 NULLABLE = frozenset({"resolved_on", "people_affected", "version"})
 

@@ -3,6 +3,7 @@
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import PlainSerializer, WithJsonSchema
 
 
@@ -67,3 +68,12 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
                  "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}}}
         for status in statuses
     }
+
+
+# Database ids are 32-bit integers: a larger path value can name nothing (and would overflow the
+# query), so it is refused as invalid input rather than looked up.
+MAX_ID = 2**31 - 1
+
+
+def IdPath(description: str):  # noqa: N802  (reads like the type it builds)
+    return Annotated[int, Path(ge=1, le=MAX_ID, description=description)]

@@ -69,6 +69,10 @@ def update_model(session: Session, model: MLModel, data: ModelPatch, *,
     team = session.get(Team, model.team_id)
     _can_edit(actor, team.id, team.name)
     given = data.model_dump(exclude_unset=True)
+    empty = [FieldError(name, "cannot be empty") for name in ("name", "kind", "use_case")
+             if name in given and given[name] is None]
+    if empty:
+        raise ValidationFailed(empty)
     if "name" in given and _name_taken(session, model.team_id, given["name"], model.id):
         raise ValidationFailed([FieldError("name", f"{team.name} already has a model named "
                                                    f"'{given['name']}'")])
