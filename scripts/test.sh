@@ -11,13 +11,17 @@ ensure_venv test
 ensure_chromium
 ensure_report_libraries
 
+# Two workers (the machines have two cores); a test file stays on one worker, so a module's
+# expensive fixtures (an MLflow server, a throwaway PostgreSQL) start once.
+parallel=(-n "${NORTHSTAR_TEST_WORKERS:-2}" --dist loadfile)
+
 url=${NORTHSTAR_TEST_DATABASE_URL:-}
 if [[ $url == postgresql* ]]; then
   echo "==> test suite on PostgreSQL (database tests) and in Chromium (browser tests)"
-  .venv/bin/pytest "$@"
+  .venv/bin/pytest "${parallel[@]}" "$@"
   echo "==> database tests again on SQLite"
-  NORTHSTAR_TEST_DATABASE_URL= .venv/bin/pytest -m "not browser" "$@"
+  NORTHSTAR_TEST_DATABASE_URL= .venv/bin/pytest "${parallel[@]}" -m "not browser" "$@"
 else
   echo "==> test suite on SQLite and in Chromium"
-  .venv/bin/pytest "$@"
+  .venv/bin/pytest "${parallel[@]}" "$@"
 fi

@@ -625,6 +625,8 @@ def test_cli_without_an_active_admin_asks_for_one(tmp_path, cli_db):
 
 
 def test_cli_refuses_a_file_that_does_not_exist(tmp_path, cli_db):
-    result = runner.invoke(cli_app, ["import", "pain-points", str(tmp_path / "nope.csv")])
+    # A wide terminal: Rich wraps a long temporary path inside its error box otherwise.
+    result = runner.invoke(cli_app, ["import", "pain-points", str(tmp_path / "nope.csv")],
+                           env={"COLUMNS": "1000"})
     assert result.exit_code == 2
     assert "nope.csv" in result.stderr
