@@ -4,7 +4,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import (
     BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, ValidatorFunctionWrapHandler,
     WithJsonSchema, WrapValidator,

@@ -12,10 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -27,6 +26,7 @@ from app.core.clock import today
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.periods import last_quarters, quarter_of
 from app.db import SessionDep
+from app.forms import Errors, FormDep, Loc, dotted, field_errors, form_text, redirect_with_flash
 from app.initiatives import figures, queries, roi, service
 from app.initiatives.models import Initiative, InitiativeStatus
 from app.initiatives.queries import InitiativeFilters, InitiativeRow
@@ -34,11 +34,10 @@ from app.initiatives.schemas import InitiativeIn, InitiativePatch, LinkIn, Money
 from app.settings.service import get_org_settings
 from app.teams import queries as team_queries
 from app.teams.models import Team
-from app.templating import flash, render
+from app.templating import render
 
 router = APIRouter(prefix="/initiatives", include_in_schema=False)
 
-Errors = dict[str, str]
 HORIZONS = (1, 2, 3)
 DEFAULT_HORIZON = 3
 QUARTERS_SHOWN = 8
@@ -62,21 +61,7 @@ PAIN_POINT_STATUS_LABELS = {"open": "Open", "in_progress": "In progress",
 LINK_FIELD = re.compile(r"^links\.(\d+)\.(pain_point|expected_reduction)$")
 
 
-async def read_form(request: Request) -> FormData:
-    """The posted form, parsed here (the CSRF check already did, and Starlette caches it) so
-    that the handlers stay synchronous and run their database work off the event loop."""
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(read_form)]
-
-
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _text(form: Mapping[str, Any], name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 @dataclass
@@ -97,13 +82,6 @@ def _page(request: Request, template: str, context: dict[str, Any], *,
             "shown_errors": [], "labels": LABELS, "status_labels": STATUS_LABELS,
             "pp_status_labels": PAIN_POINT_STATUS_LABELS, "horizons": HORIZONS}
     return render(request, template, base | context, block=block, status_code=status_code)
-
-
-def _redirect(request: Request, url: str, message: str | None = None) -> Response:
-    response = RedirectResponse(url, status_code=303)
-    if message:
-        flash(request, response, message)
-    return response
 
 
 def _detail_url(request: Request, initiative_id: int) -> str:
@@ -225,12 +203,12 @@ def _ids(raw: Iterable[str]) -> list[int]:
 
 
 def _reductions(form: Mapping[str, Any]) -> dict[int, str]:
-    return {int(key.removeprefix("reduction-")): _text(form, key) for key in form
+    return {int(key.removeprefix("reduction-")): form_text(form, key) for key in form
             if key.startswith("reduction-") and key.removeprefix("reduction-").isdigit()}
 
 
 def _form_state(form: FormData | Any, list_name: str = "link") -> FormState:
-    values = {name: _text(form, name) if name != "description" else (form.get(name) or "")
+    values = {name: form_text(form, name) if name != "description" else (form.get(name) or "")
               for name in FORM_FIELDS}
     return FormState(values, _ids(form.getlist(list_name)), _reductions(form))
 
@@ -255,14 +233,6 @@ def _fields(state: FormState, *, with_team: bool) -> dict[str, Any]:
     return data
 
 
-def _pydantic_message(error: Mapping[str, Any]) -> str:
-    value = error.get("input")
-    if error["type"] == "missing" or (isinstance(value, str) and not value.strip()):
-        return "this field is required"
-    message = error["msg"]
-    return message[:1].lower() + message[1:]
-
-
 def _link_field(name: str, picked: Sequence[int]) -> str:
     """"links.1.expected_reduction" → the id of that row's input ("reduction-42")."""
     match = LINK_FIELD.match(name)
@@ -275,16 +245,11 @@ def _link_field(name: str, picked: Sequence[int]) -> str:
 
 def form_errors(exc: ValidationError | ValidationFailed, picked: Sequence[int]) -> Errors:
     """Field id → its first message; a link's message goes to its row."""
-    errors: Errors = {}
-    if isinstance(exc, ValidationError):
-        for error in exc.errors():
-            name = ".".join(str(p) for p in error["loc"]) if error["loc"] else "form"
-            errors.setdefault(_link_field(name, picked) if name.startswith("links.")
-                              else str(error["loc"][0]), _pydantic_message(error))
-    else:
-        for error in exc.errors:
-            errors.setdefault(_link_field(error.field or "form", picked), error.message)
-    return errors
+    def name(loc: Loc) -> str:
+        if not loc or loc == ("",):
+            return "form"
+        return _link_field(dotted(loc), picked) if loc[0] == "links" else str(loc[0])
+    return field_errors(exc, name)
 
 
 def _error_context(errors: Errors, picked_titles: Mapping[int, str]) -> dict[str, Any]:
@@ -406,7 +371,7 @@ def create(request: Request, session: SessionDep, principal: Editor,
     except PermissionDenied as exc:
         return _form_page(request, session, principal, state=state,
                           errors={"team": exc.message}, status_code=403)
-    return _redirect(request, _detail_url(request, initiative.id),
+    return redirect_with_flash(request, _detail_url(request, initiative.id),
                      f"Initiative “{initiative.title}” created.")
 
 
@@ -492,7 +457,7 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
     except PermissionDenied as exc:
         return _form_page(request, session, principal, state=state, initiative=initiative,
                           team=team, errors={"form": exc.message}, status_code=403)
-    return _redirect(request, _detail_url(request, initiative.id),
+    return redirect_with_flash(request, _detail_url(request, initiative.id),
                      f"Initiative “{initiative.title}” saved.")
 
 
@@ -501,7 +466,7 @@ def delete(request: Request, session: SessionDep, principal: Editor,
            initiative_id: int) -> Response:
     initiative = _row_or_404(session, principal, initiative_id).initiative
     service.delete_initiative(session, initiative, actor=principal)
-    return _redirect(request, request.app.url_path_for("initiatives.index"),
+    return redirect_with_flash(request, request.app.url_path_for("initiatives.index"),
                      f"Initiative “{initiative.title}” deleted: it no longer counts anywhere.")
 
 

@@ -5,9 +5,9 @@ The form is a plain post with Post/Redirect/Get; a refused one comes back with 4
 as given and each message beside its capability. The service validates before it writes.
 """
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from app.core import clock
 from app.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from app.core.periods import last_quarters, quarter_of
 from app.db import SessionDep
+from app.forms import FormDep
 from app.maturity import figures, queries, service
 from app.maturity.queries import AnswerRow
 from app.maturity.rubric import load_rubric
@@ -35,15 +36,6 @@ router = APIRouter(include_in_schema=False)
 ANSWER_LABELS = {"no": "No", "partial": "Partial", "yes": "Yes"}
 HISTORY_QUARTERS = 8
 LEAD_TIME_QUARTERS = 4
-
-
-async def read_form(request: Request) -> FormData:
-    """The posted form, parsed here (the CSRF check already did, and Starlette caches it) so
-    that the handler stays synchronous."""
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(read_form)]
 
 
 def _page(request: Request, template: str, context: dict[str, Any], *,

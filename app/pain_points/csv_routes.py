@@ -6,11 +6,10 @@ are not taken for a pain point's id.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from app.auth.deps import Editor, Reader
@@ -18,12 +17,13 @@ from app.auth.permissions import Principal
 from app.core import clock
 from app.core.errors import FieldError, ValidationFailed
 from app.db import SessionDep
+from app.forms import FormDep, redirect_with_flash
 from app.pain_points import csv_io, queries
 from app.pain_points.models import PainPointStatus
 from app.pain_points.queries import PainPointFilters, Sort
 from app.settings.service import get_org_settings
 from app.teams.models import Persona, Stage, Team
-from app.templating import flash, render
+from app.templating import render
 
 router = APIRouter(prefix="/pain-points", include_in_schema=False)
 
@@ -89,15 +89,6 @@ def export_csv(session: SessionDep, principal: Reader,
 
 # --- import -----------------------------------------------------------------------------------
 
-async def read_form(request: Request) -> FormData:
-    """The multipart form, already parsed by the CSRF check (Starlette caches it), so that the
-    handler can stay synchronous and run its database work off the event loop."""
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(read_form)]
-
-
 def _import_page(request: Request, *, errors: list[csv_io.RowError] | None = None,
                  imported: int = 0, skip_invalid: bool = False, filename: str = "",
                  status_code: int = 200) -> Response:
@@ -140,6 +131,5 @@ def import_csv(request: Request, session: SessionDep, principal: Editor,
         # since a redirect could not carry them.
         return _import_page(request, errors=result.errors, imported=result.imported,
                             skip_invalid=skip_invalid, filename=upload.filename)
-    response = RedirectResponse(LEDGER, status_code=303)
-    flash(request, response, f"Imported {_plural(result.imported, 'pain point')}.")
-    return response
+    return redirect_with_flash(request, LEDGER,
+                               f"Imported {_plural(result.imported, 'pain point')}.")

@@ -11,11 +11,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from app.auth.deps import Editor, Reader
@@ -23,6 +21,7 @@ from app.auth.permissions import Permission, Principal
 from app.core.clock import today
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.db import SessionDep
+from app.forms import Errors, FormDep, field_errors, form_text, redirect_with_flash
 from app.pain_points import cost, queries, service
 from app.pain_points.models import (
     MAX_ONE_TIME_HOURS, MAX_PEOPLE_AFFECTED, MAX_TITLE_LENGTH, MAX_WEEKLY_HOURS, PainPoint,
@@ -34,12 +33,11 @@ from app.pain_points.service import StaleEdit
 from app.settings.service import get_org_settings
 from app.teams import queries as team_queries
 from app.teams.models import Persona, Stage, Team
-from app.templating import flash, render
+from app.templating import render
 
 router = APIRouter(prefix="/pain-points", include_in_schema=False)
 
 PAGE_SIZE = 50
-Errors = dict[str, str]
 
 FORM_FIELDS = ["team", "persona", "stage", "title", "description", "evidence", "kind",
                "hours_low", "hours_likely", "hours_high", "people_affected", "status",
@@ -65,42 +63,7 @@ ACTION_LABELS = {"create": "logged it", "update": "edited", "delete": "deleted",
                  "restore": "restored"}
 
 
-async def read_form(request: Request) -> FormData:
-    """The posted form, parsed here (the CSRF check already did, and Starlette caches it) so
-    that the handlers stay synchronous and run their database work off the event loop."""
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(read_form)]
-
-
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _text(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _pydantic_message(error: dict[str, Any]) -> str:
-    value = error.get("input")
-    if error["type"] == "missing" or (isinstance(value, str) and not value.strip()):
-        return "this field is required"
-    message = error["msg"]
-    return message[:1].lower() + message[1:]
-
-
-def _errors(exc: ValidationError | ValidationFailed) -> Errors:
-    """Field name -> its first message."""
-    errors: Errors = {}
-    if isinstance(exc, ValidationError):
-        for error in exc.errors():
-            name = str(error["loc"][0]) if error["loc"] else "form"
-            errors.setdefault(name, _pydantic_message(error))
-    else:
-        for error in exc.errors:
-            errors.setdefault(error.field or "form", error.message)
-    return errors
 
 
 def _error_context(errors: Errors, shown: Iterable[str]) -> dict[str, Any]:
@@ -119,13 +82,6 @@ def _page(request: Request, template: str, context: dict[str, Any], *,
             "shown_errors": [],
             "labels": LABELS, "status_labels": STATUS_LABELS, "kind_labels": KIND_LABELS}
     return render(request, template, base | context, block=block, status_code=status_code)
-
-
-def _redirect(request: Request, url: str, message: str | None = None) -> Response:
-    response = RedirectResponse(url, status_code=303)
-    if message:
-        flash(request, response, message)
-    return response
 
 
 def _detail_url(request: Request, pain_point_id: int) -> str:
@@ -214,7 +170,7 @@ def _ledger_query(request: Request) -> tuple[LedgerQuery, Errors, dict[str, Any]
     try:
         return LedgerQuery.model_validate(raw), {}, raw
     except ValidationError as exc:
-        errors = _errors(exc)
+        errors = field_errors(exc)
         valid = {k: v for k, v in raw.items() if k not in errors}
         return LedgerQuery.model_validate(valid), errors, raw
 
@@ -364,7 +320,7 @@ def _preview(session: Session, values: dict[str, str], org: Org) -> Preview:
 
 
 def _form_values(form: Any) -> dict[str, str]:
-    return {name: _text(form, name) if name not in ("description", "evidence")
+    return {name: form_text(form, name) if name not in ("description", "evidence")
             else (form.get(name) or "") for name in FORM_FIELDS}
 
 
@@ -455,7 +411,7 @@ def new(request: Request, session: SessionDep, principal: Editor) -> Response:
 
 @router.get("/preview", name="pain_points.preview")
 def preview(request: Request, session: SessionDep, principal: Editor) -> Response:
-    values = {name: _text(request.query_params, name) for name in FORM_FIELDS}
+    values = {name: form_text(request.query_params, name) for name in FORM_FIELDS}
     org = _org(session)
     return _page(request, "pain_points/_preview.html", {
         "preview": _preview(session, values, org), "currency": org.currency})
@@ -469,9 +425,9 @@ def create(request: Request, session: SessionDep, principal: Editor,
         data = PainPointIn(**_cleaned(values))
         pain_point = service.create_pain_point(session, data, actor=principal, today=today())
     except (ValidationError, ValidationFailed) as exc:
-        return _form_page(request, session, principal, values=values, errors=_errors(exc),
+        return _form_page(request, session, principal, values=values, errors=field_errors(exc),
                           status_code=422)
-    return _redirect(request, _detail_url(request, pain_point.id),
+    return redirect_with_flash(request, _detail_url(request, pain_point.id),
                      f"Pain point “{pain_point.title}” logged.")
 
 
@@ -499,14 +455,14 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
            pain_point_id: int) -> Response:
     pain_point = _editable_or_404(session, principal, pain_point_id)
     values = _form_values(form)
-    version = _text(form, "version")
+    version = form_text(form, "version")
     try:
         patch = PainPointPatch(version=version or None, **_cleaned(values))
         service.update_pain_point(session, pain_point, patch, actor=principal, today=today())
     except (ValidationError, ValidationFailed) as exc:
         return _form_page(request, session, principal, values=values, pain_point=pain_point,
                           version=int(version) if version.isdigit() else pain_point.version,
-                          errors=_errors(exc), status_code=422)
+                          errors=field_errors(exc), status_code=422)
     except StaleEdit as exc:
         current = exc.current
         choices = _choices(session, principal)
@@ -516,7 +472,7 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
                           version=current.version,
                           conflict=_conflict_rows(theirs, values, choices),
                           conflict_message=exc.message, status_code=409)
-    return _redirect(request, _detail_url(request, pain_point.id),
+    return redirect_with_flash(request, _detail_url(request, pain_point.id),
                      f"Pain point “{pain_point.title}” saved.")
 
 
@@ -570,9 +526,9 @@ def detail(request: Request, session: SessionDep, principal: Reader,
 def change_status(request: Request, session: SessionDep, principal: Editor, form: FormDep,
                   pain_point_id: int) -> Response:
     pain_point = _editable_or_404(session, principal, pain_point_id)
-    submitted = {"status": _text(form, "status"), "resolved_on": _text(form, "resolved_on")}
+    submitted = {"status": form_text(form, "status"), "resolved_on": form_text(form, "resolved_on")}
     resolving = submitted["status"] == PainPointStatus.resolved
-    version = _text(form, "version")
+    version = form_text(form, "version")
     try:
         # Only a resolution has a date: any other status clears it.
         patch = PainPointPatch(version=version or None, status=submitted["status"],
@@ -580,7 +536,7 @@ def change_status(request: Request, session: SessionDep, principal: Editor, form
                                else None)
         service.update_pain_point(session, pain_point, patch, actor=principal, today=today())
     except (ValidationError, ValidationFailed) as exc:
-        return _detail_page(request, session, principal, pain_point_id, errors=_errors(exc),
+        return _detail_page(request, session, principal, pain_point_id, errors=field_errors(exc),
                             status_form=submitted, status_code=422)
     except StaleEdit as exc:
         return _detail_page(request, session, principal, pain_point_id,
@@ -588,7 +544,7 @@ def change_status(request: Request, session: SessionDep, principal: Editor, form
                             status_code=409)
     label = STATUS_LABELS[PainPointStatus(pain_point.status).value]
     when = f" on {pain_point.resolved_on.isoformat()}" if pain_point.resolved_on else ""
-    return _redirect(request, _detail_url(request, pain_point.id),
+    return redirect_with_flash(request, _detail_url(request, pain_point.id),
                      f"Status changed to {label}{when}.")
 
 
@@ -596,14 +552,14 @@ def change_status(request: Request, session: SessionDep, principal: Editor, form
 def confirm(request: Request, session: SessionDep, principal: Reader, form: FormDep,
             pain_point_id: int) -> Response:
     pain_point = _editable_or_404(session, principal, pain_point_id)
-    submitted = {"hours": _text(form, "hours"), "comment": _text(form, "comment")}
+    submitted = {"hours": form_text(form, "hours"), "comment": form_text(form, "comment")}
     try:
         data = ConfirmationIn(**submitted)
         service.confirm(session, pain_point, data, actor=principal)
     except (ValidationError, ValidationFailed) as exc:
-        return _detail_page(request, session, principal, pain_point_id, errors=_errors(exc),
+        return _detail_page(request, session, principal, pain_point_id, errors=field_errors(exc),
                             confirm_form=submitted, status_code=422)
-    return _redirect(request, _detail_url(request, pain_point.id),
+    return redirect_with_flash(request, _detail_url(request, pain_point.id),
                      "Thank you: your hours were added to the confirmations.")
 
 
@@ -614,7 +570,7 @@ def delete(request: Request, session: SessionDep, principal: Editor,
     service.set_deleted(session, pain_point, deleted=True, actor=principal)
     # The ledger offers the undo right where the row was.
     url = request.app.url_path_for("pain_points.index")
-    return _redirect(request, f"{url}?{urlencode({'undo': pain_point.id})}")
+    return redirect_with_flash(request, f"{url}?{urlencode({'undo': pain_point.id})}")
 
 
 @router.post("/{pain_point_id}/restore", name="pain_points.restore")
@@ -622,5 +578,5 @@ def restore(request: Request, session: SessionDep, principal: Editor,
             pain_point_id: int) -> Response:
     pain_point = _pain_point(session, principal, pain_point_id)
     service.set_deleted(session, pain_point, deleted=False, actor=principal)
-    return _redirect(request, _detail_url(request, pain_point.id),
+    return redirect_with_flash(request, _detail_url(request, pain_point.id),
                      f"Pain point “{pain_point.title}” restored: it counts again.")

@@ -7,10 +7,9 @@ stored then.
 
 import calendar
 from collections.abc import Callable, Iterable, Sequence
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -24,18 +23,19 @@ from app.auth.passwords import MIN_PASSWORD_LENGTH
 from app.auth.permissions import Principal
 from app.core.errors import FieldError, NotFound, ValidationFailed
 from app.db import SessionDep
+from app.forms import (
+    Errors, FormDep, Loc, dotted, field_errors, form_text, form_texts, redirect_with_flash,
+)
 from app.settings import service as settings_service
 from app.settings.schemas import OrgSettingsUpdate
 from app.teams import queries as team_queries
 from app.teams import service as team_service
 from app.teams.models import Persona, Team
 from app.teams.schemas import PersonaCreate, PersonaUpdate, TeamCreate, TeamUpdate
-from app.templating import flash, render
+from app.templating import render
 
 router = APIRouter(prefix="/settings", include_in_schema=False)
 
-Errors = dict[str, str]
-Loc = tuple[str | int, ...]
 
 ROLE_OPTIONS = [
     (Role.admin.value, "admin: everything, settings included"),
@@ -51,54 +51,13 @@ PATTERN_HINTS = {
 }
 
 
-async def read_form(request: Request) -> FormData:
-    """The posted form, parsed here (the CSRF check already did, and Starlette caches it) so
-    that the handlers can stay synchronous and run their database work off the event loop."""
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(read_form)]
-
-
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _texts(form: FormData, name: str) -> list[str]:
-    return [v.strip() for v in form.getlist(name) if isinstance(v, str) and v.strip()]
-
-
-def _dotted(loc: Loc) -> str:
-    return ".".join(str(part) for part in loc)
-
-
-def _pydantic_message(error: dict[str, Any]) -> str:
-    value = error.get("input")
-    if error["type"] == "missing" or (isinstance(value, str) and not value.strip()):
-        return "this field is required"
-    field = str(error["loc"][-1]) if error["loc"] else ""
-    if error["type"] == "string_pattern_mismatch" and field in PATTERN_HINTS:
-        return PATTERN_HINTS[field]
-    message = error["msg"]
-    return message[:1].lower() + message[1:]
-
-
-def field_errors(exc: ValidationError | ValidationFailed,
-                 name: Callable[[Loc], str] = _dotted) -> Errors:
-    """Field name -> message, the first message per field; `name` maps a location to a field."""
-    errors: Errors = {}
-    if isinstance(exc, ValidationError):
-        for error in exc.errors():
-            errors.setdefault(name(tuple(error["loc"])), _pydantic_message(error))
-    else:
-        for error in exc.errors:
-            loc = tuple(int(p) if p.isdigit() else p for p in (error.field or "").split("."))
-            errors.setdefault(name(loc), error.message)
-    return errors
+def _field_errors(exc: ValidationError | ValidationFailed,
+                  name: Callable[[Loc], str] = dotted) -> Errors:
+    """Settings fields are named by their whole location; slugs and codes explain their pattern."""
+    return field_errors(exc, name, PATTERN_HINTS)
 
 
 def _error_context(errors: Errors, fields: Iterable[str]) -> dict[str, Any]:
@@ -111,12 +70,6 @@ def _page(request: Request, template: str, context: dict[str, Any], *,
           status_code: int = 200) -> Response:
     base = {"path_for": request.app.url_path_for, "errors": {}, "other_errors": [], "values": {}}
     return render(request, template, base | context, status_code=status_code)
-
-
-def _redirect(request: Request, route: str, message: str, **params: Any) -> Response:
-    response = RedirectResponse(request.app.url_path_for(route, **params), status_code=303)
-    flash(request, response, message)
-    return response
 
 
 def _currency(session: Session) -> str:
@@ -143,8 +96,8 @@ def _headcount_form(form: FormData, personas: Sequence[Persona]
     """
     items, slugs, raw = [], [], {}
     for persona in personas:
-        count = _text(form, f"headcount-{persona.slug}")
-        cost = _text(form, f"hourly_cost-{persona.slug}")
+        count = form_text(form, f"headcount-{persona.slug}")
+        cost = form_text(form, f"hourly_cost-{persona.slug}")
         raw[persona.slug] = {"headcount": count, "hourly_cost": cost}
         if count in ("", "0") and not cost:
             continue
@@ -159,7 +112,7 @@ def _headcount_field(slugs: list[str]) -> Callable[[Loc], str]:
         if (len(loc) >= 3 and loc[0] == "headcounts" and isinstance(loc[1], int)
                 and loc[1] < len(slugs) and loc[2] in ("headcount", "hourly_cost")):
             return f"{loc[2]}-{slugs[loc[1]]}"
-        return _dotted(loc)
+        return dotted(loc)
     return name
 
 
@@ -201,14 +154,15 @@ def teams_create(request: Request, session: SessionDep, principal: Admin,
                  form: FormDep) -> Response:
     personas = team_queries.list_personas(session)
     items, slugs, headcounts = _headcount_form(form, personas)
-    values = {f: _text(form, f) for f in ("name", "slug", "description")}
+    values = {f: form_text(form, f) for f in ("name", "slug", "description")}
     try:
         data = TeamCreate(**values, headcounts=items)
         team = team_service.create_team(session, data, actor=principal)
     except (ValidationError, ValidationFailed) as exc:
         return _teams_page(request, session, values=values, headcounts=headcounts,
-                           errors=field_errors(exc, _headcount_field(slugs)), status_code=422)
-    return _redirect(request, "settings.teams", f"Team {team.name} created.")
+                           errors=_field_errors(exc, _headcount_field(slugs)), status_code=422)
+    url = request.app.url_path_for("settings.teams")
+    return redirect_with_flash(request, url, f"Team {team.name} created.")
 
 
 def _team_or_404(session: Session, slug: str) -> Team:
@@ -242,15 +196,16 @@ def team_update(request: Request, session: SessionDep, principal: Admin, form: F
     team = _team_or_404(session, slug)
     personas = team_queries.list_personas(session)
     items, slugs, headcounts = _headcount_form(form, personas)
-    values = {f: _text(form, f) for f in ("name", "slug", "description")}
+    values = {f: form_text(form, f) for f in ("name", "slug", "description")}
     try:
         data = TeamUpdate(**values, headcounts=items)
         team_service.update_team(session, team, data, actor=principal)
     except (ValidationError, ValidationFailed) as exc:
         return _team_edit_page(request, session, team, values=values, headcounts=headcounts,
-                               errors=field_errors(exc, _headcount_field(slugs)),
+                               errors=_field_errors(exc, _headcount_field(slugs)),
                                status_code=422)
-    return _redirect(request, "settings.team_edit", f"Team {team.name} saved.", slug=team.slug)
+    url = request.app.url_path_for("settings.team_edit", slug=team.slug)
+    return redirect_with_flash(request, url, f"Team {team.name} saved.")
 
 
 def _set_archived(request: Request, session: Session, principal: Principal, slug: str,
@@ -258,7 +213,8 @@ def _set_archived(request: Request, session: Session, principal: Principal, slug
     team = _team_or_404(session, slug)
     team_service.update_team(session, team, TeamUpdate(is_archived=archived), actor=principal)
     verb = "archived" if archived else "restored"
-    return _redirect(request, "settings.team_edit", f"Team {team.name} {verb}.", slug=team.slug)
+    url = request.app.url_path_for("settings.team_edit", slug=team.slug)
+    return redirect_with_flash(request, url, f"Team {team.name} {verb}.")
 
 
 @router.post("/teams/{slug}/archive", name="settings.team_archive")
@@ -296,13 +252,14 @@ def personas(request: Request, session: SessionDep, principal: Admin) -> Respons
 @router.post("/personas", name="settings.personas_create")
 def personas_create(request: Request, session: SessionDep, principal: Admin,
                     form: FormDep) -> Response:
-    values = {f: _text(form, f) for f in ("name", "slug", "hourly_cost")}
+    values = {f: form_text(form, f) for f in ("name", "slug", "hourly_cost")}
     try:
         persona = team_service.create_persona(session, PersonaCreate(**values), actor=principal)
     except (ValidationError, ValidationFailed) as exc:
-        return _personas_page(request, session, values=values, errors=field_errors(exc),
+        return _personas_page(request, session, values=values, errors=_field_errors(exc),
                               status_code=422)
-    return _redirect(request, "settings.personas", f"Persona {persona.name} created.")
+    url = request.app.url_path_for("settings.personas")
+    return redirect_with_flash(request, url, f"Persona {persona.name} created.")
 
 
 @router.post("/personas/{slug}", name="settings.persona_update")
@@ -311,14 +268,15 @@ def persona_update(request: Request, session: SessionDep, principal: Admin, form
     persona = next((p for p in team_queries.list_personas(session) if p.slug == slug), None)
     if persona is None:
         raise NotFound(f"There is no persona '{slug}'.")
-    values = {f: _text(form, f) for f in ("name", "hourly_cost")}
+    values = {f: form_text(form, f) for f in ("name", "hourly_cost")}
     try:
         team_service.update_persona(session, persona, PersonaUpdate(**values), actor=principal)
     except (ValidationError, ValidationFailed) as exc:
-        errors = field_errors(exc, lambda loc: f"persona-{slug}-{_dotted(loc)}")
+        errors = _field_errors(exc, lambda loc: f"persona-{slug}-{dotted(loc)}")
         return _personas_page(request, session, rows={slug: values}, errors=errors,
                               status_code=422)
-    return _redirect(request, "settings.personas", f"Persona {persona.name} saved.")
+    url = request.app.url_path_for("settings.personas")
+    return redirect_with_flash(request, url, f"Persona {persona.name} saved.")
 
 
 # --- users ------------------------------------------------------------------------------------
@@ -346,8 +304,8 @@ def users(request: Request, session: SessionDep, principal: Admin) -> Response:
 def users_create(request: Request, session: SessionDep, principal: Admin,
                  form: FormDep) -> Response:
     # The password is not echoed back on a refused form.
-    values: dict[str, Any] = {f: _text(form, f) for f in ("email", "name", "role")}
-    values["teams"] = _texts(form, "teams")
+    values: dict[str, Any] = {f: form_text(form, f) for f in ("email", "name", "role")}
+    values["teams"] = form_texts(form, "teams")
     try:
         user = auth_service.create_user(
             session, email=values["email"], password=str(form.get("password") or ""),
@@ -355,9 +313,10 @@ def users_create(request: Request, session: SessionDep, principal: Admin,
             actor=principal.actor_label, actor_id=principal.user_id,
         )
     except ValidationFailed as exc:
-        return _users_page(request, session, values=values, errors=field_errors(exc),
+        return _users_page(request, session, values=values, errors=_field_errors(exc),
                            status_code=422)
-    return _redirect(request, "settings.users", f"User {user.email} created.")
+    url = request.app.url_path_for("settings.users")
+    return redirect_with_flash(request, url, f"User {user.email} created.")
 
 
 def _user_or_404(session: Session, user_id: int) -> User:
@@ -390,17 +349,18 @@ def user_edit(request: Request, session: SessionDep, principal: Admin, user_id: 
 def user_update(request: Request, session: SessionDep, principal: Admin, form: FormDep,
                 user_id: int) -> Response:
     user = _user_or_404(session, user_id)
-    values: dict[str, Any] = {f: _text(form, f) for f in ("name", "role")}
-    values["teams"] = _texts(form, "teams")
+    values: dict[str, Any] = {f: form_text(form, f) for f in ("name", "role")}
+    values["teams"] = form_texts(form, "teams")
     values["is_active"] = "is_active" in form
     try:
         auth_service.update_user(session, user, role=values["role"], name=values["name"],
                                  team_slugs=values["teams"], is_active=values["is_active"],
                                  actor=principal)
     except ValidationFailed as exc:
-        return _user_edit_page(request, session, user, values=values, errors=field_errors(exc),
+        return _user_edit_page(request, session, user, values=values, errors=_field_errors(exc),
                                status_code=422)
-    return _redirect(request, "settings.user_edit", f"User {user.email} saved.", user_id=user.id)
+    url = request.app.url_path_for("settings.user_edit", user_id=user.id)
+    return redirect_with_flash(request, url, f"User {user.email} saved.")
 
 
 @router.post("/users/{user_id}/password", name="settings.user_password")
@@ -411,10 +371,10 @@ def user_password(request: Request, session: SessionDep, principal: Admin, form:
         auth_service.change_password(session, user, new_password=str(form.get("password") or ""),
                                      actor=principal.actor_label, actor_id=principal.user_id)
     except ValidationFailed as exc:
-        return _user_edit_page(request, session, user, errors=field_errors(exc), status_code=422)
-    return _redirect(request, "settings.user_edit",
-                     f"Password of {user.email} changed; their sessions were ended.",
-                     user_id=user.id)
+        return _user_edit_page(request, session, user, errors=_field_errors(exc), status_code=422)
+    url = request.app.url_path_for("settings.user_edit", user_id=user.id)
+    return redirect_with_flash(
+        request, url, f"Password of {user.email} changed; their sessions were ended.")
 
 
 # --- API tokens -------------------------------------------------------------------------------
@@ -450,7 +410,7 @@ def tokens(request: Request, session: SessionDep, principal: Admin) -> Response:
 @router.post("/tokens", name="settings.tokens_create")
 def tokens_create(request: Request, session: SessionDep, principal: Admin,
                   form: FormDep) -> Response:
-    values = {f: _text(form, f) for f in TOKEN_FIELDS}
+    values = {f: form_text(form, f) for f in TOKEN_FIELDS}
     owner = auth_queries.get_user_by_email(session, values["user"], active_only=True)
     try:
         if owner is None:
@@ -461,7 +421,7 @@ def tokens_create(request: Request, session: SessionDep, principal: Admin,
             actor_id=principal.user_id,
         )
     except ValidationFailed as exc:
-        return _tokens_page(request, session, values=values, errors=field_errors(exc),
+        return _tokens_page(request, session, values=values, errors=_field_errors(exc),
                             status_code=422)
     # Shown on this response only: never put into a redirect, a flash message or a cookie.
     return _tokens_page(request, session, created=token, secret=secret)
@@ -471,7 +431,8 @@ def tokens_create(request: Request, session: SessionDep, principal: Admin,
 def token_revoke(request: Request, session: SessionDep, principal: Admin,
                  token_id: int) -> Response:
     token = auth_service.revoke_token(session, token_id, actor=principal)
-    return _redirect(request, "settings.tokens", f"Token {token.name} revoked.")
+    url = request.app.url_path_for("settings.tokens")
+    return redirect_with_flash(request, url, f"Token {token.name} revoked.")
 
 
 # --- organisation -----------------------------------------------------------------------------
@@ -499,11 +460,12 @@ def organisation(request: Request, session: SessionDep, principal: Admin) -> Res
 @router.post("/organisation", name="settings.organisation_update")
 def organisation_update(request: Request, session: SessionDep, principal: Admin,
                         form: FormDep) -> Response:
-    values = {f: _text(form, f) for f in ORG_FIELDS}
+    values = {f: form_text(form, f) for f in ORG_FIELDS}
     try:
         data = OrgSettingsUpdate(**values)
         settings_service.update_org_settings(session, data, actor=principal)
     except ValidationError as exc:
-        return _organisation_page(request, session, values=values, errors=field_errors(exc),
+        return _organisation_page(request, session, values=values, errors=_field_errors(exc),
                                   status_code=422)
-    return _redirect(request, "settings.organisation", "Organisation settings saved.")
+    url = request.app.url_path_for("settings.organisation")
+    return redirect_with_flash(request, url, "Organisation settings saved.")

@@ -11,21 +11,20 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Permission, Principal
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.db import SessionDep, utcnow
+from app.forms import Errors, FormDep, field_errors, form_text, redirect_with_flash
 from app.settings.service import get_org_settings
 from app.teams import queries as team_queries
 from app.teams.models import Team
-from app.templating import flash, is_htmx, render
+from app.templating import is_htmx, render
 from app.velocity import figures, queries, service
 from app.velocity.models import EventSource, EventType, MLModel, ModelKind
 from app.velocity.queries import ModelListFilters, VelocityFilters
@@ -36,7 +35,6 @@ router = APIRouter(prefix="/models", include_in_schema=False)
 PAGE_SIZE = 50
 # Compute cost is shown over the model's whole life: from the service's earliest event year.
 COMPUTE_FROM = date(2000, 1, 1)
-Errors = dict[str, str]
 
 MODEL_FIELDS = ["team", "name", "use_case", "kind", "business_value_per_month"]
 EVENT_FIELDS = ["type", "occurred_at", "version"]
@@ -54,42 +52,7 @@ ARCHIVED_CHOICES = {"active": False, "archived": True, "all": None}
 ARCHIVED_LABELS = {"active": "Active", "archived": "Archived", "all": "All"}
 
 
-async def read_form(request: Request) -> FormData:
-    """The posted form, parsed here (the CSRF check already did, and Starlette caches it) so
-    that the handlers stay synchronous and run their database work off the event loop."""
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(read_form)]
-
-
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _text(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _pydantic_message(error: dict[str, Any]) -> str:
-    value = error.get("input")
-    if error["type"] == "missing" or (isinstance(value, str) and not value.strip()):
-        return "this field is required"
-    message = error["msg"]
-    return message[:1].lower() + message[1:]
-
-
-def _errors(exc: ValidationError | ValidationFailed) -> Errors:
-    """Field name -> its first message."""
-    errors: Errors = {}
-    if isinstance(exc, ValidationError):
-        for error in exc.errors():
-            name = str(error["loc"][0]) if error["loc"] else "form"
-            errors.setdefault(name, _pydantic_message(error))
-    else:
-        for error in exc.errors:
-            errors.setdefault(error.field or "form", error.message)
-    return errors
 
 
 def _error_context(errors: Errors, shown: Iterable[str]) -> dict[str, Any]:
@@ -108,13 +71,6 @@ def _page(request: Request, template: str, context: dict[str, Any], *,
             "shown_errors": [], "labels": LABELS, "kind_labels": KIND_LABELS,
             "source_labels": SOURCE_LABELS, "event_label": figures.event_label}
     return render(request, template, base | context, block=block, status_code=status_code)
-
-
-def _redirect(request: Request, url: str, message: str | None = None) -> Response:
-    response = RedirectResponse(url, status_code=303)
-    if message:
-        flash(request, response, message)
-    return response
 
 
 def _detail_url(request: Request, model_id: int) -> str:
@@ -167,7 +123,7 @@ def _list_query(request: Request) -> tuple[ListQuery, Errors]:
     try:
         return ListQuery.model_validate(raw), {}
     except ValidationError as exc:
-        errors = _errors(exc)
+        errors = field_errors(exc)
         return ListQuery.model_validate({k: v for k, v in raw.items() if k not in errors}), errors
 
 
@@ -217,7 +173,7 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
 
 
 def _form_values(form: Any) -> dict[str, str]:
-    return {name: _text(form, name) if name != "use_case" else (form.get(name) or "")
+    return {name: form_text(form, name) if name != "use_case" else (form.get(name) or "")
             for name in MODEL_FIELDS}
 
 
@@ -257,12 +213,12 @@ def create(request: Request, session: SessionDep, principal: Editor, form: FormD
                            values["business_value_per_month"]))
         model = service.create_model(session, data, actor=principal)
     except (ValidationError, ValidationFailed) as exc:
-        return _form_page(request, session, principal, values=values, errors=_errors(exc),
+        return _form_page(request, session, principal, values=values, errors=field_errors(exc),
                           status_code=422)
     except PermissionDenied as exc:
         return _form_page(request, session, principal, values=values,
                           errors={"team": exc.message}, status_code=403)
-    return _redirect(request, _detail_url(request, model.id), f"Model “{model.name}” created.")
+    return redirect_with_flash(request, _detail_url(request, model.id), f"Model “{model.name}” created.")
 
 
 def _values_of(model: MLModel) -> dict[str, str]:
@@ -292,13 +248,13 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
         service.update_model(session, model, patch, actor=principal)
     except (ValidationError, ValidationFailed) as exc:
         return _form_page(request, session, principal, values=values, model=model,
-                          team=session.get(Team, model.team_id), errors=_errors(exc),
+                          team=session.get(Team, model.team_id), errors=field_errors(exc),
                           status_code=422)
     except PermissionDenied as exc:
         return _form_page(request, session, principal, values=values, model=model,
                           team=session.get(Team, model.team_id), errors={"form": exc.message},
                           status_code=403)
-    return _redirect(request, _detail_url(request, model.id), f"Model “{model.name}” saved.")
+    return redirect_with_flash(request, _detail_url(request, model.id), f"Model “{model.name}” saved.")
 
 
 @router.post("/{model_id}/archive", name="models.archive")
@@ -306,7 +262,7 @@ def archive(request: Request, session: SessionDep, principal: Editor,
             model_id: int) -> Response:
     model = _model(session, principal, model_id)
     service.update_model(session, model, ModelPatch(archived=True), actor=principal)
-    return _redirect(request, _detail_url(request, model.id),
+    return redirect_with_flash(request, _detail_url(request, model.id),
                      f"Model “{model.name}” archived: it is kept with its history.")
 
 
@@ -315,7 +271,7 @@ def unarchive(request: Request, session: SessionDep, principal: Editor,
               model_id: int) -> Response:
     model = _model(session, principal, model_id)
     service.update_model(session, model, ModelPatch(archived=False), actor=principal)
-    return _redirect(request, _detail_url(request, model.id),
+    return redirect_with_flash(request, _detail_url(request, model.id),
                      f"Model “{model.name}” is active again.")
 
 
@@ -371,13 +327,13 @@ def _utc_moment(value: str) -> datetime | str:
 def add_event(request: Request, session: SessionDep, principal: Editor, form: FormDep,
               model_id: int) -> Response:
     model = _model(session, principal, model_id)
-    submitted = {name: _text(form, name) for name in EVENT_FIELDS}
+    submitted = {name: form_text(form, name) for name in EVENT_FIELDS}
     try:
         data = EventIn(type=submitted["type"], occurred_at=_utc_moment(submitted["occurred_at"]),
                        version=submitted["version"] or None, source=EventSource.manual)
         result = service.record_event(session, model, data, actor=principal)
     except (ValidationError, ValidationFailed) as exc:
-        return _detail_page(request, session, principal, model_id, errors=_errors(exc),
+        return _detail_page(request, session, principal, model_id, errors=field_errors(exc),
                             event_form=submitted, status_code=422)
     except Conflict as exc:
         return _detail_page(request, session, principal, model_id,
@@ -387,7 +343,7 @@ def add_event(request: Request, session: SessionDep, principal: Editor, form: Fo
         return _detail_page(request, session, principal, model_id, message=exc.message,
                             event_form=submitted, status_code=403)
     event = result.event
-    return _redirect(request, _detail_url(request, model.id),
+    return redirect_with_flash(request, _detail_url(request, model.id),
                      f"Event “{figures.event_label(event.type)}” of "
                      f"{event.occurred_at:%Y-%m-%d %H:%M} UTC added.")
 
@@ -401,16 +357,16 @@ def _month(value: str) -> str:
 def add_compute_cost(request: Request, session: SessionDep, principal: Editor, form: FormDep,
                      model_id: int) -> Response:
     model = _model(session, principal, model_id)
-    submitted = {name: _text(form, name) for name in COST_FIELDS}
+    submitted = {name: form_text(form, name) for name in COST_FIELDS}
     try:
         data = ComputeCostIn(month=_month(submitted["month"]),
                              gpu_hours=submitted["gpu_hours"] or "0", amount=submitted["amount"])
         row, _created = service.upsert_compute_cost(session, model, data, actor=principal)
     except (ValidationError, ValidationFailed) as exc:
-        return _detail_page(request, session, principal, model_id, errors=_errors(exc),
+        return _detail_page(request, session, principal, model_id, errors=field_errors(exc),
                             cost_form=submitted, status_code=422)
     except PermissionDenied as exc:
         return _detail_page(request, session, principal, model_id, message=exc.message,
                             cost_form=submitted, status_code=403)
-    return _redirect(request, _detail_url(request, model.id),
+    return redirect_with_flash(request, _detail_url(request, model.id),
                      f"Compute cost of {row.month:%B %Y} saved.")

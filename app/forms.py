@@ -1,0 +1,90 @@
+"""What every page route does with a posted form: read it, take its text, turn a refusal into
+one message per field, and answer a successful post with a redirect that carries a flash
+(Post/Redirect/Get)."""
+
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from app.core.errors import ValidationFailed
+from app.templating import flash
+
+Errors = dict[str, str]
+Loc = tuple[int | str, ...]
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form, parsed here (the CSRF check already did, and Starlette caches it) so
+    that the handlers stay synchronous and run their database work off the event loop."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def form_text(form: Any, name: str) -> str:
+    """The field stripped; "" when absent or an upload."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def form_texts(form: FormData, name: str) -> list[str]:
+    """Every non-blank value of a repeated field, stripped."""
+    return [v.strip() for v in form.getlist(name) if isinstance(v, str) and v.strip()]
+
+
+def dotted(loc: Loc) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def pydantic_message(error: Mapping[str, Any],
+                     pattern_hints: Mapping[str, str] | None = None) -> str:
+    """A pydantic error in words that read after "<label>: "; `pattern_hints` replace the
+    regex of a pattern mismatch, by field name."""
+    value = error.get("input")
+    if error["type"] == "missing" or (isinstance(value, str) and not value.strip()):
+        return "this field is required"
+    field = str(error["loc"][-1]) if error["loc"] else ""
+    if pattern_hints and error["type"] == "string_pattern_mismatch" and field in pattern_hints:
+        return pattern_hints[field]
+    message = error["msg"]
+    return message[:1].lower() + message[1:]
+
+
+def field_errors(exc: ValidationError | ValidationFailed,
+                 name: Callable[[Loc], str] | None = None,
+                 pattern_hints: Mapping[str, str] | None = None) -> Errors:
+    """Field name -> its first message. Without `name`, a pydantic error goes to the top-level
+    field of its location and a service error to its field as named ("form" when none);
+    `name` maps a location (a service field split at its dots) to a field instead."""
+    errors: Errors = {}
+    if isinstance(exc, ValidationError):
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            if name is not None:
+                field = name(loc)
+            else:
+                field = str(loc[0]) if loc else "form"
+            errors.setdefault(field, pydantic_message(error, pattern_hints))
+    else:
+        for error in exc.errors:
+            if name is not None:
+                field = name(tuple(int(p) if p.isdigit() else p
+                                   for p in (error.field or "").split(".")))
+            else:
+                field = error.field or "form"
+            errors.setdefault(field, error.message)
+    return errors
+
+
+def redirect_with_flash(request: Request, url: str, message: str | None = None) -> Response:
+    """303 See Other to `url`, with `message` flashed on the page it lands on."""
+    response = RedirectResponse(url, status_code=303)
+    if message:
+        flash(request, response, message)
+    return response
