@@ -9,7 +9,6 @@ initiatives send valid bodies to prove the team check itself."""
 
 import re
 from datetime import UTC, date, datetime
-from decimal import Decimal
 
 import pytest
 
