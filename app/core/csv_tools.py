@@ -27,6 +27,19 @@ def looks_like_formula(text: str) -> bool:
     return text.lstrip().startswith(_FORMULA_START)
 
 
+def cell_problem(name: str, raw: str, *, required: tuple[str, ...],
+                 formula_checked: tuple[str, ...]) -> str | None:
+    """What every importer refuses in a cell before its own rules: text a spreadsheet would run
+    as a formula (stored, it would run in whoever opens a later export), or a required blank."""
+    value = raw.strip()
+    if name in formula_checked and looks_like_formula(raw):
+        return (f"starts with '{value[0]}', which a spreadsheet would run as a formula; start "
+                "the text with a letter or a digit")
+    if not value and name in required:
+        return "this field is required"
+    return None
+
+
 def neutralise(text: str) -> str:
     """A cell a spreadsheet would take for a formula, made plain text by a leading apostrophe."""
     return "'" + text if text.startswith(_NEUTRALISE_START) else text

@@ -12,7 +12,7 @@ from app.initiatives import roi
 from app.initiatives.models import Initiative, InitiativeLink, InitiativeStatus
 from app.pain_points import cost
 from app.pain_points.models import PainPoint, PainPointKind, PainPointStatus
-from app.pain_points.queries import _sum, _with_costs, run_rate, to_decimal
+from app.pain_points.queries import exact_sum, run_rate, to_decimal, with_costs
 from app.teams.models import Persona, Stage, Team
 
 
@@ -50,11 +50,11 @@ def savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decima
                     PainPoint.resolved_on >= Initiative.delivered_on)
 
     def expected(which: str):
-        return _sum(case((recurring, run_rate(which, weeks) * _reduction()), else_=SQL.num(0)))
+        return exact_sum(case((recurring, run_rate(which, weeks) * _reduction()), else_=SQL.num(0)))
 
-    query = _with_costs(
+    query = with_costs(
         select(Initiative.id, expected("expected"), expected("low"), expected("high"),
-               _sum(case((realizes, run_rate("expected", weeks) * _reduction() * realized_share),
+               exact_sum(case((realizes, run_rate("expected", weeks) * _reduction() * realized_share),
                          else_=SQL.num(0))),
                func.count(PainPoint.id))
         .select_from(Initiative)
@@ -210,7 +210,7 @@ def _realized_in(weeks: Decimal, first: date, last: date):
     realizes = and_(recurring, Initiative.delivered_on.is_not(None),
                     PainPoint.status == PainPointStatus.resolved,
                     PainPoint.resolved_on >= Initiative.delivered_on)
-    return _sum(case((realizes, run_rate("expected", weeks) * _reduction() * share),
+    return exact_sum(case((realizes, run_rate("expected", weeks) * _reduction() * share),
                      else_=SQL.num(0)))
 
 
@@ -221,7 +221,7 @@ def realized_by_period(session: Session, initiative_ids: list[int] | None, *, we
     statement: a column per period instead of a statement per period."""
     if not periods:
         return {i: [] for i in initiative_ids or []}
-    query = _with_costs(
+    query = with_costs(
         select(Initiative.id, *[_realized_in(weeks, a, b) for a, b in periods])
         .select_from(Initiative)
         .join(InitiativeLink, InitiativeLink.initiative_id == Initiative.id)
@@ -262,7 +262,7 @@ def linked_pain_points(session: Session, initiative_id: int, *,
                     PainPoint.status == PainPointStatus.resolved,
                     PainPoint.resolved_on >= Initiative.delivered_on)
     saving = case((recurring, run_rate("expected", weeks) * _reduction()), else_=SQL.num(0))
-    query = _with_costs(
+    query = with_costs(
         select(PainPoint, Team.name, InitiativeLink.expected_reduction, rate("expected"),
                rate("low"), rate("high"), saving, case((realizes, True), else_=False))
         .select_from(InitiativeLink)
@@ -342,7 +342,7 @@ def ranked_open_pain_points(session: Session, *, team_ids: frozenset[int] | None
     order = [rate.desc(), PainPoint.id.desc()]
     total = func.sum(rate).over()
     running = func.sum(rate).over(order_by=order, rows=(None, 0))
-    query = _with_costs(
+    query = with_costs(
         select(PainPoint, Team.name, Team.slug, Persona.name, Stage.name, rate,
                run_rate("low", weeks), run_rate("high", weeks), total, running,
                func.count().over())
@@ -381,9 +381,9 @@ def scenario_savings(session: Session, links: dict[int, Decimal], weeks: Decimal
                      value=PainPoint.id, else_=SQL.num(0)) / SQL.num(100)
 
     def expected(which: str):
-        return _sum(case((recurring, run_rate(which, weeks) * reduction), else_=SQL.num(0)))
+        return exact_sum(case((recurring, run_rate(which, weeks) * reduction), else_=SQL.num(0)))
 
-    query = _with_costs(select(expected("expected"), expected("low"), expected("high"),
+    query = with_costs(select(expected("expected"), expected("low"), expected("high"),
                                func.count(PainPoint.id))
                         .select_from(PainPoint)).where(PainPoint.id.in_(list(links)),
                                                        PainPoint.deleted_at.is_(None))
@@ -409,7 +409,7 @@ def linkable_pain_points(session: Session, *, team_ids: frozenset[int] | None,
     their team (the links an initiative has already), by team and largest run-rate first."""
     rate = case((PainPoint.kind == PainPointKind.recurring, run_rate("expected", weeks)),
                 else_=SQL.num(0))
-    query = _with_costs(select(PainPoint, Team.name, rate)
+    query = with_costs(select(PainPoint, Team.name, rate)
                         .join(Team, Team.id == PainPoint.team_id))
     scope = PainPoint.deleted_at.is_(None)
     if team_ids is not None:

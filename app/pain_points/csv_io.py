@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.permissions import Principal
 from app.core.csv_tools import (
-    ImportResult, RowError, looks_like_formula, neutralise, parse_table, pydantic_message,
+    ImportResult, RowError, cell_problem, neutralise, parse_table, pydantic_message,
 )
 # Re-exported: the import page (csv_routes) reads the limits here.
 from app.core.csv_tools import MAX_BYTES as MAX_BYTES
@@ -85,13 +85,11 @@ def row_to_input(cells: dict[str, str]) -> tuple[PainPointIn | None, list[tuple[
     for name in COLUMNS:
         raw = cells.get(name, "")
         value = raw.strip()
-        if name in _TEXT_COLUMNS and looks_like_formula(raw):
-            # Stored, it would run as a formula in whoever opens a later export in a spreadsheet.
-            problems[name] = (f"starts with '{value[0]}', which a spreadsheet would run as a "
-                              "formula; start the text with a letter or a digit")
+        problem = cell_problem(name, raw, required=REQUIRED, formula_checked=_TEXT_COLUMNS)
+        if problem:
+            problems[name] = problem
         elif not value:
-            if name in REQUIRED:
-                problems[name] = "this field is required"
+            pass  # a blank optional cell keeps its default
         elif name in _DATE_COLUMNS:
             try:
                 if not _DATE.fullmatch(value):

@@ -86,13 +86,13 @@ def cost_in_period(which: str, weeks: Decimal, first: date, last: date) -> Colum
     )
 
 
-def _sum(expression: ColumnElement[Any]) -> ColumnElement[Decimal]:
+def exact_sum(expression: ColumnElement[Any]) -> ColumnElement[Decimal]:
     # Untyped scale: money columns would otherwise round every sum to cents on SQLite, and
     # PRODUCT.md rounds only when a figure is shown.
     return type_coerce(func.sum(expression), Numeric(asdecimal=True))
 
 
-def _with_costs(query):
+def with_costs(query):
     return (query.join(Persona, Persona.id == PainPoint.persona_id)
             .outerjoin(TeamPersona, and_(TeamPersona.team_id == PainPoint.team_id,
                                          TeamPersona.persona_id == PainPoint.persona_id)))
@@ -170,7 +170,7 @@ def list_pain_points(
         Sort.hours: [_hours("expected").desc(), PainPoint.id.desc()],
         Sort.newest: [PainPoint.observed_since.desc(), PainPoint.id.desc()],
     }[sort]
-    query = _apply(_with_costs(select(
+    query = _apply(with_costs(select(
         PainPoint, Team.name, Team.slug, Persona.name, Stage.name, hourly_cost(), expected,
         annual_cost("low", weeks), annual_cost("high", weeks), _hours("expected"),
     ).join(Team, Team.id == PainPoint.team_id).join(Stage, Stage.id == PainPoint.stage_id)),
@@ -185,7 +185,7 @@ def list_pain_points(
 
 def get_row(session: Session, pain_point_id: int, *, weeks: Decimal,
             include_deleted: bool = True) -> LedgerRow | None:
-    query = _with_costs(select(
+    query = with_costs(select(
         PainPoint, Team.name, Team.slug, Persona.name, Stage.name, hourly_cost(),
         annual_cost("expected", weeks), annual_cost("low", weeks), annual_cost("high", weeks),
         _hours("expected"),
@@ -265,13 +265,13 @@ def cost_figures(
     per group, in one aggregate statement."""
     active = active_on(last)
     measures = [
-        _sum(cost_in_period("expected", weeks, first, last)),
-        _sum(cost_in_period("low", weeks, first, last)),
-        _sum(cost_in_period("high", weeks, first, last)),
-        _sum(case((active, run_rate("expected", weeks)), else_=SQL.num(0))),
-        _sum(case((active, run_rate("low", weeks)), else_=SQL.num(0))),
-        _sum(case((active, run_rate("high", weeks)), else_=SQL.num(0))),
-        _sum(case((active, _hours("expected") * PainPoint.people_affected), else_=SQL.num(0))),
+        exact_sum(cost_in_period("expected", weeks, first, last)),
+        exact_sum(cost_in_period("low", weeks, first, last)),
+        exact_sum(cost_in_period("high", weeks, first, last)),
+        exact_sum(case((active, run_rate("expected", weeks)), else_=SQL.num(0))),
+        exact_sum(case((active, run_rate("low", weeks)), else_=SQL.num(0))),
+        exact_sum(case((active, run_rate("high", weeks)), else_=SQL.num(0))),
+        exact_sum(case((active, _hours("expected") * PainPoint.people_affected), else_=SQL.num(0))),
         func.count(PainPoint.id),
         func.count(case((active, 1))),
     ]
@@ -282,7 +282,7 @@ def cost_figures(
         keys = [Persona.slug, Persona.name, Persona.position]
     elif group_by is GroupBy.team:
         keys = [Team.slug, Team.name, Team.name]
-    query = _with_costs(select(*keys, *measures))
+    query = with_costs(select(*keys, *measures))
     if group_by is GroupBy.stage:
         query = query.join(Stage, Stage.id == PainPoint.stage_id)
     if group_by is GroupBy.team:
@@ -442,10 +442,10 @@ def run_rate_grid(session: Session, filters: PainPointFilters, *, day: date, wee
     if rows is columns:
         raise ValueError("a grid needs two different groups")
     row_cols, column_cols = _group_columns(rows), _group_columns(columns)
-    query = _with_costs(select(
+    query = with_costs(select(
         *row_cols, *column_cols,
-        _sum(run_rate("expected", weeks)), _sum(run_rate("low", weeks)),
-        _sum(run_rate("high", weeks)), _sum(_hours("expected") * PainPoint.people_affected),
+        exact_sum(run_rate("expected", weeks)), exact_sum(run_rate("low", weeks)),
+        exact_sum(run_rate("high", weeks)), exact_sum(_hours("expected") * PainPoint.people_affected),
         func.count(PainPoint.id)))
     if GroupBy.stage in (rows, columns):
         query = query.join(Stage, Stage.id == PainPoint.stage_id)
@@ -476,7 +476,7 @@ def top_run_rates(session: Session, filters: PainPointFilters, *, day: date, wee
     """The `limit` costliest pain points by annual run-rate as of `day`: the recurring ones
     that make up cost_figures' `annual_run_rate` (observed by then, not resolved)."""
     expected = run_rate("expected", weeks)
-    query = _apply(_with_costs(select(
+    query = _apply(with_costs(select(
         PainPoint.id, PainPoint.title, Team.name, Team.slug, Persona.name, Stage.name, expected,
         run_rate("low", weeks), run_rate("high", weeks),
         _hours("expected") * PainPoint.people_affected,
@@ -514,12 +514,12 @@ def cost_by_period(session: Session, filters: PainPointFilters, *,
     for first, last in periods:
         resolved = and_(PainPoint.resolved_on.is_not(None), PainPoint.resolved_on <= last)
         expected = cost_in_period("expected", weeks, first, last)
-        columns += [_sum(case((resolved, SQL.num(0)), else_=expected)),
-                    _sum(case((resolved, expected), else_=SQL.num(0))),
-                    _sum(cost_in_period("low", weeks, first, last)),
-                    _sum(cost_in_period("high", weeks, first, last))]
+        columns += [exact_sum(case((resolved, SQL.num(0)), else_=expected)),
+                    exact_sum(case((resolved, expected), else_=SQL.num(0))),
+                    exact_sum(cost_in_period("low", weeks, first, last)),
+                    exact_sum(cost_in_period("high", weeks, first, last))]
     latest = max(last for _, last in periods)
-    query = _apply(_with_costs(select(*columns)), filters).where(
+    query = _apply(with_costs(select(*columns)), filters).where(
         PainPoint.observed_since <= latest)
     row = session.execute(query).one()
     return [PeriodCost(first, last, *(to_decimal(v) for v in row[4 * i:4 * i + 4]))

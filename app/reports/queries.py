@@ -14,7 +14,7 @@ from app.pain_points.queries import (
     PainPointFilters,
     _apply,
     _hours,
-    _with_costs,
+    with_costs,
     annual_cost,
     hourly_cost,
     to_decimal,
@@ -33,7 +33,7 @@ def _listing(session: Session, filters: PainPointFilters, condition, *, weeks: D
     expected = annual_cost("expected", weeks)
     total = session.scalar(select(func.count()).select_from(
         _apply(select(PainPoint.id), filters).where(condition).subquery())) or 0
-    query = _apply(_with_costs(select(
+    query = _apply(with_costs(select(
         PainPoint, Team.name, Team.slug, Persona.name, Stage.name, hourly_cost(), expected,
         annual_cost("low", weeks), annual_cost("high", weeks), _hours("expected"),
     ).join(Team, Team.id == PainPoint.team_id).join(Stage, Stage.id == PainPoint.stage_id)),

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.permissions import Principal
 from app.core.csv_tools import (
-    ImportResult, RowError, looks_like_formula, parse_table, pydantic_message,
+    ImportResult, RowError, cell_problem, parse_table, pydantic_message,
 )
 from app.core.errors import Conflict, PermissionDenied, ValidationFailed
 from app.velocity import service
@@ -52,12 +52,11 @@ def row_to_input(cells: dict[str, str]) -> tuple[BulkEventIn | None, list[tuple[
     for name in COLUMNS:
         raw = cells.get(name, "")
         value = raw.strip()
-        if name in _FORMULA_CHECKED and looks_like_formula(raw):
-            problems[name] = (f"starts with '{value[0]}', which a spreadsheet would run as a "
-                              "formula; start it with a letter or a digit")
+        problem = cell_problem(name, raw, required=REQUIRED, formula_checked=_FORMULA_CHECKED)
+        if problem:
+            problems[name] = problem
         elif not value:
-            if name in REQUIRED:
-                problems[name] = "this field is required"
+            pass  # a blank optional cell keeps its default
         elif name in ("type", "source", "team"):
             values[name] = value.lower()
         else:
