@@ -6,7 +6,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, Numeric, case, literal
+from sqlalchemy import DateTime, Integer, Numeric, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
@@ -80,19 +80,50 @@ def _month_index_sqlite(element: month_index, compiler: Any, **kw: Any) -> str:
             f"+ CAST(strftime('%m', {value}) AS INTEGER) - 1)")
 
 
-def _least(a: Any, b: Any) -> ColumnElement[Any]:
-    return case((a < b, a), else_=b)
+class _extremum(FunctionElement[Any]):
+    """The smaller (least) or larger (greatest) of two values: PostgreSQL's LEAST/GREATEST,
+    SQLite's two-argument min/max. Neither argument may be NULL (callers coalesce)."""
+
+    inherit_cache = True
+    sqlite_name = ""
+
+    def __init__(self, a: Any, b: Any) -> None:
+        super().__init__(a, b)
+        self.type = self.clauses.clauses[0].type
 
 
-def _greatest(a: Any, b: Any) -> ColumnElement[Any]:
-    return case((a > b, a), else_=b)
+class _least(_extremum):
+    name = "least"
+    sqlite_name = "min"
+    inherit_cache = True
+
+
+class _greatest(_extremum):
+    name = "greatest"
+    sqlite_name = "max"
+    inherit_cache = True
+
+
+@compiles(_extremum)
+def _extremum_default(element: _extremum, compiler: Any, **kw: Any) -> str:
+    return f"{element.name}({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_extremum, "sqlite")
+def _extremum_sqlite(element: _extremum, compiler: Any, **kw: Any) -> str:
+    return f"{element.sqlite_name}({compiler.process(element.clauses, **kw)})"
 
 
 def _num(value: int | str | Decimal) -> ColumnElement[Any]:
     return literal(Decimal(value), _CONSTANT)
 
 
-SQL = Ops(least=_least, greatest=_greatest, floor_div=lambda a, b: a // b, num=_num)
+def _whole(value: int) -> ColumnElement[int]:
+    return literal(int(value), Integer())
+
+
+SQL = Ops(least=_least, greatest=_greatest, floor_div=lambda a, b: a // b, num=_num,
+          whole=_whole)
 
 
 class percentile_cont(FunctionElement[float]):
