@@ -87,6 +87,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    import app.models  # noqa: F401  (every model, and the listeners that keep summaries in step)
+
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

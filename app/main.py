@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
+import app.models  # noqa: F401  (every model, and the listeners that keep summaries in step)
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.idempotency import install_idempotency

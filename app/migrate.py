@@ -36,4 +36,20 @@ def current_revision(database_url: str) -> str | None:
 def upgrade_to_head(database_url: str) -> str | None:
     """Runs every pending migration and returns the revision reached."""
     command.upgrade(alembic_config(database_url), "head")
+    rebuild_derived(database_url)
     return current_revision(database_url)
+
+
+def rebuild_derived(database_url: str) -> None:
+    """Builds the derived tables afresh: quarter totals of cost (for today's window) and
+    every model's milestones."""
+    from app.pain_points import summary
+    from app.velocity import milestones
+
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            summary.rebuild(conn)
+            milestones.rebuild(conn)
+    finally:
+        engine.dispose()

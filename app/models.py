@@ -1,4 +1,5 @@
-"""Imports every model so that `Base.metadata` knows the whole schema (Alembic, tests)."""
+"""Imports every model so that `Base.metadata` knows the whole schema (Alembic, tests), and the
+session listeners that keep derived tables in step with the rows they are computed from."""
 
 from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, LoginAttempt, Role, User, UserSession, user_team
@@ -6,14 +7,17 @@ from app.db import Base
 from app.idempotency import IdempotencyKey  # noqa: F401  (Idempotency-Key middleware's table)
 from app.initiatives.models import Initiative, InitiativeLink
 from app.maturity.models import MaturityAnswer, MaturityAssessment
-from app.pain_points.models import Confirmation, PainPoint
+from app.pain_points import summary  # noqa: F401  (keeps pain_point_cost_quarter in step)
+from app.pain_points.models import Confirmation, CostQuarter, CostSummaryState, PainPoint
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Stage, Team, TeamPersona
-from app.velocity.models import ComputeCost, LifecycleEvent, MLModel
+from app.velocity import milestones  # noqa: F401  (keeps model_milestone in step)
+from app.velocity.models import ComputeCost, LifecycleEvent, MLModel, ModelMilestone
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Base", "ComputeCost", "Confirmation", "Initiative",
-    "InitiativeLink", "LifecycleEvent", "LoginAttempt", "MLModel", "MaturityAnswer",
-    "MaturityAssessment", "OrgSettings", "PainPoint", "Persona", "Role", "Stage", "Team",
-    "TeamPersona", "User", "UserSession", "user_team",
+    "ApiToken", "AuditEntry", "Base", "ComputeCost", "Confirmation", "CostQuarter",
+    "CostSummaryState", "Initiative", "InitiativeLink", "LifecycleEvent", "LoginAttempt",
+    "MLModel", "MaturityAnswer", "MaturityAssessment", "ModelMilestone", "OrgSettings",
+    "PainPoint", "Persona", "Role", "Stage", "Team", "TeamPersona", "User", "UserSession",
+    "user_team",
 ]

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.core.periods import Quarter
-from app.initiatives.queries import savings
+from app.initiatives.queries import realized_total
 from app.maturity.queries import latest_per_team
 from app.pain_points.queries import CostFigures, PainPointFilters, cost_figures
 from app.settings.models import OrgSettings
@@ -69,9 +69,7 @@ def quarter_kpis(session: Session, org: OrgSettings, quarter: Quarter, *,
     cohorts = velocity.production_rate(session, vfilters, [quarter], today)
     ideated = sum(c.ideated for c in cohorts)
     produced = sum(c.deployed for c in cohorts)
-    realized = sum((s.realized for s in savings(session, None, weeks=weeks, first=first,
-                                                last=last, team_ids=team_ids).values()),
-                   Decimal(0))
+    realized = realized_total(session, weeks=weeks, first=first, last=last, team_ids=team_ids)
     latest = [t for t in latest_per_team(session, team_ids=team_ids, as_of=last)
               if t.score is not None]
     maturity = (sum((Decimal(t.score) for t in latest), Decimal(0)) / len(latest)

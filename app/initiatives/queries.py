@@ -42,26 +42,15 @@ def savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decima
     point resolved before delivery. One-time and deleted pain points save nothing a year.
     `team_ids` keeps only the links to those teams' pain points (the team filter).
     """
-    recurring = and_(PainPoint.kind == PainPointKind.recurring, PainPoint.deleted_at.is_(None))
-    realized_share = cost.period_share(day_number(PainPoint.resolved_on), cost.OPEN_ENDED,
-                                       cost.year_slices(first, last), SQL)
-    realizes = and_(recurring, Initiative.delivered_on.is_not(None),
-                    PainPoint.status == PainPointStatus.resolved,
-                    PainPoint.resolved_on >= Initiative.delivered_on)
+    recurring = _recurring()
 
     def expected(which: str):
         return exact_sum(case((recurring, run_rate(which, weeks) * _reduction()), else_=SQL.num(0)))
 
-    query = with_costs(
-        select(Initiative.id, expected("expected"), expected("low"), expected("high"),
-               exact_sum(case((realizes, run_rate("expected", weeks) * _reduction() * realized_share),
-                         else_=SQL.num(0))),
-               func.count(PainPoint.id))
-        .select_from(Initiative)
-        .join(InitiativeLink, InitiativeLink.initiative_id == Initiative.id)
-        .join(PainPoint, PainPoint.id == InitiativeLink.pain_point_id)
-    ).group_by(Initiative.id)
-    query = query.where(Initiative.deleted_at.is_(None))
+    query = _linked(select(
+        Initiative.id, expected("expected"), expected("low"), expected("high"),
+        exact_sum(case((_realizes(), _realized(weeks, first, last)), else_=SQL.num(0))),
+        func.count(PainPoint.id))).group_by(Initiative.id)
     if initiative_ids is not None:
         query = query.where(Initiative.id.in_(initiative_ids))
     if team_ids is not None:
@@ -73,6 +62,44 @@ def savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decima
     for i in initiative_ids or []:
         result.setdefault(i, Savings(i, *(Decimal(0),) * 4, 0))
     return result
+
+
+def _recurring():
+    return and_(PainPoint.kind == PainPointKind.recurring, PainPoint.deleted_at.is_(None))
+
+
+def _realizes():
+    """A link realizes savings: its pain point was resolved on or after the delivery."""
+    return and_(_recurring(), Initiative.delivered_on.is_not(None),
+                PainPoint.status == PainPointStatus.resolved,
+                PainPoint.resolved_on >= Initiative.delivered_on)
+
+
+def _realized(weeks: Decimal, first: date, last: date):
+    """A realizing link's savings in [first, last]: run-rate as if open × reduction, pro-rated
+    over [resolved_on, ∞) like cost in a period."""
+    share = cost.period_share(day_number(PainPoint.resolved_on), cost.OPEN_ENDED,
+                              cost.year_slices(first, last), SQL)
+    return run_rate("expected", weeks) * _reduction() * share
+
+
+def _linked(query):
+    """Live initiatives joined to their links' pain points (with their hourly cost)."""
+    return with_costs(
+        query.select_from(Initiative)
+        .join(InitiativeLink, InitiativeLink.initiative_id == Initiative.id)
+        .join(PainPoint, PainPoint.id == InitiativeLink.pain_point_id)
+    ).where(Initiative.deleted_at.is_(None))
+
+
+def realized_total(session: Session, *, weeks: Decimal, first: date, last: date,
+                   team_ids: frozenset[int] | None = None) -> Decimal:
+    """Σ over every live initiative of `savings(...).realized`: one sum over the realizing links
+    only (the overview's tile), instead of every initiative's figures."""
+    query = _linked(select(exact_sum(_realized(weeks, first, last)))).where(_realizes())
+    if team_ids is not None:
+        query = query.where(PainPoint.team_id.in_(team_ids))
+    return to_decimal(session.scalar(query))
 
 
 # --- reads for the initiative pages, the ROI dashboard and the API (appended) ----------------

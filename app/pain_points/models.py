@@ -4,7 +4,9 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
@@ -110,3 +112,55 @@ class Confirmation(Base):
         UniqueConstraint("pain_point_id", "user_id"),
         CheckConstraint(f"hours >= 0 AND hours <= {MAX_ONE_TIME_HOURS}", name="hours_range"),
     )
+
+
+# --- derived data: quarter totals of cost (app/pain_points/summary.py keeps them in step) ----
+
+class CostQuarter(Base):
+    """The cost figures of one quarter for one (team, persona, stage): what the dashboards,
+    the metrics API and the reports sum for whole quarters instead of evaluating the cost
+    formula on every pain point. Never edited by hand: rebuilt from pain_point by the same
+    expressions as the live query, in the transaction of every write it depends on."""
+
+    __tablename__ = "pain_point_cost_quarter"
+
+    quarter_first: Mapped[date] = mapped_column(Date, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+    persona_id: Mapped[int] = mapped_column(ForeignKey("persona.id", ondelete="CASCADE"),
+                                            primary_key=True, index=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("lifecycle_stage.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    quarter_last: Mapped[date] = mapped_column(Date)
+    # Cost in the quarter; `cost_resolved` is the part of the pain points resolved by its end.
+    cost: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    cost_low: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    cost_high: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    cost_resolved: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    # As of the quarter's last day.
+    run_rate: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    run_rate_low: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    run_rate_high: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    hours_per_week: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    pain_points: Mapped[int] = mapped_column(Integer)
+    active_pain_points: Mapped[int] = mapped_column(Integer)
+
+    # Derived: a backup leaves it out, a restore rebuilds it.
+    __table_args__ = {"info": {"backup": False}}
+
+
+class CostSummaryState(Base):
+    """What the rows of pain_point_cost_quarter were built for: the quarters they cover and the
+    org settings they depend on. No row: not built yet (every read is live)."""
+
+    __tablename__ = "pain_point_cost_summary"
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    fiscal_year_start_month: Mapped[int] = mapped_column(Integer)
+    working_weeks_per_year: Mapped[Decimal] = mapped_column(Numeric(4, 1))
+    first_day: Mapped[date] = mapped_column(Date)  # of the first quarter covered
+    last_day: Mapped[date] = mapped_column(Date)  # of the last quarter covered
+    anchor: Mapped[date] = mapped_column(Date)  # first day of the current quarter at build time
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"), {"info": {"backup": False}})

@@ -262,26 +262,25 @@ def cost_figures(
     group_by: GroupBy | None = None,
 ) -> list[CostFigures]:
     """Cost in [first, last], annual run-rate and hours lost per week as of `last`, in total or
-    per group, in one aggregate statement."""
-    active = active_on(last)
-    measures = [
-        exact_sum(cost_in_period("expected", weeks, first, last)),
-        exact_sum(cost_in_period("low", weeks, first, last)),
-        exact_sum(cost_in_period("high", weeks, first, last)),
-        exact_sum(case((active, run_rate("expected", weeks)), else_=SQL.num(0))),
-        exact_sum(case((active, run_rate("low", weeks)), else_=SQL.num(0))),
-        exact_sum(case((active, run_rate("high", weeks)), else_=SQL.num(0))),
-        exact_sum(case((active, _hours("expected") * PainPoint.people_affected), else_=SQL.num(0))),
-        func.count(PainPoint.id),
-        func.count(case((active, 1))),
-    ]
-    keys: list[Any] = []
-    if group_by is GroupBy.stage:
-        keys = [Stage.slug, Stage.name, Stage.position]
-    elif group_by is GroupBy.persona:
-        keys = [Persona.slug, Persona.name, Persona.position]
-    elif group_by is GroupBy.team:
-        keys = [Team.slug, Team.name, Team.name]
+    per group, in one aggregate statement. Whole quarters come from the quarter totals that
+    `summary.py` keeps (the same expressions, summed ahead); any other period is computed live."""
+    from app.pain_points import summary
+
+    found = summary.cost_figures(session, filters, first=first, last=last, weeks=weeks,
+                                 group_by=group_by)
+    if found is None:
+        found = live_cost_figures(session, filters, first=first, last=last, weeks=weeks,
+                                  group_by=group_by)
+    return found
+
+
+def live_cost_figures(
+    session: Session, filters: PainPointFilters, *, first: date, last: date, weeks: Decimal,
+    group_by: GroupBy | None = None,
+) -> list[CostFigures]:
+    """cost_figures evaluated on every pain point, for any period and filter."""
+    measures = list(period_measures(first, last, weeks).values())
+    keys = list(group_columns(group_by)) if group_by else []
     query = with_costs(select(*keys, *measures))
     if group_by is GroupBy.stage:
         query = query.join(Stage, Stage.id == PainPoint.stage_id)
@@ -291,10 +290,33 @@ def cost_figures(
     query = _apply(query, filters).where(PainPoint.observed_since <= last)
     if keys:
         query = query.group_by(*keys).order_by(keys[2])
+    return figures_from_rows(session.execute(query), len(keys))
+
+
+def period_measures(first: date, last: date, weeks: Decimal) -> dict[str, ColumnElement[Any]]:
+    """The aggregates of cost_figures over pain point rows, by name: cost in [first, last],
+    annual run-rate and hours lost per week as of `last`, and the counts behind them."""
+    active = active_on(last)
+    return {
+        "cost": exact_sum(cost_in_period("expected", weeks, first, last)),
+        "cost_low": exact_sum(cost_in_period("low", weeks, first, last)),
+        "cost_high": exact_sum(cost_in_period("high", weeks, first, last)),
+        "run_rate": exact_sum(case((active, run_rate("expected", weeks)), else_=SQL.num(0))),
+        "run_rate_low": exact_sum(case((active, run_rate("low", weeks)), else_=SQL.num(0))),
+        "run_rate_high": exact_sum(case((active, run_rate("high", weeks)), else_=SQL.num(0))),
+        "hours_per_week": exact_sum(case((active, _hours("expected") * PainPoint.people_affected),
+                                         else_=SQL.num(0))),
+        "pain_points": func.count(PainPoint.id),
+        "active_pain_points": func.count(case((active, 1))),
+    }
+
+
+def figures_from_rows(rows: Any, key_columns: int) -> list[CostFigures]:
+    """CostFigures of result rows laid out as (key, label, order)? + the period measures."""
     result = []
-    for row in session.execute(query):
-        key, label = (row[0], row[1]) if keys else (None, None)
-        values = [to_decimal(v) for v in row[len(keys):len(keys) + 7]]
+    for row in rows:
+        key, label = (row[0], row[1]) if key_columns else (None, None)
+        values = [to_decimal(v) for v in row[key_columns:key_columns + 7]]
         result.append(CostFigures(key, label, *values, pain_points=row[-2] or 0,
                                   active_pain_points=row[-1] or 0))
     return result
@@ -412,7 +434,7 @@ def history(session: Session, pain_point_id: int, *, limit: int = 100) -> list[H
 # --- for the dashboards: two-key groups, the costliest pain points, cost per period (appended)
 
 
-def _group_columns(group: GroupBy) -> tuple[Any, Any, Any]:
+def group_columns(group: GroupBy) -> tuple[Any, Any, Any]:
     """(key, label, sort order) of a group, as cost_figures groups."""
     return {GroupBy.stage: (Stage.slug, Stage.name, Stage.position),
             GroupBy.persona: (Persona.slug, Persona.name, Persona.position),
@@ -438,10 +460,17 @@ def run_rate_grid(session: Session, filters: PainPointFilters, *, day: date, wee
                   rows: GroupBy, columns: GroupBy) -> list[GridCell]:
     """cost_figures' annual run-rate and hours lost per week as of `day`, split by two keys at
     once (e.g. persona × stage, the journey heat map), in one aggregate statement. Only pairs
-    with a pain point that costs something come back."""
+    with a pain point that costs something come back. At a covered quarter's last day the
+    quarter totals of `summary.py` answer; otherwise it is computed live."""
+    from app.pain_points import summary
+
     if rows is columns:
         raise ValueError("a grid needs two different groups")
-    row_cols, column_cols = _group_columns(rows), _group_columns(columns)
+    found = summary.run_rate_grid(session, filters, day=day, weeks=weeks, rows=rows,
+                                  columns=columns)
+    if found is not None:
+        return found
+    row_cols, column_cols = group_columns(rows), group_columns(columns)
     query = with_costs(select(
         *row_cols, *column_cols,
         exact_sum(run_rate("expected", weeks)), exact_sum(run_rate("low", weeks)),
@@ -453,8 +482,14 @@ def run_rate_grid(session: Session, filters: PainPointFilters, *, day: date, wee
         query = query.join(Team, Team.id == PainPoint.team_id)
     query = (_apply(query, filters).where(active_on(day))
              .group_by(*row_cols, *column_cols).order_by(row_cols[2], column_cols[2]))
+    return grid_from_rows(session.execute(query))
+
+
+def grid_from_rows(result: Any) -> list[GridCell]:
+    """GridCells of rows laid out as (row key, label, order, column key, label, order,
+    run-rate, low, high, hours per week, pain points)."""
     return [GridCell(r[0], r[1], r[3], r[4], *(to_decimal(v) for v in r[6:10]), r[10] or 0)
-            for r in session.execute(query)]
+            for r in result]
 
 
 @dataclass
@@ -507,9 +542,15 @@ class PeriodCost:
 def cost_by_period(session: Session, filters: PainPointFilters, *,
                    periods: list[tuple[date, date]], weeks: Decimal) -> list[PeriodCost]:
     """cost_figures' cost in each of `periods` (inclusive date pairs), split resolved by the
-    period's end or not, in one statement: four columns per period instead of a statement each."""
+    period's end or not, in one statement: four columns per period instead of a statement each
+    (or, when every period is a covered quarter, one row per quarter of `summary.py`'s totals)."""
+    from app.pain_points import summary
+
     if not periods:
         return []
+    found = summary.cost_by_period(session, filters, periods=periods, weeks=weeks)
+    if found is not None:
+        return found
     columns = []
     for first, last in periods:
         resolved = and_(PainPoint.resolved_on.is_not(None), PainPoint.resolved_on <= last)

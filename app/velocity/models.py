@@ -102,3 +102,24 @@ class ComputeCost(Base):
         UniqueConstraint("model_id", "month"),
         CheckConstraint("gpu_hours >= 0 AND amount >= 0", name="non_negative"),
     )
+
+
+class ModelMilestone(Base):
+    """Derived data (app/velocity/milestones.py keeps it in step with lifecycle_event): each
+    model's first occurrence of every milestone and its earliest event, which every velocity
+    metric starts from. Rebuilt for a model in the transaction of any write to its events."""
+
+    __tablename__ = "model_milestone"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("ml_model.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    ideated: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    data_ready: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    experiment_started: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    validated: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registered: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deployed: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    earliest: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # Derived: a backup leaves it out, a restore rebuilds it.
+    __table_args__ = {"info": {"backup": False}}

@@ -15,7 +15,10 @@ from app.core.sql import days_between, month_index, percentile_cont
 from app.db import UTCDateTime
 from app.teams.models import Team
 from app.velocity import metrics
-from app.velocity.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
+from app.velocity.milestones import fresh
+from app.velocity.models import (
+    ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind, ModelMilestone,
+)
 
 
 def to_decimal_or_none(value: Any) -> Decimal | None:
@@ -55,16 +58,14 @@ def scoped(query: Select, filters: VelocityFilters, model_id_column: Any) -> Sel
     return query
 
 
-def milestones(filters: VelocityFilters):
-    """One row per model: the first occurrence of each milestone, and its earliest event."""
-    columns = [
-        func.min(case((LifecycleEvent.type == EventType(name), LifecycleEvent.occurred_at)))
-        .label(name) for name in metrics.MILESTONES
-    ]
-    query = select(LifecycleEvent.model_id, *columns,
-                   func.min(LifecycleEvent.occurred_at).label("earliest"))
-    return scoped(query, filters, LifecycleEvent.model_id).group_by(
-        LifecycleEvent.model_id).subquery("milestones")
+def milestones(session: Session, filters: VelocityFilters):
+    """One row per model: the first occurrence of each milestone, and its earliest event (the
+    model_milestone rows that app/velocity/milestones.py keeps in step with the events)."""
+    fresh(session)
+    query = select(ModelMilestone.model_id, *[ModelMilestone.__table__.c[name]
+                                              for name in metrics.MILESTONES],
+                   ModelMilestone.earliest)
+    return scoped(query, filters, ModelMilestone.model_id).subquery("milestones")
 
 
 def _in_period(column: Any, first: date, last: date) -> Any:
@@ -87,7 +88,7 @@ def lead_time_expr(m: Any) -> Any:
 
 def lead_time(session: Session, filters: VelocityFilters, first: date, last: date) -> Distribution:
     """Over the models whose first deployment falls in the period."""
-    m = milestones(filters)
+    m = milestones(session, filters)
     lead = lead_time_expr(m)
     median, p90, count = session.execute(
         select(percentile_cont(lead, metrics.MEDIAN), percentile_cont(lead, metrics.P90),
@@ -111,7 +112,7 @@ def lead_time_by_quarter(session: Session, filters: VelocityFilters, quarters: S
     if not quarters:
         return {}
     start_month = quarters[0].start_month
-    m = milestones(filters)
+    m = milestones(session, filters)
     lead = lead_time_expr(m)
     index = _quarter_index(m.c.deployed, start_month).label("q")
     rows = session.execute(
@@ -139,7 +140,7 @@ class Dwell:
 def stage_dwell(session: Session, filters: VelocityFilters, first: date, last: date) -> list[Dwell]:
     """Median days between adjacent milestones a model has both of, over the pairs whose later
     milestone falls in the period."""
-    m = milestones(filters)
+    m = milestones(session, filters)
     pairs = union_all(*[
         select(literal(a).label("from_m"), literal(b).label("to_m"),
                days_between(m.c[b], m.c[a]).label("days"))
@@ -173,7 +174,10 @@ def deployment_figures(session: Session, filters: VelocityFilters, first: date,
     counts = scoped(select(
         func.count(case((LifecycleEvent.type == EventType.deployed, 1))),
         func.count(case((LifecycleEvent.type == EventType.rolled_back, 1))),
-    ).where(_in_period(LifecycleEvent.occurred_at, first, last)), filters, LifecycleEvent.model_id)
+    ).where(_in_period(LifecycleEvent.occurred_at, first, last),
+            # The only types counted: lets the (type, occurred_at) index find the period's rows.
+            LifecycleEvent.type.in_([EventType.deployed, EventType.rolled_back])),
+        filters, LifecycleEvent.model_id)
     deployments, rollbacks = session.execute(counts).one()
     restore = time_to_restore(session, filters, first, last)
     return DeploymentFigures(
@@ -222,7 +226,7 @@ def production_rate(session: Session, filters: VelocityFilters, quarters: Sequen
     if not quarters:
         return []
     start_month = quarters[0].start_month
-    m = milestones(filters)
+    m = milestones(session, filters)
     index = _quarter_index(m.c.ideated, start_month).label("q")
     within = and_(m.c.deployed.is_not(None),
                   days_between(m.c.deployed, m.c.ideated) <= metrics.PRODUCTION_WINDOW_DAYS)
@@ -415,7 +419,7 @@ def _model_rows(session: Session, rows: Sequence[Any], now: datetime) -> list[Mo
     # Two statements over the events of the page's models: milestones with rollbacks and
     # staleness, then the deployment cadence.
     scope = VelocityFilters(model_ids=frozenset(model.id for model, _, _ in rows))
-    m = milestones(scope)
+    m = milestones(session, scope)
     per_model = scoped(
         select(LifecycleEvent.model_id,
                func.count(case((LifecycleEvent.type == EventType.rolled_back, 1)))
@@ -504,7 +508,7 @@ def funnel_by_cohort(session: Session, filters: VelocityFilters,
     if not quarters:
         return []
     start_month = quarters[0].start_month
-    m = milestones(filters)
+    m = milestones(session, filters)
     index = _quarter_index(m.c.ideated, start_month).label("q")
     rows = session.execute(
         select(index, *[func.count(m.c[name]) for name in metrics.MILESTONES])

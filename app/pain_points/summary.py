@@ -1,0 +1,336 @@
+"""Quarter totals of pain-point cost, kept in step with every write they depend on.
+
+Whole quarters are what the dashboards, the metrics API and the quarterly report ask for, and
+evaluating PRODUCT.md's cost formula on every pain point for each of them grows with the
+organisation (seconds at 100 000 pain points). So the formula runs ahead, once per (quarter,
+team, persona, stage), with exactly the expressions of the live query (`queries.period_measures`),
+and a read sums those rows. Correctness rests on two rules:
+
+- **Same transaction.** Every flush that changes a pain point, a team's hourly cost for a persona,
+  a persona's default hourly cost or the org's weeks/fiscal year marks what it touched; the rows
+  of those (team, persona, stage) scopes are recomputed before the transaction commits, and
+  before any summary read in that same session. A reader never sees a total that disagrees
+  with the pain points it can see.
+- **Covered or live.** The rows cover the quarters the dashboards offer (`WINDOW_PAST` back from
+  the current quarter, `WINDOW_FUTURE` ahead) for the settings they were built with. A period
+  that is not a run of covered whole quarters, a filter the rows cannot answer (status, text,
+  deleted), or a database without a built summary is computed live, by the same formula.
+
+Writes that bypass the ORM (the benchmark's COPY, a restore) call `rebuild` themselves.
+"""
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import (
+    Connection, Date, and_, case, delete, event, func, insert, inspect, literal, or_, select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from app.core import clock
+from app.core.periods import Quarter, last_quarters, quarter_of
+from app.pain_points.models import CostQuarter, CostSummaryState, PainPoint
+from app.core.sql import SQL
+from app.pain_points.queries import (
+    CostFigures, GridCell, GroupBy, PainPointFilters, PeriodCost, cost_in_period, exact_sum,
+    figures_from_rows, grid_from_rows, group_columns, period_measures, to_decimal, with_costs,
+)
+from app.settings.models import OrgSettings
+from app.teams.models import Persona, Stage, Team, TeamPersona
+
+# The dashboards' quarter selects offer 20 quarters back and 4 ahead (app/dashboards/filters.py).
+WINDOW_PAST = 20
+WINDOW_FUTURE = 4
+# More scopes than this in one transaction (an import, a bulk change): rebuild everything.
+MAX_SCOPES = 200
+
+Scope = tuple[int | None, int | None, int | None]  # (team, persona, stage); None: any
+EVERYTHING: Scope = (None, None, None)
+_PENDING = "cost_summary_pending"
+_MEASURES = ("cost", "cost_low", "cost_high", "run_rate", "run_rate_low", "run_rate_high",
+             "hours_per_week", "pain_points", "active_pain_points")
+
+
+def window(today: date, start_month: int) -> list[Quarter]:
+    quarters = last_quarters(quarter_of(today, start_month), WINDOW_PAST)
+    for _ in range(WINDOW_FUTURE):
+        quarters.append(quarters[-1].next())
+    return quarters
+
+
+# --- building -------------------------------------------------------------------------------
+
+def _scope_condition(scopes: Iterable[Scope], team: Any, persona: Any, stage: Any) -> Any:
+    clauses = []
+    for scope in scopes:
+        parts = [column == value for column, value in zip((team, persona, stage), scope)
+                 if value is not None]
+        clauses.append(and_(*parts) if parts else literal(True))
+    return or_(*clauses)
+
+
+def _quarter_rows(quarter: Quarter, weeks: Decimal, condition: Any) -> Any:
+    first, last = quarter.first_day, quarter.last_day
+    measures = period_measures(first, last, weeks)
+    resolved = and_(PainPoint.resolved_on.is_not(None), PainPoint.resolved_on <= last)
+    cost_resolved = exact_sum(case((resolved, cost_in_period("expected", weeks, first, last)),
+                                   else_=SQL.num(0)))
+    return (with_costs(select(
+        literal(first, Date()), literal(last, Date()), PainPoint.team_id, PainPoint.persona_id,
+        PainPoint.stage_id, *(measures[name] for name in _MEASURES), cost_resolved))
+        .where(PainPoint.deleted_at.is_(None), PainPoint.observed_since <= last, condition)
+        .group_by(PainPoint.team_id, PainPoint.persona_id, PainPoint.stage_id))
+
+
+_COLUMNS = ["quarter_first", "quarter_last", "team_id", "persona_id", "stage_id", *_MEASURES,
+            "cost_resolved"]
+
+
+def _recompute(connection: Connection, state: Any, scopes: set[Scope]) -> None:
+    """Replaces the rows of `scopes` for every quarter of the state's window: one
+    INSERT … SELECT per quarter, an aggregate over the scopes' pain points."""
+    table = CostQuarter.__table__
+    connection.execute(delete(table).where(_scope_condition(
+        scopes, table.c.team_id, table.c.persona_id, table.c.stage_id)))
+    condition = _scope_condition(scopes, PainPoint.team_id, PainPoint.persona_id,
+                                 PainPoint.stage_id)
+    quarter = quarter_of(state.first_day, state.fiscal_year_start_month)
+    while quarter.first_day <= state.last_day:
+        connection.execute(insert(table).from_select(
+            _COLUMNS, _quarter_rows(quarter, state.working_weeks_per_year, condition)))
+        quarter = quarter.next()
+
+
+def rebuild(connection: Connection, *, today: date | None = None) -> None:
+    """Builds every row afresh for the current window and org settings (after a bulk load, a
+    restore, a change of weeks or fiscal year, or when the window has moved on)."""
+    org = connection.execute(select(OrgSettings.fiscal_year_start_month,
+                                    OrgSettings.working_weeks_per_year)).one_or_none()
+    if org is None:
+        return
+    start_month, weeks = org
+    quarters = window(today or clock.today(), start_month)
+    state = {"id": 1, "fiscal_year_start_month": start_month, "working_weeks_per_year": weeks,
+             "first_day": quarters[0].first_day, "last_day": quarters[-1].last_day,
+             "anchor": quarter_of(today or clock.today(), start_month).first_day}
+    table = CostSummaryState.__table__
+    if connection.execute(update(table).values(**state)).rowcount == 0:
+        connection.execute(insert(table).values(**state))
+    _recompute(connection, SimpleNamespace(**state), {EVERYTHING})
+
+
+def _locked_state(connection: Connection) -> Any:
+    """The state row, locked until commit on PostgreSQL: recomputations of two concurrent
+    transactions run one after the other, the second seeing the first's committed rows
+    (SQLite serialises writers anyway)."""
+    query = select(CostSummaryState.__table__)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return connection.execute(query).one_or_none()
+
+
+def refresh_pending(session: Session) -> None:
+    """Recomputes what this session's flushes have touched (see the module docstring)."""
+    pending: set[Scope] | None = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    connection = session.connection()
+    state = _locked_state(connection)
+    org = connection.execute(select(OrgSettings.fiscal_year_start_month,
+                                    OrgSettings.working_weeks_per_year)).one_or_none()
+    today = clock.today()
+    if (state is None or org is None or EVERYTHING in pending or len(pending) > MAX_SCOPES
+            or (state.fiscal_year_start_month, state.working_weeks_per_year) != tuple(org)
+            or state.anchor != quarter_of(today, state.fiscal_year_start_month).first_day):
+        rebuild(connection, today=today)
+    else:
+        _recompute(connection, state, pending)
+
+
+# --- what a flush touched -------------------------------------------------------------------
+
+def _old_and_new(obj: Any, *names: str) -> list[tuple[Any, ...]]:
+    """The values of `names` now, and before this flush where any of them changed."""
+    state = inspect(obj)
+    now = tuple(getattr(obj, name) for name in names)
+    before = tuple(
+        (h.deleted[0] if h.deleted else getattr(obj, name))
+        for name in names for h in [state.attrs[name].history]
+    )
+    return [now] if before == now else [now, before]
+
+
+# What a pain point's cost depends on (not its title, description, status or evidence).
+_COST_INPUTS = ("team_id", "persona_id", "stage_id", "kind", "hours_low", "hours_likely",
+                "hours_high", "people_affected", "observed_since", "resolved_on", "deleted_at")
+
+
+def _touched(session: Session) -> set[Scope]:
+    scopes: set[Scope] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, PainPoint):
+            attrs = inspect(obj).attrs
+            if obj in session.dirty and not any(attrs[name].history.has_changes()
+                                                for name in _COST_INPUTS):
+                continue
+            for team, persona, stage in _old_and_new(obj, "team_id", "persona_id", "stage_id"):
+                scopes.add((team, persona, stage))
+        elif isinstance(obj, TeamPersona):
+            if obj in session.dirty and not session.is_modified(obj):
+                continue
+            for team, persona in _old_and_new(obj, "team_id", "persona_id"):
+                scopes.add((team, persona, None))
+        elif isinstance(obj, Persona):
+            if obj in session.new or inspect(obj).attrs.hourly_cost.history.has_changes() \
+                    or obj in session.deleted:
+                scopes.add((None, obj.id, None))
+        elif isinstance(obj, OrgSettings):
+            attrs = inspect(obj).attrs
+            if (obj in session.new or attrs.working_weeks_per_year.history.has_changes()
+                    or attrs.fiscal_year_start_month.history.has_changes()):
+                scopes.add(EVERYTHING)
+    return scopes
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session: Session, _context: Any) -> None:
+    if scopes := _touched(session):
+        session.info.setdefault(_PENDING, set()).update(scopes)
+
+
+@event.listens_for(Session, "before_commit")
+def _refresh_before_commit(session: Session) -> None:
+    session.flush()
+    refresh_pending(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, _previous: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+_SIMPLE = PainPointFilters()
+
+
+def _state(session: Session, filters: PainPointFilters, weeks: Decimal) -> Any:
+    """The summary's state when its rows can answer these filters and weeks, else None."""
+    if (filters.statuses or filters.text or filters.include_deleted
+            or filters.observed_from is not None or filters.observed_to is not None):
+        return None
+    session.flush()
+    refresh_pending(session)
+    state = session.execute(select(CostSummaryState)).scalar_one_or_none()
+    if state is None or state.working_weeks_per_year != weeks:
+        return None
+    return state
+
+
+def _quarters(state: Any, first: date, last: date) -> tuple[date, date] | None:
+    """(first day of the first quarter, first day of the last quarter) when [first, last] is a
+    run of whole quarters the rows cover; None when it must be live."""
+    month = state.fiscal_year_start_month
+    head, tail = quarter_of(first, month), quarter_of(last, month)
+    if (head.first_day != first or tail.last_day != last or first < state.first_day
+            or last > state.last_day):
+        return None
+    return head.first_day, tail.first_day
+
+
+def _filtered(query: Any, filters: PainPointFilters) -> Any:
+    if filters.team_ids is not None:
+        query = query.where(CostQuarter.team_id.in_(filters.team_ids))
+    if filters.persona_id is not None:
+        query = query.where(CostQuarter.persona_id == filters.persona_id)
+    if filters.stage_id is not None:
+        query = query.where(CostQuarter.stage_id == filters.stage_id)
+    return query
+
+
+def _joined(query: Any, group: GroupBy | None) -> Any:
+    if group is GroupBy.stage:
+        return query.join(Stage, Stage.id == CostQuarter.stage_id)
+    if group is GroupBy.persona:
+        return query.join(Persona, Persona.id == CostQuarter.persona_id)
+    if group is GroupBy.team:
+        return query.join(Team, Team.id == CostQuarter.team_id)
+    return query
+
+
+def cost_figures(session: Session, filters: PainPointFilters, *, first: date, last: date,
+                 weeks: Decimal, group_by: GroupBy | None = None) -> list[CostFigures] | None:
+    """queries.cost_figures from the quarter rows, or None when they cannot answer it: cost
+    summed over the quarters, run-rate, hours and counts of the last quarter (as of `last`)."""
+    state = _state(session, filters, weeks)
+    covered = state and _quarters(state, first, last)
+    if not covered:
+        return None
+    _, last_quarter = covered
+    at_end = CostQuarter.quarter_first == last_quarter
+
+    def ending(column: Any) -> Any:
+        return case((at_end, column), else_=0)
+
+    keys = list(group_columns(group_by)) if group_by else []
+    query = _joined(select(
+        *keys,
+        exact_sum(CostQuarter.cost), exact_sum(CostQuarter.cost_low),
+        exact_sum(CostQuarter.cost_high), exact_sum(ending(CostQuarter.run_rate)),
+        exact_sum(ending(CostQuarter.run_rate_low)), exact_sum(ending(CostQuarter.run_rate_high)),
+        exact_sum(ending(CostQuarter.hours_per_week)),
+        func.sum(ending(CostQuarter.pain_points)), func.sum(ending(CostQuarter.active_pain_points)),
+    ), group_by)
+    query = _filtered(query, filters).where(CostQuarter.quarter_first.between(*covered))
+    if keys:
+        query = query.group_by(*keys).order_by(keys[2])
+    return figures_from_rows(session.execute(query), len(keys))
+
+
+def run_rate_grid(session: Session, filters: PainPointFilters, *, day: date, weeks: Decimal,
+                  rows: GroupBy, columns: GroupBy) -> list[GridCell] | None:
+    """queries.run_rate_grid from the rows of the quarter that ends on `day`, or None."""
+    state = _state(session, filters, weeks)
+    if state is None:
+        return None
+    quarter = quarter_of(day, state.fiscal_year_start_month)
+    covered = _quarters(state, quarter.first_day, day)
+    if not covered:
+        return None
+    row_cols, column_cols = group_columns(rows), group_columns(columns)
+    query = _joined(_joined(select(
+        *row_cols, *column_cols,
+        exact_sum(CostQuarter.run_rate), exact_sum(CostQuarter.run_rate_low),
+        exact_sum(CostQuarter.run_rate_high), exact_sum(CostQuarter.hours_per_week),
+        func.sum(CostQuarter.active_pain_points)), rows), columns)
+    query = (_filtered(query, filters).where(CostQuarter.quarter_first == covered[0])
+             .group_by(*row_cols, *column_cols)
+             .having(func.sum(CostQuarter.active_pain_points) > 0)
+             .order_by(row_cols[2], column_cols[2]))
+    return grid_from_rows(session.execute(query))
+
+
+def cost_by_period(session: Session, filters: PainPointFilters, *,
+                   periods: list[tuple[date, date]], weeks: Decimal) -> list[PeriodCost] | None:
+    """queries.cost_by_period when every period is one covered quarter, else None."""
+    state = _state(session, filters, weeks)
+    if state is None:
+        return None
+    starts = []
+    for first, last in periods:
+        covered = _quarters(state, first, last)
+        if not covered or covered[0] != covered[1]:
+            return None
+        starts.append(first)
+    query = _filtered(select(
+        CostQuarter.quarter_first,
+        exact_sum(CostQuarter.cost - CostQuarter.cost_resolved), exact_sum(CostQuarter.cost_resolved),
+        exact_sum(CostQuarter.cost_low), exact_sum(CostQuarter.cost_high),
+    ), filters).where(CostQuarter.quarter_first.in_(starts)).group_by(CostQuarter.quarter_first)
+    found = {row[0]: row[1:] for row in session.execute(query)}
+    return [PeriodCost(first, last, *(to_decimal(v) for v in found.get(first, (None,) * 4)))
+            for first, last in periods]
