@@ -11,13 +11,15 @@ from app.pain_points import summary  # noqa: F401  (keeps pain_point_cost_quarte
 from app.pain_points.models import Confirmation, CostQuarter, CostSummaryState, PainPoint
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Stage, Team, TeamPersona
-from app.velocity import milestones  # noqa: F401  (keeps model_milestone in step)
-from app.velocity.models import ComputeCost, LifecycleEvent, MLModel, ModelMilestone
+from app.velocity import milestones  # noqa: F401  (keeps model_milestone, deployment_month in step)
+from app.velocity.models import (
+    ComputeCost, DeploymentMonth, LifecycleEvent, MLModel, ModelMilestone,
+)
 
 __all__ = [
     "ApiToken", "AuditEntry", "Base", "ComputeCost", "Confirmation", "CostQuarter",
-    "CostSummaryState", "Initiative", "InitiativeLink", "LifecycleEvent", "LoginAttempt",
-    "MLModel", "MaturityAnswer", "MaturityAssessment", "ModelMilestone", "OrgSettings",
-    "PainPoint", "Persona", "Role", "Stage", "Team", "TeamPersona", "User", "UserSession",
-    "user_team",
+    "CostSummaryState", "DeploymentMonth", "Initiative", "InitiativeLink", "LifecycleEvent",
+    "LoginAttempt", "MLModel", "MaturityAnswer", "MaturityAssessment", "ModelMilestone",
+    "OrgSettings", "PainPoint", "Persona", "Role", "Stage", "Team", "TeamPersona", "User",
+    "UserSession", "user_team",
 ]

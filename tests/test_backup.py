@@ -206,10 +206,11 @@ def test_the_backup_names_its_revision_and_keeps_values_losslessly(trip):
     assert header["source_dialect"] == "sqlite"
     assert datetime.fromisoformat(header["created_at"]).tzinfo is not None
     assert not set(header["tables"]) & TRANSIENT_TABLES
-    # Derived tables (cost quarter totals, model milestones) stay out: a restore rebuilds them,
+    # Derived tables (cost quarter totals, model milestones, deployment months) stay out: a restore rebuilds them,
     # and the row counts after the round trip (test above) include them.
     derived = {t.name for t in Base.metadata.sorted_tables if t.info.get("backup") is False}
-    assert derived == {"pain_point_cost_quarter", "pain_point_cost_summary", "model_milestone"}
+    assert derived == {"pain_point_cost_quarter", "pain_point_cost_summary", "model_milestone",
+                       "deployment_month"}
     assert not set(header["tables"]) & derived
     assert body[-1] == {"end_of_backup": True, "tables": len(header["tables"]),
                         "rows": sum(n for t, n in trip.counts.items()

@@ -123,3 +123,18 @@ class ModelMilestone(Base):
 
     # Derived: a backup leaves it out, a restore rebuilds it.
     __table_args__ = {"info": {"backup": False}}
+
+
+class DeploymentMonth(Base):
+    """Derived data (app/velocity/milestones.py): `deployed` and `rolled_back` events of one
+    team's models in one calendar month (UTC), kept in step with lifecycle_event."""
+
+    __tablename__ = "deployment_month"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    month: Mapped[int] = mapped_column(primary_key=True, index=True)  # year × 12 + month − 1
+    deployments: Mapped[int] = mapped_column(default=0)
+    rollbacks: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = {"info": {"backup": False}}

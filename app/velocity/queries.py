@@ -15,9 +15,9 @@ from app.core.sql import days_between, month_index, percentile_cont
 from app.db import UTCDateTime
 from app.teams.models import Team
 from app.velocity import metrics
-from app.velocity.milestones import fresh
+from app.velocity.milestones import fresh, month_of
 from app.velocity.models import (
-    ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind, ModelMilestone,
+    ComputeCost, DeploymentMonth, EventType, LifecycleEvent, MLModel, ModelKind, ModelMilestone,
 )
 
 
@@ -479,16 +479,29 @@ def deployments_by_month(session: Session, filters: VelocityFilters, first: date
     """`deployed` and `rolled_back` events in [first, last] per calendar month, every month of
     the period present (zero when quiet), in one grouped statement; the change failure rate
     of each month as deployment_figures computes it for a period."""
-    index = month_index(LifecycleEvent.occurred_at).label("m")
-    rows = session.execute(scoped(
-        select(index, func.count(case((LifecycleEvent.type == EventType.deployed, 1))),
-               func.count(case((LifecycleEvent.type == EventType.rolled_back, 1))))
-        .where(_in_period(LifecycleEvent.occurred_at, first, last),
-               LifecycleEvent.type.in_([EventType.deployed, EventType.rolled_back])),
-        filters, LifecycleEvent.model_id).group_by(index)).all()
-    found = {m: (d, r) for m, d, r in rows}
+    months = _months(first, last)
+    whole_months = first.day == 1 and (last + timedelta(days=1)).day == 1
+    if whole_months and filters.model_id is None and filters.model_ids is None:
+        # Per team and month, kept in step with the events (app/velocity/milestones.py).
+        fresh(session)
+        query = (select(DeploymentMonth.month, func.sum(DeploymentMonth.deployments),
+                        func.sum(DeploymentMonth.rollbacks))
+                 .where(DeploymentMonth.month.between(month_of(start_of(first)),
+                                                      month_of(start_of(last))))
+                 .group_by(DeploymentMonth.month))
+        if filters.team_ids is not None:
+            query = query.where(DeploymentMonth.team_id.in_(filters.team_ids))
+    else:
+        index = month_index(LifecycleEvent.occurred_at).label("m")
+        query = scoped(
+            select(index, func.count(case((LifecycleEvent.type == EventType.deployed, 1))),
+                   func.count(case((LifecycleEvent.type == EventType.rolled_back, 1))))
+            .where(_in_period(LifecycleEvent.occurred_at, first, last),
+                   LifecycleEvent.type.in_([EventType.deployed, EventType.rolled_back])),
+            filters, LifecycleEvent.model_id).group_by(index)
+    found = {m: (d or 0, r or 0) for m, d, r in session.execute(query).all()}
     result = []
-    for month in _months(first, last):
+    for month in months:
         deployed, rolled_back = found.get(month.year * 12 + month.month - 1, (0, 0))
         result.append(MonthDeployments(month, deployed, rolled_back,
                                        metrics.change_failure_rate(rolled_back, deployed)))

@@ -1,4 +1,4 @@
-"""model_milestone (app/velocity/milestones.py) always equals the aggregate of the events it is
+"""model_milestone and deployment_month (app/velocity/milestones.py) always equal the aggregate of the events it is
 derived from: after adding, changing, moving and deleting events, in the same transaction."""
 
 from datetime import UTC, date, datetime
@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 
 from app.velocity import milestones
-from app.velocity.models import LifecycleEvent, MLModel, ModelMilestone
-from app.velocity.queries import VelocityFilters, lead_time
+from app.velocity.models import DeploymentMonth, LifecycleEvent, MLModel, ModelMilestone
+from app.velocity.queries import VelocityFilters, deployments_by_month, lead_time
 from tests import factories
 
 
@@ -87,3 +87,44 @@ def test_a_rebuild_after_a_bulk_load_equals_the_events(db):
     assert m.id not in stored(db)  # Core insert: not seen by the session's listeners
     milestones.rebuild(db.connection())
     assert stored(db) == derived(db) and stored(db)[m.id][4] == at("2026-04-01")
+
+
+def months_stored(db) -> dict[tuple[int, int], tuple[int, int]]:
+    rows = db.execute(select(DeploymentMonth)).scalars().all()
+    return {(r.team_id, r.month): (r.deployments, r.rollbacks) for r in rows}
+
+
+def months_derived(db) -> dict[tuple[int, int], tuple[int, int]]:
+    return {(t, m): (d, r) for t, m, d, r in db.execute(milestones.month_rows()).all()}
+
+
+def test_deployment_months_follow_events_and_models(db):
+    red, blue = factories.make_team(db), factories.make_team(db)
+    m = MLModel(team_id=red.id, name="pricing")
+    db.add(m)
+    db.flush()
+    first = LifecycleEvent(model_id=m.id, type="deployed", occurred_at=at("2026-01-31T23:30:00"))
+    back = LifecycleEvent(model_id=m.id, type="rolled_back", occurred_at=at("2026-02-01"))
+    db.add_all([first, back,
+                LifecycleEvent(model_id=m.id, type="ideated", occurred_at=at("2026-01-02"))])
+    db.commit()
+    jan, feb = 2026 * 12, 2026 * 12 + 1
+    assert months_stored(db) == months_derived(db) == {(red.id, jan): (1, 0),
+                                                       (red.id, feb): (0, 1)}
+    q1 = deployments_by_month(db, VelocityFilters(team_ids=frozenset({red.id})),
+                              date(2026, 1, 1), date(2026, 3, 31))
+    assert [(x.deployments, x.rollbacks) for x in q1] == [(1, 0), (0, 1), (0, 0)]
+
+    first.occurred_at = at("2026-02-10")  # to another month, read before commit
+    q1 = deployments_by_month(db, VelocityFilters(), date(2026, 1, 1), date(2026, 3, 31))
+    assert [(x.deployments, x.rollbacks) for x in q1][:2] == [(0, 0), (1, 1)]
+    back.type = "deployed"  # a rollback becomes a deployment
+    m.team_id = blue.id  # the model moves team: both teams' rows change
+    db.commit()
+    assert months_stored(db) == months_derived(db) == {(blue.id, feb): (2, 0)}
+    db.delete(back)
+    db.commit()
+    assert months_stored(db) == months_derived(db) == {(blue.id, feb): (1, 0)}
+    # A period that is not whole months is counted from the events, with the same answer.
+    part = deployments_by_month(db, VelocityFilters(), date(2026, 2, 5), date(2026, 2, 28))
+    assert [(x.deployments, x.rollbacks) for x in part] == [(1, 0)]
