@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from sqlalchemy.orm import Session
 
-from app.api.pagination import Page, Paging
+from app.api.pagination import Page, Paging, Window
 from app.api.pain_point_schemas import period_errors
 from app.api.types import IdPath, Money, problem_responses
 from app.auth.deps import Editor, Reader
@@ -97,7 +97,11 @@ class RoiMetricsOut(BaseModel):
     horizon_years: int
     from_: date = Field(alias="from", description="First day of the realized savings.")
     to: date
-    initiatives: list[RoiItemOut]
+    total: int = Field(description="Initiatives in the scope; `initiatives` holds at most "
+                                   "`limit` of them from `offset`.")
+    limit: int
+    offset: int
+    initiatives: list[RoiItemOut] = Field(description="By title, then id.")
 
 
 # --- building answers -----------------------------------------------------------------------
@@ -235,7 +239,7 @@ def delete_initiative(session: SessionDep, principal: Editor,
             tags=["metrics"], response_model=RoiMetricsOut,
             responses=problem_responses(401, 403, 422))
 def roi_metrics(
-    session: SessionDep, principal: Reader,
+    session: SessionDep, principal: Reader, window: Window,
     horizon_years: Annotated[int, Query(ge=1, le=3, description="H: 1, 2 or 3 years.")] = 3,
     team: Annotated[str | None, Query(description="Team slug: that team's initiatives and "
                                                   "org-wide ones, counting only the links to "
@@ -243,7 +247,7 @@ def roi_metrics(
     = None,
     from_: Annotated[date | None, Query(
         alias="from", description="First day of the realized savings; defaults to the "
-                                  "earliest delivery.")] = None,
+                                  "earliest delivery among the initiatives answered.")] = None,
     to: Annotated[date | None, Query(description="Last day of the realized savings; defaults "
                                                  "to today.")] = None,
 ) -> RoiMetricsOut:
@@ -252,7 +256,12 @@ def roi_metrics(
     years and payback in months, as PRODUCT.md defines them. Money is a decimal string
     rounded half-even to cents; `roi` a ratio with four decimals (null when the initiative
     costs nothing); `payback_months` two decimals (null: never, the savings do not exceed
-    the run cost). A viewer asking for a team it does not belong to gets 403."""
+    the run cost). A viewer asking for a team it does not belong to gets 403.
+
+    The initiatives come by title (then id), `limit` of them (default 100, at most 500) from
+    `offset`, with the `total` in the scope. Nothing is realized before a delivery, so the
+    default `from` (the earliest delivery of the initiatives answered) gives every page the
+    figures it would have in one long answer."""
     errors = period_errors(from_, to, clock.today())
     try:
         team_id = _team_id(session, team)
@@ -266,7 +275,8 @@ def roi_metrics(
                                f"'{team}'.", field="team")
     org = get_org_settings(session)
     filters = InitiativeFilters(visible_team_ids=principal.visible_team_ids, team_id=team_id)
-    rows, _ = queries.list_initiatives(session, filters)
+    rows, total = queries.list_initiatives(session, filters, offset=window.offset,
+                                           limit=window.limit)
     default_first, default_last = queries.realized_period(rows, clock.today())
     first, last = from_ or default_first, to or default_last
     if last < first:
@@ -288,4 +298,6 @@ def roi_metrics(
             roi=f.roi, payback_months=f.payback_months))
     return RoiMetricsOut.model_validate({"currency": org.currency,
                                          "horizon_years": horizon_years, "from": first,
-                                         "to": last, "initiatives": items})
+                                         "to": last, "total": total,
+                                         "limit": window.limit, "offset": window.offset,
+                                         "initiatives": items})

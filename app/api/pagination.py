@@ -1,4 +1,5 @@
-"""Paging shared by every list endpoint: `?page=&page_size=` in, `Page[T]` out."""
+"""Paging shared by every list endpoint: `?page=&page_size=` in, `Page[T]` out; and the
+`?limit=&offset=` window of the metrics answers whose lists grow with the organisation."""
 
 from typing import Annotated, Generic, TypeVar
 
@@ -13,6 +14,8 @@ T = TypeVar("T")
 
 # Far beyond any real list, and small enough that the offset stays a 32-bit integer.
 MAX_PAGE = 1_000_000
+MAX_OFFSET = 1_000_000_000
+DEFAULT_LIMIT = 100
 
 
 class PageParams:
@@ -49,3 +52,24 @@ class Page(BaseModel, Generic[T]):
     @classmethod
     def of(cls, items: list[T], total: int, params: PageParams) -> "Page[T]":
         return cls(items=items, total=total, page=params.page, page_size=params.page_size)
+
+
+class WindowParams:
+    """`limit` items from `offset` of a metrics list; use it as a dependency (`Window`)."""
+
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE,
+                                    description="Items to return.")] = DEFAULT_LIMIT,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET,
+                                     description="Items to skip first.")] = 0,
+    ) -> None:
+        self.limit = limit
+        self.offset = offset
+
+    def of(self, items: list[T]) -> list[T]:
+        """The window of a list that is already whole in memory."""
+        return items[self.offset:self.offset + self.limit]
+
+
+Window = Annotated[WindowParams, Depends()]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from sqlalchemy.orm import Session
 
+from app.api.pagination import Window
 from app.api.pain_point_schemas import period_errors
 from app.api.types import Money, problem_responses
 from app.auth.deps import Reader
@@ -120,7 +121,11 @@ class ComputeOut(_Period):
     total: Money
     gpu_hours: Days
     by_month: list[MonthSpendOut]
-    by_model: list[ModelSpendOut]
+    by_model_total: int = Field(description="Models with spend in the period; `by_model` holds "
+                                            "at most `limit` of them from `offset`.")
+    limit: int
+    offset: int
+    by_model: list[ModelSpendOut] = Field(description="Highest spend first, then by model id.")
 
 
 FromQuery = Annotated[date | None, Query(
@@ -198,19 +203,25 @@ def velocity_metrics(session: SessionDep, principal: Reader, from_: FromQuery = 
 
 @router.get("/compute", name="api.metrics.compute", summary="Compute and LLM spend",
             response_model=ComputeOut, responses=problem_responses(401, 403, 422))
-def compute_metrics(session: SessionDep, principal: Reader, from_: FromQuery = None,
-                    to: ToQuery = None, team: TeamQuery = None) -> ComputeOut:
+def compute_metrics(session: SessionDep, principal: Reader, window: Window,
+                    from_: FromQuery = None, to: ToQuery = None,
+                    team: TeamQuery = None) -> ComputeOut:
     """Compute spend and GPU hours of the months that overlap [`from`, `to`] (by default the
-    current fiscal quarter), in total, per month and per model (highest spend first)."""
+    current fiscal quarter), in total, per month and per model (highest spend first, then by
+    model id): `limit` models (default 100, at most 500) from `offset`, with
+    `by_model_total`. The totals always cover every model."""
     org = get_org_settings(session)
     first, last, filters = _scope(session, principal, from_, to, team,
                                   org.fiscal_year_start_month)
     total, hours = queries.compute_total(session, filters, first, last)
+    # Re-sorted with the id as tie-break, so that pages neither repeat nor skip a model.
+    by_model = sorted(queries.compute_by_model(session, filters, first, last),
+                      key=lambda m: (-m[2], m[0]))
     return ComputeOut.model_validate({
         "from": first, "to": last, "currency": org.currency, "total": total, "gpu_hours": hours,
         "by_month": [MonthSpendOut(month=s.month, amount=s.amount, gpu_hours=s.gpu_hours)
                      for s in queries.compute_by_month(session, filters, first, last)],
+        "by_model_total": len(by_model), "limit": window.limit, "offset": window.offset,
         "by_model": [ModelSpendOut(model_id=i, model=name, amount=amount, gpu_hours=gpu_hours)
-                     for i, name, amount, gpu_hours
-                     in queries.compute_by_model(session, filters, first, last)],
+                     for i, name, amount, gpu_hours in window.of(by_model)],
     })

@@ -2,10 +2,14 @@
 realized savings against cumulative cost, quarter by quarter) and initiatives ranked by ROI.
 
 The same queries as the initiative pages and the metrics API; the horizon and team filters
-swap the charts through htmx and push the URL, so every view is a shareable link.
+swap the charts through htmx and push the URL, so every view is a shareable link. An
+organisation has thousands of initiatives: the bar charts show the top ones by their measure
+and the ranking table is paged like the pain-point ledger, so the page stays the same size
+however many there are. The payback curve is one aggregate of all of them.
 """
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
 from app.auth.deps import Reader
@@ -18,6 +22,7 @@ from app.initiatives.routes import (
     HORIZONS,
     LABELS,
     STATUS_LABELS,
+    ListQuery,
     initiatives_with_figures,
     list_query,
     org_of,
@@ -31,30 +36,52 @@ router = APIRouter(prefix="/dashboards", include_in_schema=False)
 COUNTED = (InitiativeStatus.proposed, InitiativeStatus.in_progress, InitiativeStatus.delivered)
 # The payback curve shows at most ten years of quarters (the latest ones).
 MAX_QUARTERS = 40
+# Bars per chart: more would be unreadable (and weigh a bar per initiative); the table pages.
+TOP_BARS = 20
+PAGE_SIZE = 20
+MAX_PAGE = 100_000
+
+
+def _page_number(params: QueryParams, query: ListQuery) -> int:
+    raw = params.get("page", "").strip()
+    if not raw:
+        return 1
+    if raw.isdigit() and 1 <= int(raw) <= MAX_PAGE:
+        return int(raw)
+    query.errors["page"] = f"choose a page from 1 to {MAX_PAGE:,}"
+    return 1
 
 
 @router.get("/roi", name="dashboards.roi")
 def roi_dashboard(request: Request, session: SessionDep, principal: Reader) -> Response:
     teams = visible_teams(session, principal)
     query = list_query(request, teams)
+    page = _page_number(request.query_params, query)
     org = org_of(session)
     now = today()
     context = {"path_for": request.app.url_path_for, "query": query, "teams": teams,
-               "horizons": HORIZONS, "labels": LABELS, "status_labels": STATUS_LABELS,
-               "currency": org.currency, "list_errors": query.errors, "rows": []}
+               "horizons": HORIZONS, "labels": LABELS | {"page": "Page"},
+               "status_labels": STATUS_LABELS, "currency": org.currency,
+               "list_errors": query.errors, "rows": []}
     if query.errors:
         return render(request, "dashboards/roi.html", context, block="dashboard",
                       status_code=422)
     rows, found, period = initiatives_with_figures(session, principal, query, org,
                                                    statuses=COUNTED)
     rows.sort(key=lambda r: (-found[r.initiative.id].expected, r.initiative.title))
+    top_rows = rows[:TOP_BARS]
     bars = [figures.SavingsBar(r.initiative.id, r.initiative.title, found[r.initiative.id].expected,
                                found[r.initiative.id].expected_low,
                                found[r.initiative.id].expected_high,
-                               found[r.initiative.id].realized) for r in rows]
+                               found[r.initiative.id].realized) for r in top_rows]
+    # The table: every initiative by ROI, those without one (costing nothing) last.
+    by_roi = sorted(rows, key=lambda r: (found[r.initiative.id].roi is None,
+                                         -(found[r.initiative.id].roi or 0),
+                                         r.initiative.title, r.initiative.id))
     ranked = [figures.RoiBar(r.initiative.id, r.initiative.title, found[r.initiative.id].roi)
-              for r in rows if found[r.initiative.id].roi is not None]
-    ranked.sort(key=lambda b: (-b.roi, b.title))
+              for r in by_roi if found[r.initiative.id].roi is not None]
+    pages = max(1, -(-len(by_roi) // PAGE_SIZE))
+    page = min(page, pages)
 
     started = [r for r in rows if r.initiative.started_on and r.initiative.started_on <= now]
     points: list[figures.CurvePoint] = []
@@ -73,9 +100,14 @@ def roi_dashboard(request: Request, session: SessionDep, principal: Reader) -> R
                                      r.initiative.started_on, r.initiative.delivered_on,
                                      realized[r.initiative.id]) for r in started])
     context |= {
-        "rows": rows, "figures": found, "period": period, "ranked": ranked, "points": points,
+        "rows": rows, "figures": found, "period": period, "points": points,
+        "top_rows": top_rows, "ranked": ranked[:TOP_BARS], "ranked_total": len(ranked),
+        "table": by_roi[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
+        "first_rank": (page - 1) * PAGE_SIZE + 1, "page": page, "pages": pages,
+        "page_size": PAGE_SIZE,
+        "page_qs": {n: query.query_string(page=n) for n in (page - 1, page + 1)},
         "savings_figure": figures.expected_vs_realized(bars, org.currency),
         "curve_figure": figures.payback_curve(points, org.currency),
-        "roi_figure": figures.roi_ranking(ranked, query.horizon),
+        "roi_figure": figures.roi_ranking(ranked[:TOP_BARS], query.horizon),
     }
     return render(request, "dashboards/roi.html", context, block="dashboard")

@@ -1,11 +1,16 @@
 """Maturity pages: a team's assessment form, its team page (level, gaps and what closing them is
 worth, history) and the maturity dashboard across the visible teams.
 
+The dashboard's team filter swaps `{% block dashboard %}` through htmx and pushes the URL, like
+the other dashboards. With hundreds of teams its charts draw the best-scored ones (or the teams
+chosen) and its teams table is paged, so the page stays the same size however many there are.
+
 The form is a plain post with Post/Redirect/Get; a refused one comes back with 422, the answers
 as given and each message beside its capability. The service validates before it writes.
 """
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
@@ -19,6 +24,7 @@ from app.auth.permissions import Principal
 from app.core import clock
 from app.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from app.core.periods import last_quarters, quarter_of
+from app.dashboards.filters import LABELS, parse_filters
 from app.db import SessionDep
 from app.forms import FormDep
 from app.maturity import figures, queries, service
@@ -36,16 +42,21 @@ router = APIRouter(include_in_schema=False)
 ANSWER_LABELS = {"no": "No", "partial": "Partial", "yes": "Yes"}
 HISTORY_QUARTERS = 8
 LEAD_TIME_QUARTERS = 4
+# Teams the dashboard's charts draw without a team filter: a grid or a legend of hundreds of
+# teams reads as noise (and weighs a column or a line each). The table below pages them all.
+CHART_TEAMS = 30
+PAGE_SIZE = 50
+MAX_PAGE = 100_000
 
 
 def _page(request: Request, template: str, context: dict[str, Any], *,
-          status_code: int = 200) -> Response:
+          block: str | None = None, status_code: int = 200) -> Response:
     rubric = load_rubric()
     base = {"path_for": request.app.url_path_for, "rubric": rubric,
             "top_level": max(rubric.levels), "answer_labels": ANSWER_LABELS,
             "score_label": figures.score_label, "score_text": figures.score_text,
             "level_name": figures.level_name}
-    return render(request, template, base | context, status_code=status_code)
+    return render(request, template, base | context, block=block, status_code=status_code)
 
 
 def _team(session: Session, principal: Principal, slug: str) -> Team:
@@ -184,33 +195,64 @@ def team_page(request: Request, session: SessionDep, principal: Reader, slug: st
 # --- the dashboard ----------------------------------------------------------------------------
 
 
+def _page_number(raw: str, errors: dict[str, str]) -> int:
+    raw = raw.strip()
+    if not raw:
+        return 1
+    if raw.isdigit() and 1 <= int(raw) <= MAX_PAGE:
+        return int(raw)
+    errors["page"] = f"choose a page from 1 to {MAX_PAGE:,}"
+    return 1
+
+
 @router.get("/dashboards/maturity", name="dashboards.maturity")
 def dashboard(request: Request, session: SessionDep, principal: Reader) -> Response:
     rubric = load_rubric()
     top = max(rubric.levels)
-    visible = principal.visible_team_ids
     org = get_org_settings(session)
     today = clock.today()
+    choices, _ = team_queries.list_teams(session, visible_team_ids=principal.visible_team_ids)
+    # Only the team filter applies here (maturity has no quarter range, persona or stage).
+    filters = parse_filters(request.query_params, teams=choices, personas=[], stages=[],
+                            visible_team_ids=principal.visible_team_ids, today=today,
+                            start_month=org.fiscal_year_start_month)
+    page = _page_number(request.query_params.get("page", ""), filters.errors)
+    context: dict[str, Any] = {"filters": filters, "choices": choices,
+                               "labels": LABELS | {"page": "Page"}}
+    if filters.errors:
+        return _page(request, "maturity/dashboard.html", context | {"teams": [], "assessed": []},
+                     block="dashboard", status_code=422)
+    scope = filters.team_ids
     current = quarter_of(today, org.fiscal_year_start_month)
-    teams = queries.latest_with_gaps(session, team_ids=visible)
-    rows = [t.latest for t in teams]
+    teams = queries.latest_with_gaps(session, team_ids=scope)
     assessed = [t for t in teams if t.latest.assessment_id is not None]
+    # The charts draw the teams chosen (at most MAX_TEAMS), else the best-scored; by name.
+    by_score = sorted(assessed, key=lambda t: (-t.latest.score, t.latest.team_name))
+    shown = {t.latest.team_id for t in (by_score if filters.teams else by_score[:CHART_TEAMS])}
+    charted = [t for t in assessed if t.latest.team_id in shown]
+    rows = [t.latest for t in charted]
     quarters = last_quarters(current, HISTORY_QUARTERS)
     by_quarter = queries.scores_by_quarter(session, quarter_ends=[q.last_day for q in quarters],
                                            team_ids=frozenset(r.team_id for r in rows))
     series = [(r.team_name, by_quarter.get(r.team_id, [None] * len(quarters))) for r in rows]
     lead_quarters = last_quarters(current, LEAD_TIME_QUARTERS)
     lead_first, lead_last = lead_quarters[0].first_day, lead_quarters[-1].last_day
-    lead = queries.lead_time_by_level(session, team_ids=visible, first=lead_first,
+    lead = queries.lead_time_by_level(session, team_ids=scope, first=lead_first,
                                       last=lead_last)
-    editable = {r.team_id for r in rows if principal.can_edit_team(r.team_id)}
-    return _page(request, "maturity/dashboard.html", {
-        "teams": teams, "assessed": assessed, "editable": editable,
+    pages = max(1, -(-len(teams) // PAGE_SIZE))
+    page = min(page, pages)
+    listed = teams[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    base = filters.pairs(with_range=False)
+    editable = {t.latest.team_id for t in teams if principal.can_edit_team(t.latest.team_id)}
+    return _page(request, "maturity/dashboard.html", context | {
+        "teams": teams, "assessed": assessed, "charted": charted, "listed": listed,
+        "editable": editable, "page": page, "pages": pages, "page_size": PAGE_SIZE,
+        "page_qs": {n: urlencode([*base, ("page", n)]) for n in (page - 1, page + 1)},
         "levels_figure": figures.level_score_bars(rows, top),
         "grid_figure": figures.capability_heatmap(
-            [(t.latest.team_name, t.answers) for t in assessed], rubric.capabilities),
+            [(t.latest.team_name, t.answers) for t in charted], rubric.capabilities),
         "quarters": quarters, "series": series,
         "history_figure": figures.score_history_lines([q.label for q in quarters], series, top),
         "lead": lead, "lead_figure": figures.lead_time_by_level_bars(lead),
         "lead_from": lead_quarters[0], "lead_to": lead_quarters[-1],
-    })
+    }, block="dashboard")

@@ -36,6 +36,10 @@ from app.velocity.queries import MonthDeployments, VelocityFilters, deployments_
 TOP_PAIN_POINTS = 10
 # The opened/resolved lists are for reading, not an export of the ledger (that exists).
 MAX_LISTED = 100
+# Likewise the initiatives (the ROI dashboard has them all) and the teams' maturity (the
+# maturity dashboard): a report of thousands of rows is read by nobody and takes minutes as PDF.
+MAX_INITIATIVES = 25
+MAX_TEAMS = 25
 # ROI as the initiative pages show it by default.
 ROI_HORIZON_YEARS = 3
 
@@ -159,8 +163,10 @@ class QuarterlyReport:
     cost_by_stage: list[CostFigures]
     cost_by_persona: list[CostFigures]
     months: list[MonthDeployments]
-    maturity: list[MaturityChange]
-    initiatives: list[InitiativeLine]
+    maturity: list[MaturityChange]  # at most MAX_TEAMS of them
+    initiatives: list[InitiativeLine]  # at most MAX_INITIATIVES of them
+    maturity_total: int = 0  # teams in the scope
+    initiatives_total: int = 0  # initiatives in the scope
     narrative: list[str] = field(default_factory=list)
 
     @property
@@ -227,6 +233,24 @@ def _initiatives(session: Session, org: OrgSettings, scope: Scope,
     return lines
 
 
+def _largest_savings(lines: list[InitiativeLine]) -> list[InitiativeLine]:
+    """The MAX_INITIATIVES with the largest expected savings, in the order given."""
+    kept = {line.id for line in sorted(
+        lines, key=lambda line: (-line.figures.expected, line.title, line.id))[:MAX_INITIATIVES]}
+    return [line for line in lines if line.id in kept]
+
+
+def _moved_most(changes: list[MaturityChange]) -> list[MaturityChange]:
+    """Every team when they fit; else the MAX_TEAMS whose maturity moved most (a change of
+    level first, then the largest change of score), in the order given (by team name)."""
+    if len(changes) <= MAX_TEAMS:
+        return changes
+    moved = [m for m in changes if m.level != m.previous_level or m.change]
+    kept = {m.team_slug for m in sorted(moved, key=lambda m: (
+        m.level == m.previous_level, -abs(m.change or 0), m.team))[:MAX_TEAMS]}
+    return [m for m in changes if m.team_slug in kept]
+
+
 def build_report(session: Session, org: OrgSettings, quarter: Quarter, scope: Scope, *,
                  today: date) -> QuarterlyReport:
     previous = quarter.previous()
@@ -251,5 +275,9 @@ def build_report(session: Session, org: OrgSettings, quarter: Quarter, scope: Sc
         maturity=_maturity(session, scope, quarter, previous),
         initiatives=_initiatives(session, org, scope, quarter),
     )
+    # The sentences speak of everything; the sections then list only the largest part.
     report.narrative = narrative.sentences(report)
+    report.maturity_total, report.initiatives_total = len(report.maturity), len(report.initiatives)
+    report.maturity = _moved_most(report.maturity)
+    report.initiatives = _largest_savings(report.initiatives)
     return report

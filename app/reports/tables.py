@@ -34,6 +34,14 @@ class Table:
     columns: list[Column]
     rows: list[list[Any]] = field(default_factory=list)
     note: str = ""
+    total: int | None = None  # the rows there are, when `rows` lists only the first of them
+    more_what: str = ""  # what the unlisted rows are: "initiatives, with smaller savings"
+
+    @property
+    def more(self) -> str:
+        """"And 4,466 more initiatives, …", said after the rows when some are left out."""
+        hidden = (self.total or 0) - len(self.rows)
+        return f"And {hidden:,} more {self.more_what}." if hidden > 0 else ""
 
 
 def cell_kind(column: Column, value: Any) -> tuple[Any, str]:
@@ -42,7 +50,7 @@ def cell_kind(column: Column, value: Any) -> tuple[Any, str]:
     return value, column.kind
 
 
-def _about(r: QuarterlyReport) -> Table:
+def _about(r: QuarterlyReport, sections: list[Table]) -> Table:
     rows = [
         ["organisation", r.org_name], ["quarter", r.quarter.label],
         ["first_day", r.first.isoformat()], ["last_day", r.last.isoformat()],
@@ -53,6 +61,11 @@ def _about(r: QuarterlyReport) -> Table:
     ]
     if r.scope.note:
         rows.append(["note", r.scope.note])
+    # The CSV files carry no prose: how many rows a capped table lists, of how many, is here.
+    for table in sections:
+        if table.total is not None:
+            rows += [[f"{table.key}_listed", str(len(table.rows))],
+                     [f"{table.key}_total", str(table.total)]]
     return Table("about", "About this report",
                  [Column("field", "Field"), Column("value", "Value")], rows)
 
@@ -113,6 +126,7 @@ def _listed(key: str, title: str, listing, date_column: Column, *, note: str) ->
                            day, row.annual_cost, row.annual_cost_low, row.annual_cost_high])
     if listing.total > len(listing.rows):
         table.note += f" The {len(listing.rows)} costliest of {listing.total} are listed."
+    table.total, table.more_what = listing.total, "pain points, costing less: see the ledger"
     return table
 
 
@@ -153,7 +167,12 @@ def _maturity(r: QuarterlyReport) -> Table:
         Column("level", f"Level, end of {r.quarter.label}", f.COUNT),
         Column("score", f"Score, end of {r.quarter.label}", f.SCORE),
         Column("change", "Change", f.SCORE), Column("assessed_on", "Assessed on", f.DATE),
-    ], note="Each team's latest assessment on or before the quarter's last day.")
+    ], note="Each team's latest assessment on or before the quarter's last day.",
+        total=r.maturity_total,
+        more_what="teams, whose maturity moved less or not at all: see the maturity dashboard")
+    if r.maturity_total > len(r.maturity):
+        table.note += (f" The {len(r.maturity)} teams of {r.maturity_total:,} whose maturity "
+                       "moved most (a change of level first) are listed.")
     for m in r.maturity:
         table.rows.append([m.team, m.team_slug, m.previous_level, m.previous_score, m.level,
                            m.score, m.change, m.assessed_on])
@@ -172,7 +191,11 @@ def _initiatives(r: QuarterlyReport) -> Table:
         Column("roi", "ROI over 3 years", f.RATIO),
         Column("payback_months", "Payback (months)", f.NUMBER),
     ], note="Savings count the links to the pain points in the report's scope; payback is "
-            "empty when the savings never exceed the run cost.")
+            "empty when the savings never exceed the run cost.", total=r.initiatives_total,
+        more_what="initiatives, with smaller expected savings: see the ROI dashboard")
+    if r.initiatives_total > len(r.initiatives):
+        table.note += (f" The {len(r.initiatives)} of {r.initiatives_total:,} with the largest "
+                       "expected savings are listed.")
     for i in r.initiatives:
         fig = i.figures
         table.rows.append([i.id, i.title, i.team, i.status.replace("_", " "), i.delivered_on,
@@ -183,8 +206,7 @@ def _initiatives(r: QuarterlyReport) -> Table:
 
 def report_tables(r: QuarterlyReport) -> list[Table]:
     """Every table of the report, in reading order."""
-    return [
-        _about(r), _headline(r), _narrative(r), _top(r),
+    sections = [
         _listed("opened", f"Pain points opened in {r.quarter.label}", r.opened,
                 Column("observed_since", "Observed since", f.DATE),
                 note="First observed in the quarter; annual cost is the run-rate of a "
@@ -196,6 +218,7 @@ def report_tables(r: QuarterlyReport) -> list[Table]:
         _by_group("cost_by_persona", "Cost by persona", "Persona", r.cost_by_persona),
         _months(r), _maturity(r), _initiatives(r),
     ]
+    return [_about(r, sections), _headline(r), _narrative(r), _top(r), *sections]
 
 
 # --- for people: the page, the PDF and Markdown ------------------------------------------------
@@ -226,6 +249,7 @@ class ProseTable:
     note: str
     headers: list[ProseHeader]
     rows: list[list[str]]
+    more: str = ""  # "And N more …", after the rows
 
 
 def _is_range(columns: list[Column], i: int) -> bool:
@@ -266,4 +290,4 @@ def prose(table: Table, currency: str) -> ProseTable:
         rows.append(cells)
     return ProseTable(table.key, table.title, table.note,
                       [ProseHeader(title, numeric, len(sources) == 2, columns[sources[0]].kind)
-                       for title, sources, numeric in plan], rows)
+                       for title, sources, numeric in plan], rows, table.more)

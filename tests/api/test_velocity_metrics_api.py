@@ -203,6 +203,7 @@ def test_compute_spend_per_month_and_model(client, db):
         "by_month": [{"month": "2026-01-01", "amount": "1100.15", "gpu_hours": "11.00"},
                      {"month": "2026-02-01", "amount": "2000.21", "gpu_hours": "20.75"},
                      {"month": "2026-03-01", "amount": "50.00", "gpu_hours": "0.00"}],
+        "by_model_total": 3, "limit": 100, "offset": 0,
         "by_model": [
             {"model_id": bot.id, "model": "Support bot", "amount": "3000.30",
              "gpu_hours": "30.50"},
@@ -213,3 +214,41 @@ def test_compute_spend_per_month_and_model(client, db):
     fraud_only = get(client, headers, f"{COMPUTE}?from=2026-01-01&to=2026-12-31&team=fraud")
     assert fraud_only["total"] == "13099.35"
     assert [m["model"] for m in fraud_only["by_model"]] == ["Support bot", "Scorer"]
+
+
+def test_compute_by_model_is_windowed_and_the_totals_cover_every_model(client, db):
+    fraud = factories.make_team(db, slug="fraud")
+    models = [MLModel(team_id=fraud.id, name=f"m{i:02d}") for i in range(12)]
+    db.add_all(models)
+    db.flush()
+    # Two models share each amount: the id breaks the tie, so pages neither repeat nor skip.
+    for i, m in enumerate(models):
+        db.add(ComputeCost(model_id=m.id, month=date(2026, 2, 1), amount=D(100 - 10 * (i // 2)),
+                           gpu_hours=D(1)))
+    db.commit()
+    headers = bearer(db, "leader")
+    url = f"{COMPUTE}?from=2026-01-01&to=2026-03-31"
+    whole = get(client, headers, f"{url}&limit=500")
+    assert whole["by_model_total"] == 12 and len(whole["by_model"]) == 12
+    ids = [m["model_id"] for m in whole["by_model"]]
+    assert ids == [m.id for m in models]  # highest spend first, then by id
+    pages = [get(client, headers, f"{url}&limit=5&offset={o}") for o in (0, 5, 10)]
+    assert [len(p["by_model"]) for p in pages] == [5, 5, 2]
+    assert [m["model_id"] for p in pages for m in p["by_model"]] == ids
+    for page in pages:
+        assert (page["by_model_total"], page["total"], page["gpu_hours"]) == (
+            12, whole["total"], whole["gpu_hours"])
+        assert page["by_month"] == whole["by_month"]
+    assert whole["total"] == "900.00"  # 2 × (100 + 90 + … + 50)
+    assert get(client, headers, f"{url}&offset=12")["by_model"] == []
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ("limit=0", "limit"), ("limit=501", "limit"), ("limit=ten", "limit"),
+    ("offset=-1", "offset"), ("offset=x", "offset"),
+])
+def test_bad_windows_of_compute_are_refused_naming_the_parameter(client, db, query, field):
+    response = client.get(f"{COMPUTE}?{query}", headers=bearer(db, "leader"))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert [e["field"] for e in response.json()["errors"]] == [field]

@@ -284,3 +284,36 @@ def test_metrics_roi_is_scoped_to_the_readers_teams(client, db, teams):
         "/api/v1/metrics/roi", headers=bearer(db, "viewer", teams=[fraud])).json()["initiatives"]]
     assert titles == ["Fraud's", "Org-wide"]
     assert client.get("/api/v1/metrics/roi", headers={}).status_code == 401
+
+
+def test_metrics_roi_is_windowed_by_title_with_the_total(client, db, worked):
+    team, _ = worked
+    # Two initiatives share each title: the id orders them, so pages neither repeat nor skip.
+    db.add_all([Initiative(title=f"Initiative {i // 2:02d}", team_id=team.id,
+                           one_time_cost=D(1000 * (i + 1))) for i in range(12)])
+    db.commit()
+    headers = bearer(db, "leader")
+    whole = client.get("/api/v1/metrics/roi", headers=headers,
+                       params={"team": "worked", "limit": 500}).json()
+    assert (whole["total"], whole["limit"], whole["offset"]) == (13, 500, 0)
+    order = [(i["title"], i["id"]) for i in whole["initiatives"]]
+    assert order == sorted(order) and len(order) == 13
+    pages = [client.get("/api/v1/metrics/roi", headers=headers,
+                        params={"team": "worked", "limit": 5, "offset": o}).json()
+             for o in (0, 5, 10)]
+    assert [len(p["initiatives"]) for p in pages] == [5, 5, 3]
+    assert [p["total"] for p in pages] == [13, 13, 13]
+    assert [i for p in pages for i in p["initiatives"]] == whole["initiatives"]
+    defaults = client.get("/api/v1/metrics/roi", headers=headers).json()
+    assert (defaults["limit"], defaults["offset"], defaults["total"]) == (100, 0, 13)
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"limit": 0}, "limit"), ({"limit": 501}, "limit"), ({"limit": "all"}, "limit"),
+    ({"offset": -1}, "offset"), ({"offset": "next"}, "offset"),
+])
+def test_metrics_roi_refuses_bad_windows_naming_the_parameter(client, db, params, field):
+    response = client.get("/api/v1/metrics/roi", headers=bearer(db, "leader"), params=params)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == [field]

@@ -21,10 +21,12 @@ def _json_value(kind: str, value: Any) -> Any:
 
 def report_dict(report: QuarterlyReport) -> dict[str, Any]:
     r = report
-    sections = {}
+    sections, listed = {}, {}
     for table in report_tables(r):
         if table.key in SKIPPED:
             continue
+        if table.total is not None:
+            listed[table.key] = {"listed": len(table.rows), "total": table.total}
         sections[table.key] = [
             {c.key: _json_value(c.kind, v) for c, v in zip(table.columns, row, strict=True)}
             for row in table.rows
@@ -46,6 +48,8 @@ def report_dict(report: QuarterlyReport) -> dict[str, Any]:
             for h in r.headline
         },
         "sections": sections,
+        # Sections that list only the first of their rows: how many, of how many.
+        "listed": listed,
     }
 
 

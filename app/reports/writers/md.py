@@ -33,6 +33,8 @@ def _section(table: ProseTable) -> list[str]:
         lines += _table(table.headers, table.rows)
     else:
         lines.append("Nothing to list.")
+    if table.more:
+        lines += ["", f"*{escape(table.more)}*"]
     return lines + [""]
 
 

@@ -87,6 +87,11 @@ def write_xlsx(report: QuarterlyReport) -> bytes:
             sheet.column_dimensions[get_column_letter(col)].width = min(MAX_WIDTH, width + 2)
         if table.rows:
             sheet.auto_filter.ref = sheet.dimensions
+        if table.more:
+            # Below the filtered range, after a blank row: a line to read, not a data row.
+            cell = sheet.cell(row=len(table.rows) + 3, column=1)
+            text_cell(cell, table.more)
+            cell.font = Font(italic=True)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
