@@ -8,7 +8,9 @@ from app.idempotency import IdempotencyKey  # noqa: F401  (Idempotency-Key middl
 from app.initiatives.models import Initiative, InitiativeLink
 from app.maturity.models import MaturityAnswer, MaturityAssessment
 from app.pain_points import summary  # noqa: F401  (keeps pain_point_cost_quarter in step)
-from app.pain_points.models import Confirmation, CostQuarter, CostSummaryState, PainPoint
+from app.pain_points.models import (
+    Confirmation, CostQuarter, CostSummaryState, PainPoint, RunRateRank,
+)
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Stage, Team, TeamPersona
 from app.velocity import milestones  # noqa: F401  (keeps model_milestone, deployment_month in step)
@@ -20,6 +22,6 @@ __all__ = [
     "ApiToken", "AuditEntry", "Base", "ComputeCost", "Confirmation", "CostQuarter",
     "CostSummaryState", "DeploymentMonth", "Initiative", "InitiativeLink", "LifecycleEvent",
     "LoginAttempt", "MLModel", "MaturityAnswer", "MaturityAssessment", "ModelMilestone",
-    "OrgSettings", "PainPoint", "Persona", "Role", "Stage", "Team", "TeamPersona", "User",
-    "UserSession", "user_team",
+    "OrgSettings", "PainPoint", "Persona", "Role", "RunRateRank", "Stage", "Team",
+    "TeamPersona", "User", "UserSession", "user_team",
 ]

@@ -514,12 +514,13 @@ def derive(engine: Engine) -> None:
         milestones.rebuild(conn)
     command = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ("pain_point_cost_quarter", "model_milestone", "deployment_month"):
+        for table in ("pain_point_cost_quarter", "pain_point_run_rate", "model_milestone",
+                      "deployment_month"):
             conn.exec_driver_sql(f"{command} {table}")
 
 
 GENERATED = ("pain_point_cost_quarter", "pain_point_cost_summary", "model_milestone",
-             "deployment_month",
+             "deployment_month", "pain_point_run_rate",
              "maturity_answer", "maturity_assessment", "initiative_pain_point", "initiative",
              "compute_cost", "lifecycle_event", "ml_model", "pain_point_confirmation",
              "pain_point", "team_persona", "user_team", "api_token", "user_session",

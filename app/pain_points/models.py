@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    CheckConstraint, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint,
+    CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -164,3 +164,23 @@ class CostSummaryState(Base):
     built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (CheckConstraint("id = 1", name="single_row"), {"info": {"backup": False}})
+
+
+class RunRateRank(Base):
+    """Derived data (app/pain_points/summary.py): the as-if-open annual run-rate of every live
+    recurring pain point with what decides whether it runs on a given day, indexed by size so
+    that "the costliest pain points" reads a few index entries instead of pricing them all."""
+
+    __tablename__ = "pain_point_run_rate"
+
+    pain_point_id: Mapped[int] = mapped_column(ForeignKey("pain_point.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    team_id: Mapped[int] = mapped_column(Integer, index=True)
+    persona_id: Mapped[int] = mapped_column(Integer)
+    stage_id: Mapped[int] = mapped_column(Integer)
+    observed_since: Mapped[date] = mapped_column(Date)
+    resolved_on: Mapped[date | None] = mapped_column(Date)
+    run_rate: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+
+    __table_args__ = (Index("ix_pain_point_run_rate_order", "run_rate", "pain_point_id"),
+                      {"info": {"backup": False}})

@@ -510,13 +510,18 @@ def top_run_rates(session: Session, filters: PainPointFilters, *, day: date, wee
                   limit: int = 10) -> list[PainPointCost]:
     """The `limit` costliest pain points by annual run-rate as of `day`: the recurring ones
     that make up cost_figures' `annual_run_rate` (observed by then, not resolved)."""
+    from app.pain_points import summary
+
     expected = run_rate("expected", weeks)
+    costliest = summary.costliest_ids(session, filters, day=day, weeks=weeks, limit=limit)
     query = _apply(with_costs(select(
         PainPoint.id, PainPoint.title, Team.name, Team.slug, Persona.name, Stage.name, expected,
         run_rate("low", weeks), run_rate("high", weeks),
         _hours("expected") * PainPoint.people_affected,
     ).join(Team, Team.id == PainPoint.team_id).join(Stage, Stage.id == PainPoint.stage_id)),
         filters).where(active_on(day)).order_by(expected.desc(), PainPoint.id.desc()).limit(limit)
+    if costliest is not None:
+        query = query.where(PainPoint.id.in_(costliest))
     return [PainPointCost(i, title, team, slug, persona, stage, to_decimal(e), to_decimal(lo),
                           to_decimal(hi), to_decimal(h))
             for i, title, team, slug, persona, stage, e, lo, hi, h in session.execute(query)]

@@ -11,6 +11,9 @@ and a read sums those rows. Correctness rests on two rules:
   of those (team, persona, stage) scopes are recomputed before the transaction commits, and
   before any summary read in that same session. A reader never sees a total that disagrees
   with the pain points it can see.
+- **Run-rates.** Each live recurring pain point's as-if-open run-rate is stored beside the
+  dates that decide whether it runs on a day (pain_point_run_rate), so the costliest pain
+  points are read off an index; the figures shown are still computed from the pain points.
 - **Covered or live.** The rows cover the quarters the dashboards offer (`WINDOW_PAST` back from
   the current quarter, `WINDOW_FUTURE` ahead) for the settings they were built with. A period
   that is not a run of covered whole quarters, a filter the rows cannot answer (status, text,
@@ -33,11 +36,14 @@ from sqlalchemy.orm import Session
 
 from app.core import clock
 from app.core.periods import Quarter, last_quarters, quarter_of
-from app.pain_points.models import CostQuarter, CostSummaryState, PainPoint
+from app.pain_points.models import (
+    CostQuarter, CostSummaryState, PainPoint, PainPointKind, RunRateRank,
+)
 from app.core.sql import SQL
 from app.pain_points.queries import (
     CostFigures, GridCell, GroupBy, PainPointFilters, PeriodCost, cost_in_period, exact_sum,
-    figures_from_rows, grid_from_rows, group_columns, period_measures, to_decimal, with_costs,
+    figures_from_rows, grid_from_rows, group_columns, period_measures, run_rate, to_decimal,
+    with_costs,
 )
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Stage, Team, TeamPersona
@@ -91,13 +97,25 @@ _COLUMNS = ["quarter_first", "quarter_last", "team_id", "persona_id", "stage_id"
 
 
 def _recompute(connection: Connection, state: Any, scopes: set[Scope]) -> None:
-    """Replaces the rows of `scopes` for every quarter of the state's window: one
-    INSERT … SELECT per quarter, an aggregate over the scopes' pain points."""
+    """Replaces the rows of `scopes`: each pain point's run-rate, and every quarter of the
+    state's window (one INSERT … SELECT per quarter, an aggregate over the scopes' pain
+    points)."""
+    condition = _scope_condition(scopes, PainPoint.team_id, PainPoint.persona_id,
+                                 PainPoint.stage_id)
+    ranks = RunRateRank.__table__
+    connection.execute(delete(ranks).where(_scope_condition(
+        scopes, ranks.c.team_id, ranks.c.persona_id, ranks.c.stage_id)))
+    connection.execute(insert(ranks).from_select(
+        ["pain_point_id", "team_id", "persona_id", "stage_id", "observed_since", "resolved_on",
+         "run_rate"],
+        with_costs(select(PainPoint.id, PainPoint.team_id, PainPoint.persona_id,
+                          PainPoint.stage_id, PainPoint.observed_since, PainPoint.resolved_on,
+                          run_rate("expected", state.working_weeks_per_year)))
+        .where(PainPoint.deleted_at.is_(None), PainPoint.kind == PainPointKind.recurring,
+               condition)))
     table = CostQuarter.__table__
     connection.execute(delete(table).where(_scope_condition(
         scopes, table.c.team_id, table.c.persona_id, table.c.stage_id)))
-    condition = _scope_condition(scopes, PainPoint.team_id, PainPoint.persona_id,
-                                 PainPoint.stage_id)
     quarter = quarter_of(state.first_day, state.fiscal_year_start_month)
     while quarter.first_day <= state.last_day:
         connection.execute(insert(table).from_select(
@@ -334,3 +352,23 @@ def cost_by_period(session: Session, filters: PainPointFilters, *,
     found = {row[0]: row[1:] for row in session.execute(query)}
     return [PeriodCost(first, last, *(to_decimal(v) for v in found.get(first, (None,) * 4)))
             for first, last in periods]
+
+
+def costliest_ids(session: Session, filters: PainPointFilters, *, day: date, weeks: Decimal,
+                  limit: int) -> Any | None:
+    """A subquery of the `limit` pain points with the largest run-rate that run on `day` (as
+    queries.top_run_rates orders them), read off the run-rate index; None when the stored
+    run-rates cannot answer (not built, other weeks, a filter they do not hold)."""
+    if _state(session, filters, weeks) is None:
+        return None
+    query = select(RunRateRank.pain_point_id).where(
+        RunRateRank.observed_since <= day,
+        or_(RunRateRank.resolved_on.is_(None), RunRateRank.resolved_on > day))
+    if filters.team_ids is not None:
+        query = query.where(RunRateRank.team_id.in_(filters.team_ids))
+    if filters.persona_id is not None:
+        query = query.where(RunRateRank.persona_id == filters.persona_id)
+    if filters.stage_id is not None:
+        query = query.where(RunRateRank.stage_id == filters.stage_id)
+    return (query.order_by(RunRateRank.run_rate.desc(), RunRateRank.pain_point_id.desc())
+            .limit(limit).scalar_subquery())

@@ -269,3 +269,31 @@ def test_the_api_answers_a_pain_point_posted_just_before(client, db, backend):
     # 13/6 h × 10 people × 46 weeks × $120 (the team's rate) = 119,600 a year
     assert D(total["annual_run_rate"]) == D("119600.00")
     assert db.get(CostSummaryState, 1) is not None
+
+
+def test_the_costliest_pain_points_read_off_the_stored_run_rates(db, backend, monkeypatch):
+    made = random_organisation(db, seed=13)
+    weeks = org(db).working_weeks_per_year
+    today = clock.today()
+    teams = frozenset({made[0].team_id})
+    persona = db.scalar(select(Persona.id).where(Persona.slug == "data-scientist"))
+    cases = [(PainPointFilters(), today), (PainPointFilters(), today - timedelta(days=700)),
+             (PainPointFilters(team_ids=teams), today),
+             (PainPointFilters(persona_id=persona), today - timedelta(days=200))]
+    ranked = [queries.top_run_rates(db, f, day=day, weeks=weeks, limit=7) for f, day in cases]
+    assert all(summary.costliest_ids(db, f, day=day, weeks=weeks, limit=7) is not None
+               for f, day in cases)
+    # The same lists priced over every pain point, without the stored run-rates:
+    monkeypatch.setattr(summary, "costliest_ids", lambda *args, **kwargs: None)
+    for (filters, day), found in zip(cases, ranked, strict=True):
+        live = queries.top_run_rates(db, filters, day=day, weeks=weeks, limit=7)
+        assert [(p.id, p.annual_run_rate) for p in found] == \
+            [(p.id, p.annual_run_rate) for p in live]
+        assert found, "the organisation has running pain points on each of these days"
+    monkeypatch.undo()
+    # A write moves a pain point up the list in the same transaction.
+    last = next(p for p in reversed(made) if p.kind == "recurring" and p.deleted_at is None
+                and p.resolved_on is None and p.observed_since <= today)
+    last.people_affected = 100_000
+    [top] = queries.top_run_rates(db, PainPointFilters(), day=today, weeks=weeks, limit=1)
+    assert top.id == last.id
