@@ -228,32 +228,17 @@ def initiative_figures(session: Session, rows: list[InitiativeRow], *, weeks: De
     return result
 
 
-def _realized_in(weeks: Decimal, first: date, last: date):
-    """Realized savings in [first, last] of one (initiative, pain point) link row: the
-    expression `savings` sums, for queries that need it once per period."""
-    recurring = and_(PainPoint.kind == PainPointKind.recurring, PainPoint.deleted_at.is_(None))
-    share = cost.period_share(day_number(PainPoint.resolved_on), cost.OPEN_ENDED,
-                              cost.year_slices(first, last), SQL)
-    realizes = and_(recurring, Initiative.delivered_on.is_not(None),
-                    PainPoint.status == PainPointStatus.resolved,
-                    PainPoint.resolved_on >= Initiative.delivered_on)
-    return exact_sum(case((realizes, run_rate("expected", weeks) * _reduction() * share),
-                     else_=SQL.num(0)))
-
-
 def realized_by_period(session: Session, initiative_ids: list[int] | None, *, weeks: Decimal,
                        periods: list[tuple[date, date]],
                        team_ids: frozenset[int] | None = None) -> dict[int, list[Decimal]]:
     """Realized savings of each initiative in each of `periods` (inclusive date pairs), in one
-    statement: a column per period instead of a statement per period."""
+    statement: a column per period instead of a statement per period, over the realizing links
+    only (an initiative without one has realized nothing)."""
     if not periods:
         return {i: [] for i in initiative_ids or []}
-    query = with_costs(
-        select(Initiative.id, *[_realized_in(weeks, a, b) for a, b in periods])
-        .select_from(Initiative)
-        .join(InitiativeLink, InitiativeLink.initiative_id == Initiative.id)
-        .join(PainPoint, PainPoint.id == InitiativeLink.pain_point_id)
-    ).where(Initiative.deleted_at.is_(None)).group_by(Initiative.id)
+    query = _linked(select(Initiative.id, *[exact_sum(_realized(weeks, a, b))
+                                            for a, b in periods])
+                    ).where(_realizes()).group_by(Initiative.id)
     if initiative_ids is not None:
         query = query.where(Initiative.id.in_(initiative_ids))
     if team_ids is not None:

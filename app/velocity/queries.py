@@ -199,7 +199,10 @@ def time_to_restore(session: Session, filters: VelocityFilters, first: date,
         select(days_between(nxt, rollback.occurred_at).label("days"))
         .where(rollback.type == EventType.rolled_back,
                _in_period(rollback.occurred_at, first, last)),
-        filters, rollback.model_id).subquery("restores")
+        filters, rollback.model_id).cte("restores")
+    # Computed once per rollback: inlined, PostgreSQL would run the correlated "next
+    # deployment" lookup once for every aggregate that reads `days`.
+    restores = restores.prefix_with("MATERIALIZED", dialect="postgresql")
     median, p90, restored, total = session.execute(select(
         percentile_cont(restores.c.days, metrics.MEDIAN),
         percentile_cont(restores.c.days, metrics.P90),
