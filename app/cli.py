@@ -94,8 +94,14 @@ def serve(
     """Serve the web app and the API with uvicorn."""
     import uvicorn
 
+    options: dict[str, object] = {}
+    if workers > 1 and not reload:
+        # uvicorn's supervisor kills a worker that does not answer its ping within 5 s by
+        # default, with every request in flight on it; CPU-bound requests holding the GIL can
+        # delay the answer that long without anything being wrong.
+        options["timeout_worker_healthcheck"] = get_settings().worker_healthcheck_timeout
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, reload=reload,
-                workers=None if reload else workers)
+                workers=None if reload else workers, **options)
 
 
 @app.command()

@@ -29,8 +29,21 @@ class Settings(BaseSettings):
     # /metrics wants `Authorization: Bearer <this>` when set; unset, it answers loopback
     # clients only (app/observability.py).
     metrics_token: str | None = Field(default=None, repr=False)
+    # Database connections per worker process: `db_pool_size` kept open plus `db_max_overflow`
+    # opened under load. Their sum is also how many requests a worker serves at once (and its
+    # thread pool's size): the others queue instead of timing out on the pool (app/db.py).
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    # `northstar serve --workers N` (N > 1): seconds uvicorn's supervisor waits for a busy
+    # worker to answer its healthcheck before killing it with its requests in flight.
+    worker_healthcheck_timeout: int = Field(default=30, ge=1)
     templates_dir: Path = PROJECT_ROOT / "templates"
     static_dir: Path = PROJECT_ROOT / "static"
+
+    @property
+    def db_capacity(self) -> int:
+        """The most connections a worker's pool holds, hence its concurrent requests."""
+        return self.db_pool_size + self.db_max_overflow
 
     def resolved_secret_key(self) -> str:
         if self.secret_key:

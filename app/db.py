@@ -1,13 +1,21 @@
 """Engine, declarative base and the per-request session."""
 
+import logging
+import sqlite3
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from weakref import WeakKeyDictionary
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -50,21 +58,48 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+# The pool of each worker process; Settings.db_pool_size / db_max_overflow override them.
+POOL_SIZE = 5
+MAX_OVERFLOW = 10
+# How long a SQLite connection waits for another one's write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 5000
+# The execution option that picks how a SQLite transaction begins (see `_configure_sqlite`).
+SQLITE_BEGIN = "northstar_sqlite_begin"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Threads beyond the pool's size (app/main.py): for requests `RequestGate` does not hold.
+UNGATED_THREADS = 4
+
+log = logging.getLogger("northstar")
+
+
+def make_engine(url: str, *, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW,
+                **kwargs: Any) -> Engine:
     """An engine with the per-backend settings this app relies on."""
-    if make_url(url).get_backend_name() == "sqlite":
+    parsed = make_url(url)
+    if "poolclass" not in kwargs and not _sqlite_in_memory(parsed):
+        kwargs.setdefault("pool_size", pool_size)
+        kwargs.setdefault("max_overflow", max_overflow)
+    if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
     # Fail fast while PostgreSQL is down or unreachable: a connection attempt gives up after
     # 2 s and a request waits at most 2 s for a pooled connection, so that requests answer 503
     # within seconds (app/web.py) instead of hanging for libpq's and the pool's defaults.
+    # Under load requests do not wait for the pool: `RequestGate` admits no more of them than
+    # the pool holds connections.
     connect_args = dict(kwargs.pop("connect_args", {}))
-    if "connect_timeout" not in make_url(url).query:
+    if "connect_timeout" not in parsed.query:
         connect_args.setdefault("connect_timeout", 2)
     kwargs.setdefault("pool_timeout", 2)
     # pre_ping lets the first query after a database restart succeed instead of failing.
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+
+
+def _sqlite_in_memory(url: URL) -> bool:
+    if url.get_backend_name() != "sqlite":
+        return False
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -75,7 +110,8 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _use_wal(cursor)
         cursor.close()
         from app.core.sql import register_sqlite_functions  # import here: sql imports db
 
@@ -83,7 +119,41 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # DEFERRED (SQLite's default) unless the caller asked for IMMEDIATE: see `begin_write`.
+        mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _use_wal(cursor: Any) -> None:
+    """Write-ahead log: readers and the writer no longer block each other.
+
+    With the default rollback journal a save waited for every reader of every worker to finish
+    (dashboard reads take seconds), and a write then failed with "database is locked". The mode
+    is stored in the database file, so only the first connection to an older file changes it;
+    an in-memory database keeps "memory". synchronous=NORMAL is the setting WAL is designed
+    for: a commit survives a crash of the app; only a power cut may lose the last ones.
+    """
+    mode = cursor.execute("PRAGMA journal_mode").fetchone()[0].lower()
+    if mode not in ("wal", "memory"):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:  # another process holds the file: next time
+            log.warning("SQLite: could not switch to WAL journal mode (%s); still %s", exc, mode)
+    cursor.execute("PRAGMA synchronous=NORMAL")
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer (SQLite `BEGIN IMMEDIATE`).
+
+    A deferred transaction that reads and then writes (every save: load, check the version,
+    update) fails at once with "database is locked" when another connection wrote in between,
+    whatever the busy timeout. Beginning IMMEDIATE takes the write lock first, waiting up to the
+    busy timeout for the writer ahead: SQLite serialises writers anyway. Readers are not
+    concerned, so read-only work keeps beginning DEFERRED and never waits for a writer in WAL
+    mode. Does nothing on PostgreSQL, or when the session's transaction has begun already.
+    """
+    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -92,18 +162,87 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+# One writer at a time per process and SQLite database, in line: see `_sqlite_writer`.
+_sqlite_writer_locks: "WeakKeyDictionary[Pool, threading.Lock]" = WeakKeyDictionary()
+_sqlite_writer_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _sqlite_writer(session: Session) -> Iterator[None]:
+    """`begin_write`, after the writers of this process that came first.
+
+    SQLite's busy handler polls (at up to 100 ms intervals) rather than queueing, so with a
+    dozen saves waiting a newcomer often takes the lock before writers that have waited for
+    seconds, and those time out. The threads of a process take turns on a lock first; only one
+    of them at a time competes with the other worker processes.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or session.in_transaction() or not isinstance(bind, Engine):
+        begin_write(session)  # a test's connection, or PostgreSQL: nothing to queue for
+        yield
+        return
+    with _sqlite_writer_locks_guard:
+        lock = _sqlite_writer_locks.setdefault(bind.pool, threading.Lock())
+    if not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+        raise OperationalError("BEGIN IMMEDIATE", None,
+                               sqlite3.OperationalError("database is locked"))
+    try:
+        begin_write(session)
+        yield
+    finally:
+        lock.release()
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request: commit when the handler succeeded, else roll back."""
+    """One session per request: commit when the handler succeeded, else roll back.
+
+    Requests that change something (POST, PUT, PATCH, DELETE) begin as writers on SQLite.
+    """
     with request.app.state.sessionmaker() as session:
-        try:
-            yield session
-        except Exception:
-            session.rollback()
-            raise
-        else:
-            session.commit()
+        writing = _sqlite_writer(session) if request.method in WRITE_METHODS else nullcontext()
+        with writing:
+            try:
+                yield session
+            except Exception:
+                session.rollback()
+                raise
+            else:
+                session.commit()
 
 
 # scope="function": the commit happens before the response is sent, so a failing commit
 # cannot answer 200.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+class RequestGate:
+    """ASGI middleware: at most `capacity` requests run in the app at once; the others queue.
+
+    A request holds a pooled connection from its first query (authentication) to its commit, in
+    and between the threads FastAPI runs its dependencies and handler in, so a thread pool as
+    large as the connection pool still lets requests wait for a connection — and give up after
+    `pool_timeout` with 503 "database unavailable" — while others hold one waiting for a thread.
+    With `capacity` = the pool's size every admitted request finds a connection at once, and
+    the pool's timeout is left to mean a real outage. Static files, /healthz and /metrics need
+    no connection and are not held up.
+    """
+
+    EXEMPT = ("/static/", "/healthz", "/metrics")
+
+    def __init__(self, app: Any, capacity: int) -> None:
+        self.app = app
+        self.capacity = capacity
+        self._slots: anyio.Semaphore | None = None
+
+    @property
+    def slots(self) -> anyio.Semaphore:
+        if self._slots is None:  # made in the server's event loop, on the first request
+            self._slots = anyio.Semaphore(self.capacity)
+        return self._slots
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.EXEMPT):
+            await self.app(scope, receive, send)
+            return
+        async with self.slots:
+            await self.app(scope, receive, send)

@@ -1,13 +1,16 @@
 """The application factory: routers, static files, middleware. Nothing happens at import."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
 import app.models  # noqa: F401  (every model, and the listeners that keep summaries in step)
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import UNGATED_THREADS, RequestGate, make_engine, make_sessionmaker
 from app.idempotency import install_idempotency
 from app.migrate import head_revision
 from app.observability import install_observability
@@ -24,11 +27,13 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
         version="1",
         description="Ties the work of ML platform teams to business value. Authenticate with "
         "`Authorization: Bearer <token>`; errors are RFC 9457 problem+json.",
-        docs_url=None, redoc_url=None,
+        docs_url=None, redoc_url=None, lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.secret_key = settings.resolved_secret_key()
-    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.engine = engine or make_engine(settings.database_url,
+                                             pool_size=settings.db_pool_size,
+                                             max_overflow=settings.db_max_overflow)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.migration_head = head_revision()
     templates = make_templates(str(settings.templates_dir))
@@ -42,8 +47,22 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     install_idempotency(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
+    # Outside everything that may query (idempotency keys, the routes), inside the access log
+    # so that a request's time includes its wait for a slot.
+    app.add_middleware(RequestGate, capacity=settings.db_capacity)
     install_observability(app)  # last: outermost, it ids and times every response
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Sync routes and dependencies run in anyio's thread pool (40 threads by default), but at
+    # most `db_capacity` requests that query run at once (RequestGate): a thread for each, and a
+    # few for what needs no connection (static files, /healthz), so that those are not held up
+    # behind slow requests. Fewer threads also leave more of the GIL to the event loop.
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = app.state.settings.db_capacity + UNGATED_THREADS
+    yield
 
 
 def _include_routers(app: FastAPI) -> None:

@@ -172,7 +172,8 @@ def test_serve_runs_the_app_factory_with_uvicorn(monkeypatch):
     result = invoke("serve", "--port", "8123", "--workers", "2")
     assert result.exit_code == 0, result.output
     assert calls == [("app.main:create_app", {"factory": True, "host": "127.0.0.1",
-                                              "port": 8123, "reload": False, "workers": 2})]
+                                              "port": 8123, "reload": False, "workers": 2,
+                                              "timeout_worker_healthcheck": 30})]
 
 
 def test_the_module_runs_as_a_program():
