@@ -23,8 +23,8 @@ today:
 Scale L: 500 teams, 100 000 pain points, 20 000 models, 500 000 lifecycle events, 5 000
 initiatives, 2 000 assessments; M is a tenth of that, S a hundredth. PostgreSQL is loaded with
 COPY (psycopg's `cursor.copy` / `write_row`) and its sequences reset afterwards; SQLite with
-executemany in batches. VACUUM ANALYZE (PostgreSQL) or ANALYZE (SQLite) runs at the end, then
-the derived tables the app keeps on every write are built. The whole load is timed and printed.
+executemany in batches. Then the derived tables the app keeps on every write are built, and
+VACUUM ANALYZE (PostgreSQL) or ANALYZE (SQLite) runs. The whole load is timed and printed.
 
 A bench admin (`bench@northstar.bench`, password from --password) and an API token for it are
 created through app.auth.service; the token is printed and, with --token-file, written there
@@ -478,11 +478,6 @@ def load_postgresql(engine: Engine, org: Org) -> None:
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                         f"GREATEST((SELECT max(id) FROM {name}), 1))")
         raw.commit()
-        # Outside a transaction (VACUUM refuses one; and a rolled-back ANALYZE leaves
-        # pg_statistic empty although last_analyze is set): statistics, and the visibility map
-        # that lets index-only scans skip the heap — what autovacuum gives a live database.
-        raw.autocommit = True
-        cur.execute("VACUUM ANALYZE")
     finally:
         raw.close()
 
@@ -499,24 +494,23 @@ def load_sqlite(engine: Engine, org: Org) -> None:
                 batch = [dict(zip(table.columns, row, strict=True))
                          for row in table.rows[start:start + SQLITE_BATCH]]
                 conn.execute(insert(target), batch)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
 
 
 def derive(engine: Engine) -> None:
     """The derived tables the app keeps in step on every ORM write, built once after the bulk
-    load (which bypasses the ORM): quarter totals of cost and model milestones."""
+    load (which bypasses the ORM), then statistics for every table."""
     from app.pain_points import summary
     from app.velocity import milestones
 
     with engine.begin() as conn:
         summary.rebuild(conn)
         milestones.rebuild(conn)
+    # Outside a transaction (VACUUM refuses one; and a rolled-back ANALYZE leaves pg_statistic
+    # empty although last_analyze is set): statistics, and on PostgreSQL the visibility map that
+    # lets index-only scans skip the heap — what autovacuum gives a live database.
     command = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ("pain_point_cost_quarter", "pain_point_run_rate", "model_milestone",
-                      "deployment_month"):
-            conn.exec_driver_sql(f"{command} {table}")
+        conn.exec_driver_sql(command)
 
 
 GENERATED = ("pain_point_cost_quarter", "pain_point_cost_summary", "model_milestone",
@@ -623,10 +617,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     width = max(len(k) for k in org.counts)
     for name in LOAD_ORDER:
         print(f"  {name:<{width}}  {org.counts[name]:>9,}")
-    how = "COPY + VACUUM ANALYZE" if backend == "postgresql" else "executemany + ANALYZE"
+    how = "COPY" if backend == "postgresql" else "executemany"
     print(f"scale {args.scale} on {backend}: generated in {t1 - t0:.1f} s, loaded ({how}) in "
-          f"{t2 - t1:.1f} s, derived tables built in {t3 - t2:.1f} s; total {t3 - t0:.1f} s "
-          "(migration excluded)")
+          f"{t2 - t1:.1f} s, derived tables and statistics in {t3 - t2:.1f} s; "
+          f"total {t3 - t0:.1f} s (migration excluded)")
     print(f"bench login: {BENCH_EMAIL} / {args.password}")
     if args.token_file:
         write_token(args.token_file, token)
