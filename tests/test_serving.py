@@ -372,3 +372,32 @@ def test_the_installed_uvicorn_takes_the_healthcheck_timeout():
 
     assert "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters
     assert "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters
+
+
+def test_a_read_authenticated_by_a_stale_token_survives_a_competing_write(sqlite_url):
+    """The token's "last used" stamp is written in passing by a GET: when SQLite refuses it
+    (another writer came first), the request goes on and the token still authenticates."""
+    from datetime import timedelta
+
+    from app.auth.models import ApiToken
+    from app.auth.service import resolve_token
+    from app.db import utcnow
+    from tests import factories
+
+    upgrade_to_head(sqlite_url)
+    engine = make_engine(sqlite_url)
+    make = make_sessionmaker(engine)
+    with make() as setup:
+        user = factories.make_user(setup, role="viewer")
+        secret = factories.make_token(setup, user)
+        setup.execute(ApiToken.__table__.update().values(
+            last_used_at=utcnow() - timedelta(hours=1)))
+        setup.commit()
+    with make() as reader, make() as writer:
+        reader.execute(text("SELECT count(*) FROM team")).scalar_one()  # a read transaction
+        writer.execute(text("UPDATE org_settings SET name = 'Elsewhere'"))
+        writer.commit()
+        principal = resolve_token(reader, secret)
+        assert principal is not None and principal.user_id == user.id
+        reader.commit()
+    engine.dispose()

@@ -4,9 +4,11 @@ import hashlib
 import math
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit.service import record, snapshot
@@ -104,8 +106,19 @@ def resolve_session(session: Session, settings: Settings, raw: str) -> Principal
         user_session.ended_at = now
         return None
     if now - user_session.last_seen_at > TOUCH_INTERVAL:
-        user_session.last_seen_at = now
+        _touch(session, user_session, "last_seen_at", now)
     return principal_for_user(user)
+
+
+def _touch(session: Session, row: Any, name: str, now: datetime) -> None:
+    """Stamps "last seen" best effort, in a savepoint: a read must not fail because the stamp
+    could not be written (SQLite refuses a write to a read transaction that another writer
+    overtook; the next request stamps it)."""
+    try:
+        with session.begin_nested():
+            setattr(row, name, now)
+    except OperationalError:
+        pass
 
 
 def principal_for_user(user: User) -> Principal:
@@ -292,7 +305,7 @@ def resolve_token(session: Session, raw: str) -> Principal | None:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
-        token.last_used_at = now
+        _touch(session, token, "last_used_at", now)
     return Principal(
         user_id=user.id, email=user.email, role=token.role, name=token.name,
         team_ids=frozenset(t.id for t in user.teams), via_token=True, token_id=token.id,
