@@ -63,7 +63,7 @@ def list_teams(
     """Teams ordered by name, with headcount per persona; a team-scoped token sees its team."""
     teams, total = queries.list_teams(
         session, visible_team_ids=principal.visible_team_ids, include_archived=include_archived,
-        offset=paging.offset, limit=paging.limit,
+        offset=paging.offset, limit=paging.limit, with_headcounts=True,
     )
     return Page[TeamOut].of([team_out(t) for t in teams], total, paging)
 

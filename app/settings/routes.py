@@ -135,7 +135,7 @@ def _team_values(team: Team) -> tuple[dict[str, str], dict[str, dict[str, str]]]
 def _teams_page(request: Request, session: Session, *, values: dict[str, str] | None = None,
                 headcounts: dict[str, dict[str, str]] | None = None, errors: Errors | None = None,
                 status_code: int = 200) -> Response:
-    teams, _ = team_queries.list_teams(session, include_archived=True)
+    teams, _ = team_queries.list_teams(session, include_archived=True, with_headcounts=True)
     personas = team_queries.list_personas(session)
     return _page(request, "settings/teams.html", {
         "teams": teams, "personas": personas, "currency": _currency(session),
@@ -286,7 +286,7 @@ USER_FIELDS = ["email", "name", "password", "role", "teams", "is_active"]
 
 def _users_page(request: Request, session: Session, *, values: dict[str, Any] | None = None,
                 errors: Errors | None = None, status_code: int = 200) -> Response:
-    teams, _ = team_queries.list_teams(session, include_archived=True)
+    teams, _ = team_queries.list_teams(session, include_archived=True, with_headcounts=True)
     return _page(request, "settings/users.html", {
         "users": auth_queries.list_users(session), "teams": teams, "role_options": ROLE_OPTIONS,
         "min_password": MIN_PASSWORD_LENGTH,
@@ -329,7 +329,7 @@ def _user_or_404(session: Session, user_id: int) -> User:
 def _user_edit_page(request: Request, session: Session, user: User, *,
                     values: dict[str, Any] | None = None, errors: Errors | None = None,
                     status_code: int = 200) -> Response:
-    teams, _ = team_queries.list_teams(session, include_archived=True)
+    teams, _ = team_queries.list_teams(session, include_archived=True, with_headcounts=True)
     if values is None:
         values = {"name": user.name, "role": user.role.value, "is_active": user.is_active,
                   "teams": [t.slug for t in user.teams]}
@@ -385,7 +385,7 @@ TOKEN_FIELDS = ["user", "name", "role", "team"]
 def _tokens_page(request: Request, session: Session, *, values: dict[str, str] | None = None,
                  errors: Errors | None = None, created: ApiToken | None = None,
                  secret: str | None = None, status_code: int = 200) -> Response:
-    teams, _ = team_queries.list_teams(session, include_archived=False)
+    teams, _ = team_queries.list_teams(session, include_archived=False, with_headcounts=True)
     owners = auth_queries.list_users(session, active_only=True)
     response = _page(request, "settings/tokens.html", {
         "tokens": auth_queries.list_tokens(session),

@@ -11,18 +11,20 @@ from app.teams.models import Persona, Stage, Team, TeamPersona
 def list_teams(
     session: Session, *, visible_team_ids: frozenset[int] | None = None,
     include_archived: bool = False, offset: int = 0, limit: int | None = None,
+    with_headcounts: bool = False,
 ) -> tuple[Sequence[Team], int]:
-    """Teams ordered by name, with their headcounts and personas loaded, and the total count."""
+    """Teams ordered by name, and the total count; with their headcounts and personas loaded
+    when asked (the settings pages and the API show them; the filters of every other page only
+    need names, and at 500 teams loading 3 000 headcounts cost ~150 ms a page)."""
     query = select(Team)
     if not include_archived:
         query = query.where(Team.is_archived.is_(False))
     if visible_team_ids is not None:
         query = query.where(Team.id.in_(visible_team_ids))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    query = (
-        query.options(selectinload(Team.headcounts).selectinload(TeamPersona.persona))
-        .order_by(Team.name).offset(offset).limit(limit)
-    )
+    if with_headcounts:
+        query = query.options(selectinload(Team.headcounts).selectinload(TeamPersona.persona))
+    query = query.order_by(Team.name).offset(offset).limit(limit)
     return session.scalars(query).all(), total
 
 
