@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -11,7 +12,8 @@ from app.core.sql import SQL, day_number
 from app.initiatives import roi
 from app.initiatives.models import Initiative, InitiativeLink, InitiativeStatus
 from app.pain_points import cost
-from app.pain_points.models import PainPoint, PainPointKind, PainPointStatus
+from app.pain_points import summary
+from app.pain_points.models import PainPoint, PainPointKind, PainPointStatus, RunRateRank
 from app.pain_points.queries import exact_sum, run_rate, to_decimal, with_costs
 from app.teams.models import Persona, Stage, Team
 
@@ -75,12 +77,13 @@ def _realizes():
                 PainPoint.resolved_on >= Initiative.delivered_on)
 
 
-def _realized(weeks: Decimal, first: date, last: date):
+def _realized(weeks: Decimal, first: date, last: date, *, rate: Any = None,
+              resolved_on: Any = PainPoint.resolved_on):
     """A realizing link's savings in [first, last]: run-rate as if open × reduction, pro-rated
-    over [resolved_on, ∞) like cost in a period."""
-    share = cost.period_share(day_number(PainPoint.resolved_on), cost.OPEN_ENDED,
+    over [resolved_on, ∞) like cost in a period (`rate`: a stored run-rate, else computed)."""
+    share = cost.period_share(day_number(resolved_on), cost.OPEN_ENDED,
                               cost.year_slices(first, last), SQL)
-    return run_rate("expected", weeks) * _reduction() * share
+    return (run_rate("expected", weeks) if rate is None else rate) * _reduction() * share
 
 
 def _linked(query):
@@ -95,7 +98,21 @@ def _linked(query):
 def realized_total(session: Session, *, weeks: Decimal, first: date, last: date,
                    team_ids: frozenset[int] | None = None) -> Decimal:
     """Σ over every live initiative of `savings(...).realized`: one sum over the realizing links
-    only (the overview's tile), instead of every initiative's figures."""
+    only (the overview's tile), instead of every initiative's figures. With the stored run-rates
+    in step (pain_points/summary.py) it reads them instead of pricing each pain point."""
+    if summary.stored_run_rates(session, weeks):
+        # RunRateRank holds the live recurring pain points; resolved_on is set iff resolved.
+        stored = RunRateRank
+        query = (select(exact_sum(_realized(weeks, first, last, rate=stored.run_rate,
+                                            resolved_on=stored.resolved_on)))
+                 .select_from(Initiative)
+                 .join(InitiativeLink, InitiativeLink.initiative_id == Initiative.id)
+                 .join(stored, stored.pain_point_id == InitiativeLink.pain_point_id)
+                 .where(Initiative.deleted_at.is_(None), Initiative.delivered_on.is_not(None),
+                        stored.resolved_on >= Initiative.delivered_on))
+        if team_ids is not None:
+            query = query.where(stored.team_id.in_(team_ids))
+        return to_decimal(session.scalar(query))
     query = _linked(select(exact_sum(_realized(weeks, first, last)))).where(_realizes())
     if team_ids is not None:
         query = query.where(PainPoint.team_id.in_(team_ids))

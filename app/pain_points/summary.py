@@ -354,6 +354,12 @@ def cost_by_period(session: Session, filters: PainPointFilters, *,
             for first, last in periods]
 
 
+def stored_run_rates(session: Session, weeks: Decimal) -> bool:
+    """Whether pain_point_run_rate holds every live recurring pain point's run-rate for `weeks`
+    (this session's own writes included)."""
+    return _state(session, _SIMPLE, weeks) is not None
+
+
 def costliest_ids(session: Session, filters: PainPointFilters, *, day: date, weeks: Decimal,
                   limit: int) -> Any | None:
     """A subquery of the `limit` pain points with the largest run-rate that run on `day` (as

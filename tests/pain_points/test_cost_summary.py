@@ -297,3 +297,36 @@ def test_the_costliest_pain_points_read_off_the_stored_run_rates(db, backend, mo
     last.people_affected = 100_000
     [top] = queries.top_run_rates(db, PainPointFilters(), day=today, weeks=weeks, limit=1)
     assert top.id == last.id
+
+
+def test_realized_savings_from_the_stored_run_rates_equal_the_priced_ones(db, backend,
+                                                                         monkeypatch):
+    from app.initiatives.models import Initiative, InitiativeLink
+    from app.initiatives.queries import realized_total
+
+    made = random_organisation(db, seed=17)
+    today = clock.today()
+    resolved = [p for p in made if p.resolved_on is not None and p.kind == "recurring"]
+    assert len(resolved) >= 4
+    delivered = Initiative(title="Self-serve feature store", owner="Platform", status="delivered",
+                           one_time_cost=D(50000), yearly_run_cost=D(5000),
+                           started_on=min(p.resolved_on for p in resolved) - timedelta(days=90),
+                           delivered_on=min(p.resolved_on for p in resolved))
+    db.add(delivered)
+    db.flush()
+    db.add_all([InitiativeLink(initiative_id=delivered.id, pain_point_id=p.id,
+                               expected_reduction=D(40 + 10 * (i % 5)))
+                for i, p in enumerate(made[:40])])
+    db.commit()
+    weeks = org(db).working_weeks_per_year
+    periods = [(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+               (date(today.year, 1, 1), date(today.year, 12, 31))]
+    teams = frozenset({made[0].team_id})
+    stored = [realized_total(db, weeks=weeks, first=a, last=b, team_ids=t)
+              for a, b in periods for t in (None, teams)]
+    assert summary.stored_run_rates(db, weeks)
+    monkeypatch.setattr(summary, "stored_run_rates", lambda *args: False)
+    priced = [realized_total(db, weeks=weeks, first=a, last=b, team_ids=t)
+              for a, b in periods for t in (None, teams)]
+    assert any(v > 0 for v in priced)
+    assert all(same(a, b, backend) for a, b in zip(stored, priced, strict=True)), (stored, priced)
