@@ -1,5 +1,6 @@
 """The application factory: routers, static files, middleware. Nothing happens at import."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -62,6 +63,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # behind slow requests. Fewer threads also leave more of the GIL to the event loop.
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = app.state.settings.db_capacity + UNGATED_THREADS
+    # Everything loaded at start-up (modules, models, routes, templates) lives as long as the
+    # process: moved out of the collector's generations, it is no longer traversed by every
+    # full collection, which otherwise paused one request in three for ~110 ms at scale L.
+    gc.collect()
+    gc.freeze()
     yield
 
 

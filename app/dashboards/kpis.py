@@ -13,6 +13,7 @@ from app.initiatives.queries import realized_total
 from app.maturity.queries import latest_per_team
 from app.pain_points.queries import CostFigures, PainPointFilters, cost_figures
 from app.settings.models import OrgSettings
+from app.velocity import metrics as velocity_metrics
 from app.velocity import queries as velocity
 from app.velocity.models import ComputeCost, MLModel, ModelKind
 
@@ -65,7 +66,8 @@ def quarter_kpis(session: Session, org: OrgSettings, quarter: Quarter, *,
                           weeks=weeks) or [None]
     vfilters = velocity.VelocityFilters(team_ids=team_ids)
     lead = velocity.lead_time(session, vfilters, first, last)
-    deploys = velocity.deployment_figures(session, vfilters, first, last)
+    # The tiles show deployments and change failure rate, not time to restore: counts only.
+    deployments, rollbacks = velocity.deployment_counts(session, vfilters, first, last)
     cohorts = velocity.production_rate(session, vfilters, [quarter], today)
     ideated = sum(c.ideated for c in cohorts)
     produced = sum(c.deployed for c in cohorts)
@@ -86,8 +88,9 @@ def quarter_kpis(session: Session, org: OrgSettings, quarter: Quarter, *,
         lead_time_p90=Figure(lead.p90, n=lead.count),
         production_rate=Figure(Decimal(produced) / ideated if ideated else None, n=ideated,
                                provisional=any(c.provisional for c in cohorts)),
-        deployments=Figure(Decimal(deploys.deployments), n=deploys.deployments),
-        change_failure_rate=Figure(deploys.change_failure_rate, n=deploys.deployments),
+        deployments=Figure(Decimal(deployments), n=deployments),
+        change_failure_rate=Figure(velocity_metrics.change_failure_rate(rollbacks, deployments),
+                                   n=deployments),
         realized_savings=Figure(realized),
         llm_spend=Figure(llm_spend(session, team_ids, first, last)),
         maturity=Figure(maturity, n=len(latest)),

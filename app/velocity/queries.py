@@ -169,16 +169,17 @@ class DeploymentFigures:
     unrestored: int
 
 
+def deployment_counts(session: Session, filters: VelocityFilters, first: date,
+                      last: date) -> tuple[int, int]:
+    """`deployed` and `rolled_back` events in [first, last]: the sum of deployments_by_month,
+    which reads the per-team monthly counts for whole months."""
+    months = deployments_by_month(session, filters, first, last)
+    return sum(m.deployments for m in months), sum(m.rollbacks for m in months)
+
+
 def deployment_figures(session: Session, filters: VelocityFilters, first: date,
                        last: date) -> DeploymentFigures:
-    counts = scoped(select(
-        func.count(case((LifecycleEvent.type == EventType.deployed, 1))),
-        func.count(case((LifecycleEvent.type == EventType.rolled_back, 1))),
-    ).where(_in_period(LifecycleEvent.occurred_at, first, last),
-            # The only types counted: lets the (type, occurred_at) index find the period's rows.
-            LifecycleEvent.type.in_([EventType.deployed, EventType.rolled_back])),
-        filters, LifecycleEvent.model_id)
-    deployments, rollbacks = session.execute(counts).one()
+    deployments, rollbacks = deployment_counts(session, filters, first, last)
     restore = time_to_restore(session, filters, first, last)
     return DeploymentFigures(
         deployments, rollbacks, metrics.deployment_frequency(deployments, first, last),
