@@ -276,7 +276,7 @@ def roi_metrics(
     org = get_org_settings(session)
     filters = InitiativeFilters(visible_team_ids=principal.visible_team_ids, team_id=team_id)
     rows, total = queries.list_initiatives(session, filters, offset=window.offset,
-                                           limit=window.limit)
+                                           limit=window.limit, with_links=False)
     default_first, default_last = queries.realized_period(rows, clock.today())
     first, last = from_ or default_first, to or default_last
     if last < first:

@@ -93,7 +93,8 @@ def roi_dashboard(request: Request, session: SessionDep, principal: Reader) -> R
         periods = [(q.first_day, min(q.last_day, now)) for q in quarters]
         realized = queries.realized_by_period(
             session, [r.initiative.id for r in started], weeks=org.weeks, periods=periods,
-            team_ids=principal.visible_team_ids)
+            team_ids=frozenset({query.team_obj.id}) if query.team_obj
+            else principal.visible_team_ids)
         points = figures.payback_points(
             [(q.label, a, b) for q, (a, b) in zip(quarters, periods, strict=True)],
             [figures.CurveInitiative(r.initiative.one_time_cost, r.initiative.yearly_run_cost,

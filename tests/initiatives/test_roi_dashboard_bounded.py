@@ -130,3 +130,27 @@ def test_the_payback_curve_is_one_aggregate(client, db, as_role, thirty):
                                                   "Cumulative realized savings"]
     # Every one-time cost, not only the 20 charted: Σ 1000 i² for i < 30.
     assert curve["data"][0]["y"][-1] == float(sum(1000 * i * i for i in range(N)))
+
+
+def test_a_team_filter_counts_only_that_teams_links_as_the_api_does(client, db, as_role):
+    """An org-wide initiative linking two teams' pain points: filtered to one team, the
+    dashboard's expected savings are that team's share, the figure metrics/roi?team gives."""
+    red = factories.make_team(db, headcounts={"data-scientist": (10, D(120))})
+    blue = factories.make_team(db, headcounts={"data-scientist": (10, D(120))})
+    shared = Initiative(title="Shared feature store", team_id=None, status="proposed",
+                        one_time_cost=D(10000))
+    db.add(shared)
+    db.flush()
+    db.add_all([InitiativeLink(initiative_id=shared.id, expected_reduction=D(50),
+                               pain_point_id=factories.make_pain_point(db, team).id)
+                for team in (red, blue)])
+    db.commit()
+    as_role("leader")  # signed in: the API answers the session's reads too
+    api = client.get("/api/v1/metrics/roi", params={"team": red.slug}).json()
+    [item] = [i for i in api["initiatives"] if i["id"] == shared.id]
+    # One pain point: 13/6 h × 10 × 46 weeks × $120 = 119,600 a year, half of it saved.
+    assert D(item["expected_annual_savings"]) == D("59800.00")
+    soup = soup_of(client.get("/dashboards/roi", params={"team": red.slug}))
+    bars = figure(soup, "savings-chart")["data"]
+    expected = dict(zip(bars[0]["y"], bars[0]["x"], strict=True))
+    assert D(str(expected[str(shared.id)])) == D("59800")
