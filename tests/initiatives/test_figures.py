@@ -112,3 +112,46 @@ def test_realized_by_quarter_marks_the_current_quarter():
     assert bar["x"] == ["2026-Q3", "2026-Q4"] and bar["y"] == [100.5, 20.0]
     assert bar["customdata"] == ["", "to date"]
     assert bar["marker"]["color"][0] != bar["marker"]["color"][1]
+
+
+def test_the_grouped_payback_curve_equals_counting_each_initiative_in_each_period():
+    """payback_points groups run costs by delivery; the reference below is PRODUCT.md's
+    definition, initiative by initiative, period by period."""
+    import random
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from app.core.periods import Quarter, quarters_between
+    from app.initiatives.figures import CurveInitiative, payback_points
+    from app.pain_points import cost
+
+    rng = random.Random(4)
+    quarters = quarters_between(Quarter(2023, 3), Quarter(2026, 4))
+    periods = [(q.label, q.first_day, q.last_day) for q in quarters]
+    initiatives = []
+    for _ in range(60):
+        started = date(2023, 1, 1) + timedelta(days=rng.randint(0, 1500))
+        delivered = started + timedelta(days=rng.randint(0, 400)) if rng.random() < .7 else None
+        initiatives.append(CurveInitiative(
+            Decimal(rng.randint(0, 90_000)), Decimal(rng.choice([0, 1200, 5000, 33333])),
+            started if rng.random() < .9 else None, delivered,
+            [Decimal(rng.randint(0, 999)) for _ in periods]))
+
+    def reference() -> list[tuple[Decimal, Decimal]]:
+        out, realized, spent = [], Decimal(0), Decimal(0)
+        for n, (_, first, last) in enumerate(periods):
+            slices = cost.year_slices(first, last)
+            for i in initiatives:
+                realized += i.realized[n]
+                if i.started_on is not None and i.started_on <= last and (
+                        n == 0 or i.started_on >= first):
+                    spent += i.one_time_cost
+                if i.delivered_on is not None and i.yearly_run_cost:
+                    spent += i.yearly_run_cost * cost.period_share(
+                        cost.day_number(i.delivered_on), cost.OPEN_ENDED, slices)
+            out.append((realized, spent))
+        return out
+
+    places = Decimal("0.000001")
+    got = [(p.realized, p.cost.quantize(places)) for p in payback_points(periods, initiatives)]
+    assert got == [(r, c.quantize(places)) for r, c in reference()]
