@@ -54,7 +54,7 @@ def savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decima
         exact_sum(case((_realizes(), _realized(weeks, first, last)), else_=SQL.num(0))),
         func.count(PainPoint.id))).group_by(Initiative.id)
     if initiative_ids is not None:
-        query = query.where(Initiative.id.in_(initiative_ids))
+        query = query.where(_among(initiative_ids))
     if team_ids is not None:
         query = query.where(PainPoint.team_id.in_(team_ids))
     result = {
@@ -64,6 +64,14 @@ def savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decima
     for i in initiative_ids or []:
         result.setdefault(i, Savings(i, *(Decimal(0),) * 4, 0))
     return result
+
+
+def _among(initiative_ids: list[int]):
+    """Initiative.id IN (...), written `id + 0` so that no planner uses the list to drive the
+    join: SQLite otherwise probes every link once per listed id for each pain point it reads
+    (4 500 ids: 20 s instead of 0.3 s); the join runs from the pain points and the list only
+    filters."""
+    return (Initiative.id + 0).in_(initiative_ids)
 
 
 def _recurring():
@@ -261,7 +269,7 @@ def realized_by_period(session: Session, initiative_ids: list[int] | None, *, we
                                             for a, b in periods])
                     ).where(_realizes()).group_by(Initiative.id)
     if initiative_ids is not None:
-        query = query.where(Initiative.id.in_(initiative_ids))
+        query = query.where(_among(initiative_ids))
     if team_ids is not None:
         query = query.where(PainPoint.team_id.in_(team_ids))
     result = {row[0]: [to_decimal(v) for v in row[1:]] for row in session.execute(query)}
