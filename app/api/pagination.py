@@ -67,9 +67,5 @@ class WindowParams:
         self.limit = limit
         self.offset = offset
 
-    def of(self, items: list[T]) -> list[T]:
-        """The window of a list that is already whole in memory."""
-        return items[self.offset:self.offset + self.limit]
-
 
 Window = Annotated[WindowParams, Depends()]

@@ -214,14 +214,13 @@ def compute_metrics(session: SessionDep, principal: Reader, window: Window,
     first, last, filters = _scope(session, principal, from_, to, team,
                                   org.fiscal_year_start_month)
     total, hours = queries.compute_total(session, filters, first, last)
-    # Re-sorted with the id as tie-break, so that pages neither repeat nor skip a model.
-    by_model = sorted(queries.compute_by_model(session, filters, first, last),
-                      key=lambda m: (-m[2], m[0]))
+    by_model, models = queries.compute_by_model(session, filters, first, last,
+                                                offset=window.offset, limit=window.limit)
     return ComputeOut.model_validate({
         "from": first, "to": last, "currency": org.currency, "total": total, "gpu_hours": hours,
         "by_month": [MonthSpendOut(month=s.month, amount=s.amount, gpu_hours=s.gpu_hours)
                      for s in queries.compute_by_month(session, filters, first, last)],
-        "by_model_total": len(by_model), "limit": window.limit, "offset": window.offset,
+        "by_model_total": models, "limit": window.limit, "offset": window.offset,
         "by_model": [ModelSpendOut(model_id=i, model=name, amount=amount, gpu_hours=gpu_hours)
-                     for i, name, amount, gpu_hours in window.of(by_model)],
+                     for i, name, amount, gpu_hours in by_model],
     })

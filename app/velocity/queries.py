@@ -269,17 +269,22 @@ def compute_by_month(session: Session, filters: VelocityFilters, first: date,
             for month, amount, hours in rows]
 
 
-def compute_by_model(session: Session, filters: VelocityFilters, first: date,
-                     last: date) -> list[tuple[int, str, Decimal, Decimal]]:
+def compute_by_model(session: Session, filters: VelocityFilters, first: date, last: date, *,
+                     offset: int = 0, limit: int | None = None,
+                     ) -> tuple[list[tuple[int, str, Decimal, Decimal]], int]:
+    """Spend and GPU hours per model over the months overlapping [first, last], highest spend
+    first then by model id (pages neither repeat nor skip a model): `limit` of them from
+    `offset`, and how many models spent anything."""
     query = scoped(select(MLModel.id, MLModel.name, func.sum(ComputeCost.amount),
                           func.sum(ComputeCost.gpu_hours))
                    .join(MLModel, MLModel.id == ComputeCost.model_id)
                    .where(ComputeCost.month >= first.replace(day=1), ComputeCost.month <= last),
-                   filters, ComputeCost.model_id)
-    rows = session.execute(query.group_by(MLModel.id, MLModel.name)
-                           .order_by(func.sum(ComputeCost.amount).desc())).all()
+                   filters, ComputeCost.model_id).group_by(MLModel.id, MLModel.name)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(func.sum(ComputeCost.amount).desc(), MLModel.id)
+                           .offset(offset).limit(limit)).all()
     return [(i, name, to_decimal_or_none(amount), to_decimal_or_none(hours))
-            for i, name, amount, hours in rows]
+            for i, name, amount, hours in rows], total
 
 
 def compute_total(session: Session, filters: VelocityFilters, first: date,
