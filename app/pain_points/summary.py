@@ -29,17 +29,17 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
-    Connection, Date, and_, case, delete, event, func, insert, inspect, literal, or_, select,
-    update,
+    Connection, Date, and_, case, delete, func, insert, inspect, literal, or_, select, update,
 )
 from sqlalchemy.orm import Session
 
 from app.core import clock
+from app.core.derived import keep_in_step
 from app.core.periods import Quarter, last_quarters, quarter_of
+from app.core.sql import SQL
 from app.pain_points.models import (
     CostQuarter, CostSummaryState, PainPoint, PainPointKind, RunRateRank,
 )
-from app.core.sql import SQL
 from app.pain_points.queries import (
     CostFigures, GridCell, GroupBy, PainPointFilters, PeriodCost, cost_in_period, exact_sum,
     figures_from_rows, grid_from_rows, group_columns, period_measures, run_rate, to_decimal,
@@ -214,21 +214,12 @@ def _touched(session: Session) -> set[Scope]:
     return scopes
 
 
-@event.listens_for(Session, "after_flush")
-def _collect(session: Session, _context: Any) -> None:
+def _collect(session: Session) -> None:
     if scopes := _touched(session):
         session.info.setdefault(_PENDING, set()).update(scopes)
 
 
-@event.listens_for(Session, "before_commit")
-def _refresh_before_commit(session: Session) -> None:
-    session.flush()
-    refresh_pending(session)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget(session: Session, _previous: Any) -> None:
-    session.info.pop(_PENDING, None)
+keep_in_step((_PENDING,), _collect, refresh_pending)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -260,13 +251,14 @@ def _quarters(state: Any, first: date, last: date) -> tuple[date, date] | None:
     return head.first_day, tail.first_day
 
 
-def _filtered(query: Any, filters: PainPointFilters) -> Any:
+def _filtered(query: Any, filters: PainPointFilters, table: Any = CostQuarter) -> Any:
+    """The filters a derived table can answer (team, persona, stage) on its own columns."""
     if filters.team_ids is not None:
-        query = query.where(CostQuarter.team_id.in_(filters.team_ids))
+        query = query.where(table.team_id.in_(filters.team_ids))
     if filters.persona_id is not None:
-        query = query.where(CostQuarter.persona_id == filters.persona_id)
+        query = query.where(table.persona_id == filters.persona_id)
     if filters.stage_id is not None:
-        query = query.where(CostQuarter.stage_id == filters.stage_id)
+        query = query.where(table.stage_id == filters.stage_id)
     return query
 
 
@@ -367,14 +359,9 @@ def costliest_ids(session: Session, filters: PainPointFilters, *, day: date, wee
     run-rates cannot answer (not built, other weeks, a filter they do not hold)."""
     if _state(session, filters, weeks) is None:
         return None
-    query = select(RunRateRank.pain_point_id).where(
+    query = _filtered(select(RunRateRank.pain_point_id).where(
         RunRateRank.observed_since <= day,
-        or_(RunRateRank.resolved_on.is_(None), RunRateRank.resolved_on > day))
-    if filters.team_ids is not None:
-        query = query.where(RunRateRank.team_id.in_(filters.team_ids))
-    if filters.persona_id is not None:
-        query = query.where(RunRateRank.persona_id == filters.persona_id)
-    if filters.stage_id is not None:
-        query = query.where(RunRateRank.stage_id == filters.stage_id)
+        or_(RunRateRank.resolved_on.is_(None), RunRateRank.resolved_on > day)),
+        filters, RunRateRank)
     return (query.order_by(RunRateRank.run_rate.desc(), RunRateRank.pain_point_id.desc())
             .limit(limit).scalar_subquery())

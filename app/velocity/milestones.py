@@ -15,9 +15,10 @@ any read of them in that session, by the same aggregates the metrics used to run
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, event, func, insert, inspect, or_, select
+from sqlalchemy import Connection, and_, case, delete, func, insert, inspect, or_, select
 from sqlalchemy.orm import Session
 
+from app.core.derived import keep_in_step
 from app.core.sql import month_index
 from app.velocity import metrics
 from app.velocity.models import (
@@ -124,8 +125,7 @@ def _history(obj: Any, name: str) -> list[Any]:
     return [getattr(obj, name), *(history.deleted or ())]
 
 
-@event.listens_for(Session, "after_flush")
-def _collect(session: Session, _context: Any) -> None:
+def _collect(session: Session) -> None:
     models: set[int] = set()
     cells: set[tuple[int, int]] = set()
     teams: set[int] = set()
@@ -155,16 +155,7 @@ def _collect(session: Session, _context: Any) -> None:
             session.info.setdefault(key, set()).update(found)
 
 
-@event.listens_for(Session, "before_commit")
-def _refresh_before_commit(session: Session) -> None:
-    session.flush()
-    refresh_pending(session)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget(session: Session, _previous: Any) -> None:
-    for key in (_MODELS, _CELLS, _TEAMS):
-        session.info.pop(key, None)
+keep_in_step((_MODELS, _CELLS, _TEAMS), _collect, refresh_pending)
 
 
 def fresh(session: Session) -> None:
