@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.core import clock
 from app.core.sql import SQL, day_number
 from app.initiatives import roi
 from app.initiatives.models import Initiative, InitiativeLink, InitiativeStatus
@@ -233,6 +234,30 @@ def realized_period(rows: list[InitiativeRow], today: date) -> tuple[date, date]
     realized before a delivery, so an earlier start would change nothing)."""
     deliveries = [r.initiative.delivered_on for r in rows if r.initiative.delivered_on]
     return min([*deliveries, today]), today
+
+
+def expected_savings(session: Session, initiative_ids: list[int], *, weeks: Decimal,
+                     team_ids: frozenset[int] | None = None) -> dict[int, Decimal]:
+    """Each initiative's expected annual savings, settled as initiative_figures settles them
+    (`savings(...).expected`): Σ linked run-rate as if open × reduction. With the stored
+    run-rates in step (pain_points/summary.py) they are read instead of priced, so that ranking
+    thousands of initiatives costs one join."""
+    if not summary.stored_run_rates(session, weeks):
+        today = clock.today()  # any period: only the expected figures are used
+        found = savings(session, initiative_ids, weeks=weeks, first=today, last=today,
+                        team_ids=team_ids)
+        return {i: _settled(s.expected) for i, s in found.items()}
+    stored = RunRateRank  # the live recurring pain points: what `savings` counts
+    query = (select(Initiative.id, exact_sum(stored.run_rate * _reduction()))
+             .select_from(Initiative)
+             .join(InitiativeLink, InitiativeLink.initiative_id == Initiative.id)
+             .join(stored, stored.pain_point_id == InitiativeLink.pain_point_id)
+             .where(Initiative.deleted_at.is_(None), _among(initiative_ids))
+             .group_by(Initiative.id))
+    if team_ids is not None:
+        query = query.where(stored.team_id.in_(team_ids))
+    found = {i: to_decimal(v) for i, v in session.execute(query)}
+    return {i: _settled(found.get(i, Decimal(0))) for i in initiative_ids}
 
 
 def initiative_figures(session: Session, rows: list[InitiativeRow], *, weeks: Decimal,

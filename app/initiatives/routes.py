@@ -147,20 +147,29 @@ def list_query(request: Request, teams: Sequence[Team]) -> ListQuery:
     return query
 
 
+def initiative_scope(principal: Principal, query: ListQuery,
+                     statuses: tuple[InitiativeStatus, ...] = (),
+                     ) -> tuple[InitiativeFilters, frozenset[int] | None]:
+    """Which initiatives the principal may read (of the chosen team), and whose pain points
+    their figures count: a team filter counts only the links to that team's pain points
+    (PRODUCT.md; as /api/v1/metrics/roi?team= does)."""
+    filters = InitiativeFilters(visible_team_ids=principal.visible_team_ids,
+                                team_id=query.team_obj.id if query.team_obj else None,
+                                statuses=statuses)
+    team_ids = (frozenset({query.team_obj.id}) if query.team_obj
+                else principal.visible_team_ids)
+    return filters, team_ids
+
+
 def initiatives_with_figures(session: Session, principal: Principal, query: ListQuery, org: Org,
                              *, statuses: tuple[InitiativeStatus, ...] = (),
                              ) -> tuple[list[InitiativeRow], dict[int, queries.Figures],
                                         tuple[date, date]]:
-    """The initiatives the principal may read (of the chosen team), with their figures:
-    realized savings from the earliest delivery to today. A team filter counts only the links
-    to that team's pain points (PRODUCT.md; as /api/v1/metrics/roi?team= does)."""
-    filters = InitiativeFilters(visible_team_ids=principal.visible_team_ids,
-                                team_id=query.team_obj.id if query.team_obj else None,
-                                statuses=statuses)
+    """The initiatives of `initiative_scope`, with their figures: realized savings from the
+    earliest delivery to today."""
+    filters, team_ids = initiative_scope(principal, query, statuses)
     rows, _ = queries.list_initiatives(session, filters, with_links=False)
     first, last = queries.realized_period(rows, today())
-    team_ids = (frozenset({query.team_obj.id}) if query.team_obj
-                else principal.visible_team_ids)
     found = queries.initiative_figures(session, rows, weeks=org.weeks,
                                        horizon_years=query.horizon, first=first, last=last,
                                        team_ids=team_ids)

@@ -330,3 +330,31 @@ def test_realized_savings_from_the_stored_run_rates_equal_the_priced_ones(db, ba
               for a, b in periods for t in (None, teams)]
     assert any(v > 0 for v in priced)
     assert all(same(a, b, backend) for a, b in zip(stored, priced, strict=True)), (stored, priced)
+
+
+def test_expected_savings_from_the_stored_run_rates_equal_the_priced_ones(db, backend,
+                                                                          monkeypatch):
+    """The ROI dashboard ranks initiatives by expected savings read off the stored run-rates;
+    they are the figures `savings` prices, for every initiative and with a team filter."""
+    from app.initiatives.models import Initiative, InitiativeLink
+    from app.initiatives.queries import expected_savings
+
+    made = random_organisation(db, seed=23)
+    initiatives = [Initiative(title=f"Initiative {n}", owner="Platform", status="proposed",
+                              one_time_cost=D(1000 * n)) for n in range(6)]
+    db.add_all(initiatives)
+    db.flush()
+    db.add_all([InitiativeLink(initiative_id=initiatives[n % 6].id, pain_point_id=p.id,
+                               expected_reduction=D(5 + 7 * (n % 13)))
+                for n, p in enumerate(made)])  # one-time, deleted and resolved ones included
+    db.commit()
+    ids = [i.id for i in initiatives]
+    weeks = org(db).working_weeks_per_year
+    teams = frozenset({made[0].team_id})
+    stored = [expected_savings(db, ids, weeks=weeks, team_ids=t) for t in (None, teams)]
+    monkeypatch.setattr(summary, "stored_run_rates", lambda *args: False)
+    priced = [expected_savings(db, ids, weeks=weeks, team_ids=t) for t in (None, teams)]
+    assert all(v > 0 for v in priced[0].values())
+    for s, p in zip(stored, priced, strict=True):
+        assert s.keys() == p.keys()
+        assert all(same(s[i], p[i], backend) for i in ids), (s, p)
