@@ -45,13 +45,8 @@ def savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decima
     point resolved before delivery. One-time and deleted pain points save nothing a year.
     `team_ids` keeps only the links to those teams' pain points (the team filter).
     """
-    recurring = _recurring()
-
-    def expected(which: str):
-        return exact_sum(case((recurring, run_rate(which, weeks) * _reduction()), else_=SQL.num(0)))
-
     query = _linked(select(
-        Initiative.id, expected("expected"), expected("low"), expected("high"),
+        Initiative.id, *(exact_sum(_saving(which, weeks)) for which in ("expected", "low", "high")),
         exact_sum(case((_realizes(), _realized(weeks, first, last)), else_=SQL.num(0))),
         func.count(PainPoint.id))).group_by(Initiative.id)
     if initiative_ids is not None:
@@ -77,6 +72,13 @@ def _among(initiative_ids: list[int]):
 
 def _recurring():
     return and_(PainPoint.kind == PainPointKind.recurring, PainPoint.deleted_at.is_(None))
+
+
+def _saving(which: str, weeks: Decimal, reduction: Any = None):
+    """A link's expected yearly saving (PRODUCT.md): its pain point's run-rate as if open ×
+    the reduction; one-time and deleted pain points save nothing a year."""
+    reduction = _reduction() if reduction is None else reduction
+    return case((_recurring(), run_rate(which, weeks) * reduction), else_=SQL.num(0))
 
 
 def _realizes():
@@ -319,18 +321,13 @@ def linked_pain_points(session: Session, initiative_id: int, *,
                        weeks: Decimal) -> list[LinkedPainPoint]:
     """The pain points an initiative links, with their as-if-open run-rate and the expected
     saving each brings, largest saving first."""
-    recurring = and_(PainPoint.kind == PainPointKind.recurring, PainPoint.deleted_at.is_(None))
-
     def rate(which: str):
-        return case((recurring, run_rate(which, weeks)), else_=SQL.num(0))
+        return case((_recurring(), run_rate(which, weeks)), else_=SQL.num(0))
 
-    realizes = and_(recurring, Initiative.delivered_on.is_not(None),
-                    PainPoint.status == PainPointStatus.resolved,
-                    PainPoint.resolved_on >= Initiative.delivered_on)
-    saving = case((recurring, run_rate("expected", weeks) * _reduction()), else_=SQL.num(0))
+    saving = _saving("expected", weeks)
     query = with_costs(
         select(PainPoint, Team.name, InitiativeLink.expected_reduction, rate("expected"),
-               rate("low"), rate("high"), saving, case((realizes, True), else_=False))
+               rate("low"), rate("high"), saving, case((_realizes(), True), else_=False))
         .select_from(InitiativeLink)
         .join(Initiative, Initiative.id == InitiativeLink.initiative_id)
         .join(PainPoint, PainPoint.id == InitiativeLink.pain_point_id)
@@ -413,7 +410,7 @@ def ranked_open_pain_points(session: Session, *, team_ids: frozenset[int] | None
                run_rate("low", weeks), run_rate("high", weeks), total, running,
                func.count().over())
         .join(Team, Team.id == PainPoint.team_id).join(Stage, Stage.id == PainPoint.stage_id)
-    ).where(PainPoint.kind == PainPointKind.recurring, PainPoint.deleted_at.is_(None),
+    ).where(_recurring(),
             PainPoint.status != PainPointStatus.resolved).order_by(*order).limit(limit)
     if team_ids is not None:
         query = query.where(PainPoint.team_id.in_(team_ids))
@@ -442,14 +439,10 @@ def scenario_savings(session: Session, links: dict[int, Decimal], weeks: Decimal
     as if open × reduction; one-time and deleted pain points save nothing a year."""
     if not links:
         return ScenarioSavings(Decimal(0), Decimal(0), Decimal(0), 0)
-    recurring = and_(PainPoint.kind == PainPointKind.recurring, PainPoint.deleted_at.is_(None))
     reduction = case({pp: SQL.num(r) for pp, r in links.items()},
                      value=PainPoint.id, else_=SQL.num(0)) / SQL.num(100)
-
-    def expected(which: str):
-        return exact_sum(case((recurring, run_rate(which, weeks) * reduction), else_=SQL.num(0)))
-
-    query = with_costs(select(expected("expected"), expected("low"), expected("high"),
+    query = with_costs(select(*(exact_sum(_saving(which, weeks, reduction))
+                                for which in ("expected", "low", "high")),
                                func.count(PainPoint.id))
                         .select_from(PainPoint)).where(PainPoint.id.in_(list(links)),
                                                        PainPoint.deleted_at.is_(None))

@@ -73,6 +73,11 @@ def active_on(day: date) -> ColumnElement[bool]:
                 or_(PainPoint.resolved_on.is_(None), PainPoint.resolved_on > day))
 
 
+def resolved_by(day: date) -> ColumnElement[bool]:
+    """Resolved on or before `day`: the part of a period's cost the trend shows as resolved."""
+    return and_(PainPoint.resolved_on.is_not(None), PainPoint.resolved_on <= day)
+
+
 def cost_in_period(which: str, weeks: Decimal, first: date, last: date) -> ColumnElement[Decimal]:
     """PRODUCT.md's cost in a period: pro-rated by weekdays for recurring pain points; the whole
     cost in the period holding `observed_since` for one-time ones."""
@@ -558,7 +563,7 @@ def cost_by_period(session: Session, filters: PainPointFilters, *,
         return found
     columns = []
     for first, last in periods:
-        resolved = and_(PainPoint.resolved_on.is_not(None), PainPoint.resolved_on <= last)
+        resolved = resolved_by(last)
         expected = cost_in_period("expected", weeks, first, last)
         columns += [exact_sum(case((resolved, SQL.num(0)), else_=expected)),
                     exact_sum(case((resolved, expected), else_=SQL.num(0))),

@@ -42,8 +42,8 @@ from app.pain_points.models import (
 )
 from app.pain_points.queries import (
     CostFigures, GridCell, GroupBy, PainPointFilters, PeriodCost, cost_in_period, exact_sum,
-    figures_from_rows, grid_from_rows, group_columns, period_measures, run_rate, to_decimal,
-    with_costs,
+    figures_from_rows, grid_from_rows, group_columns, period_measures, resolved_by, run_rate,
+    to_decimal, with_costs,
 )
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Stage, Team, TeamPersona
@@ -82,8 +82,8 @@ def _scope_condition(scopes: Iterable[Scope], team: Any, persona: Any, stage: An
 def _quarter_rows(quarter: Quarter, weeks: Decimal, condition: Any) -> Any:
     first, last = quarter.first_day, quarter.last_day
     measures = period_measures(first, last, weeks)
-    resolved = and_(PainPoint.resolved_on.is_not(None), PainPoint.resolved_on <= last)
-    cost_resolved = exact_sum(case((resolved, cost_in_period("expected", weeks, first, last)),
+    cost_resolved = exact_sum(case((resolved_by(last),
+                                    cost_in_period("expected", weeks, first, last)),
                                    else_=SQL.num(0)))
     return (with_costs(select(
         literal(first, Date()), literal(last, Date()), PainPoint.team_id, PainPoint.persona_id,
