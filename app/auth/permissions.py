@@ -35,6 +35,13 @@ GRANTS: dict[Permission, frozenset[Role]] = {
 # Roles that read every team's figures; the others read only the teams they belong to.
 READS_ALL_TEAMS = frozenset({Role.admin, Role.pm, Role.leader})
 
+# Roles ordered by what they may do: a token acts with the lower of its own role and its user's.
+RANK = {Role.viewer: 0, Role.leader: 1, Role.pm: 2, Role.admin: 3}
+
+
+def lesser_role(a: Role, b: Role) -> Role:
+    return a if RANK[a] <= RANK[b] else b
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -59,12 +66,16 @@ class Principal:
 
     @property
     def visible_team_ids(self) -> frozenset[int] | None:
-        """Teams whose data this principal may read; None means every team."""
+        """Teams whose data this principal may read; None means every team.
+
+        A token bound to one team reads that team only, and only while its user may read it
+        (`role` and `team_ids` are the user's current ones, see `auth.service.resolve_token`)."""
+        reads_all = self.role in READS_ALL_TEAMS
         if self.token_team_id is not None:
-            return frozenset({self.token_team_id})
-        if self.role in READS_ALL_TEAMS:
-            return None
-        return self.team_ids
+            if reads_all or self.token_team_id in self.team_ids:
+                return frozenset({self.token_team_id})
+            return frozenset()
+        return None if reads_all else self.team_ids
 
     def can_read_team(self, team_id: int) -> bool:
         visible = self.visible_team_ids
@@ -76,3 +87,13 @@ class Principal:
         if self.token_team_id is not None and team_id != self.token_team_id:
             return False
         return self.role == Role.admin or team_id in self.team_ids
+
+    def can_edit_teams(self, team_ids: "frozenset[int] | set[int]") -> bool:
+        """Edit rights on every one of `team_ids` (an object reaching several teams)."""
+        return all(self.can_edit_team(t) for t in team_ids)
+
+    @property
+    def org_wide(self) -> bool:
+        """May act on objects that belong to no team (org-wide initiatives): not a token
+        bound to one team."""
+        return self.token_team_id is None

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.audit.service import record, snapshot
 from app.auth.models import ApiToken, LoginAttempt, Role, User, UserSession
 from app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
-from app.auth.permissions import Principal
+from app.auth.permissions import RANK, Principal, lesser_role
 from app.config import Settings
 from app.core.errors import FieldError, NotFound, TooManyRequests, ValidationFailed
 from app.db import utcnow
@@ -236,7 +236,11 @@ def change_password(session: Session, user: User, *, new_password: str, actor: s
         )
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
+    # A reset means the password may have leaked, and tokens may have leaked with it: it ends
+    # every session and revokes every token of the user (resolve_token also refuses any token
+    # made before the change).
     end_all_sessions(session, user.id)
+    revoke_all_tokens(session, user.id)
     record(session, actor=actor, actor_id=actor_id, action="change_password", entity="user",
            entity_id=user.id)
 
@@ -284,14 +288,17 @@ def create_api_token(
     return token, raw
 
 
-_RANK = {Role.viewer: 0, Role.leader: 1, Role.pm: 2, Role.admin: 3}
-
-
 def _outranks(a: Role, b: Role) -> bool:
-    return _RANK[a] > _RANK[b]
+    return RANK[a] > RANK[b]
 
 
 def resolve_token(session: Session, raw: str) -> Principal | None:
+    """The principal a bearer token acts as, computed afresh on every request.
+
+    A token carries limits (a role, optionally one team), never rights of its own: it acts with
+    the lower of its role and its user's *current* role, on its user's *current* teams, and not
+    at all once the user is deactivated or its password was reset after the token was made.
+    """
     row = session.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
@@ -301,15 +308,24 @@ def resolve_token(session: Session, raw: str) -> Principal | None:
     if row is None:
         return None
     token, user = row
-    if not user.is_active:
+    if not user.is_active or token.created_at < user.password_changed_at:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
         _touch(session, token, "last_used_at", now)
     return Principal(
-        user_id=user.id, email=user.email, role=token.role, name=token.name,
+        user_id=user.id, email=user.email, role=lesser_role(token.role, user.role),
+        name=token.name,
         team_ids=frozenset(t.id for t in user.teams), via_token=True, token_id=token.id,
         token_team_id=token.team_id,
+    )
+
+
+def revoke_all_tokens(session: Session, user_id: int) -> None:
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
     )
 
 
