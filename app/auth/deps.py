@@ -3,31 +3,13 @@
 from typing import Annotated
 
 from fastapi import Depends, Request
-from itsdangerous import BadData, URLSafeTimedSerializer
 
 from app.auth import service
+from app.auth.cookies import session_id_from_cookie
 from app.auth.csrf import verify_csrf
 from app.auth.permissions import Permission, Principal
 from app.core.errors import NotAuthenticated, PermissionDenied
 from app.db import SessionDep
-
-SESSION_COOKIE = "northstar_session"
-
-
-def session_signer(request: Request) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(request.app.state.secret_key, salt="northstar-session")
-
-
-def session_id_from_cookie(request: Request) -> str | None:
-    """The session id of a correctly signed cookie; a tampered cookie gives None."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        return None
-    max_age = request.app.state.settings.session_absolute_hours * 3600
-    try:
-        return session_signer(request).loads(cookie, max_age=max_age)
-    except BadData:
-        return None
 
 
 def current_principal(request: Request, session: SessionDep) -> Principal | None:

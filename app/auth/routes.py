@@ -9,7 +9,8 @@ from starlette.responses import Response
 
 from app.auth import service
 from app.auth.csrf import verify_csrf
-from app.auth.deps import SESSION_COOKIE, OptionalPrincipal, session_id_from_cookie, session_signer
+from app.auth.cookies import SESSION_COOKIE, session_id_from_cookie, session_signer
+from app.auth.deps import OptionalPrincipal
 from app.core.errors import TooManyRequests
 from app.db import SessionDep
 from app.templating import flash, render
