@@ -84,6 +84,23 @@ def _table(rows: Sequence[Sequence[str]]) -> str:
     )
 
 
+# uvicorn's own limits for a server that faces the internet (through its proxy or not).
+SERVE_OPTIONS: dict[str, object] = {
+    # The app decides whom to believe about client addresses (NORTHSTAR_TRUSTED_PROXIES,
+    # app/edge.py); uvicorn's copy, which reads FORWARDED_ALLOW_IPS, would act first.
+    "proxy_headers": False,
+    # An idle keep-alive connection is closed after 5 s; request bodies have their own
+    # deadlines (NORTHSTAR_BODY_*_SECONDS).
+    "timeout_keep_alive": 5,
+    # Connections beyond this many at once are answered 503 instead of piling up.
+    "limit_concurrency": 1000,
+    # A shutdown waits this long for requests in flight, then closes the rest.
+    "timeout_graceful_shutdown": 30,
+    # A request line and headers larger than this are refused (h11).
+    "h11_max_incomplete_event_size": 64 * 1024,
+}
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -101,7 +118,7 @@ def serve(
         # delay the answer that long without anything being wrong.
         options["timeout_worker_healthcheck"] = get_settings().worker_healthcheck_timeout
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, reload=reload,
-                workers=None if reload else workers, **options)
+                workers=None if reload else workers, **SERVE_OPTIONS, **options)
 
 
 @app.command()

@@ -29,6 +29,15 @@ class Settings(BaseSettings):
     # /metrics wants `Authorization: Bearer <this>` when set; unset, it answers loopback
     # clients only (app/observability.py).
     metrics_token: str | None = Field(default=None, repr=False)
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses
+    # or networks): the reverse proxy in front of the app, nobody else (app/edge.py).
+    trusted_proxies: str = "127.0.0.1,::1"
+    # Request bodies are read whole before a request may query (app/edge.py): at most this
+    # many bytes (nginx's client_max_body_size matches), with no pause longer than
+    # `body_idle_seconds` and all of it within `body_total_seconds`.
+    max_body_bytes: int = Field(default=6 * 1024 * 1024, ge=1024)
+    body_idle_seconds: float = Field(default=10, gt=0)
+    body_total_seconds: float = Field(default=120, gt=0)
     # Database connections per worker process: `db_pool_size` kept open plus `db_max_overflow`
     # opened under load. Their sum is also how many requests a worker serves at once (and its
     # thread pool's size): the others queue instead of timing out on the pool (app/db.py).

@@ -12,6 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 import app.models  # noqa: F401  (every model, and the listeners that keep summaries in step)
 from app.config import Settings, get_settings
 from app.db import UNGATED_THREADS, RequestGate, make_engine, make_sessionmaker
+from app.edge import BufferedBody, trusted_proxy_headers
 from app.idempotency import install_idempotency
 from app.migrate import head_revision
 from app.observability import install_observability
@@ -51,7 +52,13 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     # Outside everything that may query (idempotency keys, the routes), inside the access log
     # so that a request's time includes its wait for a slot.
     app.add_middleware(RequestGate, capacity=settings.db_capacity)
-    install_observability(app)  # last: outermost, it ids and times every response
+    # Outside the gate: a slow body is read before its request may take a slot (app/edge.py).
+    app.add_middleware(BufferedBody, limit=settings.max_body_bytes,
+                       idle_seconds=settings.body_idle_seconds,
+                       total_seconds=settings.body_total_seconds)
+    install_observability(app)  # it ids and times every response
+    # Outermost: the access log, /metrics and the login limits all see the real client.
+    app.add_middleware(trusted_proxy_headers, trusted=settings.trusted_proxies)
     return app
 
 
