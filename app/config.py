@@ -23,9 +23,12 @@ class Settings(BaseSettings):
     cookie_samesite: str = "lax"
     session_idle_minutes: int = 120
     session_absolute_hours: int = 12
-    # Failed logins allowed per account and per client address within the window.
-    login_max_failures: int = 5
-    login_window_minutes: int = 15
+    # Failed sign-ins never lock an account: past `login_max_failures` failures within the
+    # window (×4 for one client address) each further try waits 2 s, 4 s, 8 s… after the last
+    # failure, at most `login_max_delay_seconds` (app/auth/service.py `login_wait`).
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    login_max_delay_seconds: int = Field(default=300, ge=1)
     # /metrics wants `Authorization: Bearer <this>` when set; unset, it answers loopback
     # clients only (app/observability.py).
     metrics_token: str | None = Field(default=None, repr=False)

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from app.auth.emails import normalise_email
 from app.auth.models import ApiToken, Role, User
 from app.core.errors import FieldError, ValidationFailed
 
@@ -26,7 +27,7 @@ def get_user(session: Session, user_id: int) -> User | None:
 def get_user_by_email(session: Session, email: str, *, active_only: bool = False) -> User | None:
     query = (
         select(User).options(selectinload(User.teams))
-        .where(User.email == email.strip().lower())
+        .where(User.email == normalise_email(email))
     )
     if active_only:
         query = query.where(User.is_active.is_(True))

@@ -2,7 +2,6 @@
 
 import hashlib
 import math
-import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from app.audit.service import record, snapshot
+from app.auth.emails import EMAIL_RE, normalise_email
 from app.auth.models import ApiToken, LoginAttempt, Role, User, UserSession
 from app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from app.auth.permissions import RANK, Principal, lesser_role
@@ -22,9 +22,11 @@ from app.teams.models import Team
 
 WRONG_CREDENTIALS = "Wrong email or password."
 TOKEN_PREFIX = "nst_"
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # An address may fail more often than one account (a shared office NAT), but not unboundedly.
 PER_ADDRESS_FACTOR = 4
+# An address that signed in to an account within this long is the owner's "known" address:
+# failures from elsewhere do not slow it down (see `login_wait`).
+KNOWN_ADDRESS_DAYS = 90
 # last_seen_at is written at most this often, not on every request.
 TOUCH_INTERVAL = timedelta(minutes=1)
 
@@ -33,11 +35,51 @@ def sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
 # --- logins ---------------------------------------------------------------------------------
+
+
+def backoff_seconds(failures: int, free: int, cap: int) -> int:
+    """How long after the last failure the next try must wait: nothing for the first `free`
+    failures, then 2 s, 4 s, 8 s… doubling with each further failure, at most `cap`."""
+    if failures < free:
+        return 0
+    return min(cap, 2 ** min(failures - free + 1, 30))
+
+
+def login_wait(session: Session, settings: Settings, *, email: str, ip: str,
+               now: datetime) -> int:
+    """Seconds this address must still wait before it may try this account (0: go ahead).
+
+    Failed sign-ins slow down, they never lock out. The account is slowed by every address's
+    failures, except for an address that signed in to it before (its owner's): that one is
+    slowed only by its own failures, so a stranger hammering an account cannot keep its owner
+    out. Each address is also slowed by its failures on any account (PER_ADDRESS_FACTOR times
+    as many free ones). Failures older than the window are forgotten.
+    """
+    since = now - timedelta(minutes=settings.login_window_minutes)
+    failures = select(func.count(), func.max(LoginAttempt.attempted_at)).where(
+        LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since
+    )
+    known = session.scalar(select(
+        select(LoginAttempt.id).where(
+            LoginAttempt.email == email, LoginAttempt.ip == ip,
+            LoginAttempt.succeeded.is_(True),
+            LoginAttempt.attempted_at >= now - timedelta(days=KNOWN_ADDRESS_DAYS),
+        ).exists()
+    ))
+    on_account = failures.where(LoginAttempt.email == email)
+    if known:
+        on_account = on_account.where(LoginAttempt.ip == ip)
+    free = settings.login_max_failures
+    cap = settings.login_max_delay_seconds
+    wait = 0
+    for query, allowed in ((on_account, free), (failures.where(LoginAttempt.ip == ip),
+                                                free * PER_ADDRESS_FACTOR)):
+        count, last = session.execute(query).one()
+        delay = backoff_seconds(count, allowed, cap)
+        if delay and last is not None:
+            wait = max(wait, math.ceil((last + timedelta(seconds=delay) - now).total_seconds()))
+    return max(wait, 0)
 
 
 def authenticate(
@@ -45,30 +87,22 @@ def authenticate(
 ) -> User | None:
     """The active user with this email and password; None when they do not match.
 
-    Raises TooManyRequests past the limit. Attempts are stored in the caller's transaction
-    (which must commit on a refusal too), so the limit holds across app processes.
+    Raises TooManyRequests while this address must wait (`login_wait`); such a refusal checks
+    no password and counts as no failure. Attempts are stored in the caller's transaction, so
+    the delays hold across app processes.
     """
     email = normalise_email(email)
     now = utcnow()
-    since = now - timedelta(minutes=settings.login_window_minutes)
-    failures = select(func.count(), func.min(LoginAttempt.attempted_at)).where(
-        LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since
-    )
-    by_email, first_email = session.execute(failures.where(LoginAttempt.email == email)).one()
-    by_ip, first_ip = session.execute(failures.where(LoginAttempt.ip == ip)).one()
-    limit = settings.login_max_failures
-    if by_email >= limit or by_ip >= limit * PER_ADDRESS_FACTOR:
-        first = first_email if by_email >= limit else first_ip
-        wait = (first + timedelta(minutes=settings.login_window_minutes) - now).total_seconds()
-        minutes = max(1, math.ceil(wait / 60))
+    wait = login_wait(session, settings, email=email, ip=ip, now=now)
+    if wait > 0:
         raise TooManyRequests(
-            f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
-            retry_after_seconds=max(1, int(wait)),
+            f"Too many failed sign-ins. Try again in {wait} second{'s' if wait > 1 else ''}.",
+            retry_after_seconds=wait,
         )
     user = session.scalar(select(User).where(User.email == email))
     ok = verify_password(password, user.password_hash if user else None)
     ok = ok and user is not None and user.is_active
-    session.add(LoginAttempt(email=email, ip=ip, attempted_at=now, succeeded=ok))
+    session.add(LoginAttempt(email=email[:254], ip=ip[:64], attempted_at=now, succeeded=ok))
     return user if ok else None
 
 
