@@ -64,7 +64,9 @@ class InitiativeOut(BaseModel):
     yearly_run_cost: Money
     started_on: date | None
     delivered_on: date | None
-    links: list[LinkOut]
+    links: list[LinkOut] = Field(description="Links to pain points you may read.")
+    hidden_links: int = Field(description="Links to pain points of teams you may not read: "
+                                          "counted, never named; the savings leave them out.")
     expected_annual_savings: Money = Field(description="Σ linked pain points' run-rate as if "
                                                        "open × expected reduction.")
     expected_annual_savings_low: Money
@@ -112,11 +114,15 @@ def _weeks(session: Session) -> Decimal:
 
 def _out(session: Session, rows: list[InitiativeRow], principal: Principal) -> list[InitiativeOut]:
     first, last = queries.realized_period(rows, clock.today())
-    found = queries.savings(session, [r.initiative.id for r in rows], weeks=_weeks(session),
+    ids = [r.initiative.id for r in rows]
+    found = queries.savings(session, ids, weeks=_weeks(session),
                             first=first, last=last, team_ids=principal.visible_team_ids)
+    link_teams = queries.linked_team_ids(session, ids)
     result = []
     for row in rows:
         i, s = row.initiative, found[row.initiative.id]
+        readable = [link for link in i.links
+                    if principal.can_read_team(link_teams[i.id][link.pain_point_id])]
         result.append(InitiativeOut(
             id=i.id, title=i.title, description=i.description or "", owner=i.owner or "",
             team=row.team_slug, status=i.status, one_time_cost=i.one_time_cost,
@@ -124,7 +130,8 @@ def _out(session: Session, rows: list[InitiativeRow], principal: Principal) -> l
             delivered_on=i.delivered_on,
             links=[LinkOut(pain_point=link.pain_point_id,
                            expected_reduction=link.expected_reduction)
-                   for link in sorted(i.links, key=lambda link: link.pain_point_id)],
+                   for link in sorted(readable, key=lambda link: link.pain_point_id)],
+            hidden_links=len(i.links) - len(readable),
             expected_annual_savings=s.expected, expected_annual_savings_low=s.expected_low,
             expected_annual_savings_high=s.expected_high, realized_savings=s.realized,
             created_at=i.created_at, deleted=i.deleted_at is not None))

@@ -317,6 +317,21 @@ class LinkedPainPoint:
     realizes: bool  # resolved on or after the initiative's delivery
 
 
+def linked_team_ids(session: Session, initiative_ids: list[int]) -> dict[int, dict[int, int]]:
+    """For each initiative, its linked pain points' ids and teams: {initiative: {pp: team}}
+    (deleted pain points included: their links still belong to the initiative)."""
+    found: dict[int, dict[int, int]] = {i: {} for i in initiative_ids}
+    if not initiative_ids:
+        return found
+    rows = session.execute(
+        select(InitiativeLink.initiative_id, InitiativeLink.pain_point_id, PainPoint.team_id)
+        .join(PainPoint, PainPoint.id == InitiativeLink.pain_point_id)
+        .where(InitiativeLink.initiative_id.in_(initiative_ids)))
+    for initiative_id, pain_point_id, team_id in rows:
+        found[initiative_id][pain_point_id] = team_id
+    return found
+
+
 def linked_pain_points(session: Session, initiative_id: int, *,
                        weeks: Decimal) -> list[LinkedPainPoint]:
     """The pain points an initiative links, with their as-if-open run-rate and the expected

@@ -99,11 +99,10 @@ def _editable_teams(session: Session, principal: Principal) -> list[Team]:
             if principal.can_edit_team(t.id) and not t.is_archived]
 
 
-def _may_edit(principal: Principal, initiative: Initiative) -> bool:
-    # An org-wide initiative is open to every editor (its links are checked one by one).
-    if initiative.team_id is None:
-        return principal.has(Permission.edit)
-    return principal.can_edit_team(initiative.team_id)
+def _may_edit(session: Session, principal: Principal, initiative: Initiative) -> bool:
+    team = _team_of(session, initiative)
+    return service.may_change(principal, initiative, team,
+                              service.reached_teams(session, initiative))
 
 
 def _row_or_404(session: Session, principal: Principal, initiative_id: int) -> InitiativeRow:
@@ -418,8 +417,8 @@ def _same_links(state: FormState, initiative: Initiative) -> bool:
 
 def _editable_row(session: Session, principal: Principal, initiative_id: int) -> InitiativeRow:
     row = _row_or_404(session, principal, initiative_id)
-    if not _may_edit(principal, row.initiative):
-        raise PermissionDenied("You may change initiatives of your own teams only.")
+    if not _may_edit(session, principal, row.initiative):
+        raise PermissionDenied("You may change only initiatives whose every team you edit.")
     return row
 
 
@@ -512,17 +511,19 @@ def detail(request: Request, session: SessionDep, principal: Reader,
                                           periods=periods, team_ids=scope)[initiative.id]
     per_quarter = [QuarterRealized(q.label, a, b, r, b < q.last_day)
                    for q, (a, b), r in zip(quarters, periods, realized, strict=True)]
-    linked = queries.linked_pain_points(session, initiative.id, weeks=org.weeks)
-    linked = [lp for lp in linked if scope is None or lp.pain_point.team_id in scope]
+    every_link = queries.linked_pain_points(session, initiative.id, weeks=org.weeks)
+    # Pain points of teams the reader may not see are counted, never named.
+    linked = [lp for lp in every_link if scope is None or lp.pain_point.team_id in scope]
     return _page(request, "initiatives/detail.html", {
         "row": row, "initiative": initiative, "figures": found, "period": (first, last),
-        "linked": linked, "per_quarter": per_quarter,
+        "linked": linked, "hidden_links": len(every_link) - len(linked),
+        "per_quarter": per_quarter,
         "quarter_figure": figures.realized_by_quarter(
             [figures.QuarterBar(q.label, q.realized, q.partial) for q in per_quarter],
             org.currency),
         "promise": queries.promise(session, initiative, weeks=org.weeks, today=now,
                                    team_ids=scope),
-        "currency": org.currency, "can_edit": _may_edit(principal, initiative),
+        "currency": org.currency, "can_edit": _may_edit(session, principal, initiative),
     })
 
 

@@ -11,6 +11,7 @@ from app.auth.models import Role
 from app.auth.permissions import Principal
 from app.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from app.db import utcnow
+from app.initiatives import queries
 from app.initiatives.models import Initiative, InitiativeLink, InitiativeStatus
 from app.initiatives.schemas import InitiativeIn, InitiativePatch, LinkIn
 from app.pain_points.models import PainPoint
@@ -26,15 +27,42 @@ def _snapshot(initiative: Initiative) -> dict[str, Any]:
         [[link.pain_point_id, str(link.expected_reduction)] for link in initiative.links])}
 
 
-def _check_write(actor: Principal, team: Team | None) -> None:
-    if team is None:
-        # An org-wide initiative spans every team: an admin's, or any PM's (it touches only
-        # pain points the PM may link, checked per link).
-        if actor.role not in (Role.admin, Role.pm):
-            raise PermissionDenied("Only admins and PMs change initiatives.")
-    elif not actor.can_edit_team(team.id):
+def may_change(actor: Principal, initiative: Initiative | None, team: Team | None,
+               reached: frozenset[int]) -> bool:
+    """Whether `actor` may create, change, unlink or delete an initiative of `team` (None:
+    org-wide) whose links reach the teams `reached` (before and after the change).
+
+    A team's initiative needs edit rights on that team. An org-wide one needs edit rights on
+    every team it reaches (an admin has them all), and never a token bound to one team: an
+    edit by a PM of one team must not drop or rewrite the others' links."""
+    if team is not None:
+        return actor.can_edit_team(team.id)
+    if initiative is None and not reached:
+        # Creating an org-wide initiative without links yet.
+        return actor.org_wide and actor.role in (Role.admin, Role.pm)
+    return (actor.org_wide and actor.role in (Role.admin, Role.pm)
+            and actor.can_edit_teams(reached))
+
+
+def reached_teams(session: Session, initiative: Initiative) -> frozenset[int]:
+    """The teams an initiative's links reach now."""
+    return frozenset(queries.linked_team_ids(session, [initiative.id])[initiative.id].values())
+
+
+def _check_write(actor: Principal, team: Team | None, initiative: Initiative | None = None,
+                 reached: frozenset[int] = frozenset()) -> None:
+    if may_change(actor, initiative, team, reached):
+        return
+    if team is not None:
         raise PermissionDenied(f"You may change initiatives of your own teams only, not of "
                                f"{team.name}.")
+    if actor.role not in (Role.admin, Role.pm):
+        raise PermissionDenied("Only admins and PMs change initiatives.")
+    if not actor.org_wide:
+        raise PermissionDenied("A token bound to one team may not act on an org-wide "
+                               "initiative.")
+    raise PermissionDenied("This org-wide initiative reaches teams you are not a member of; "
+                           "only their PMs together, or an admin, may change or delete it.")
 
 
 def _links(session: Session, items: list[LinkIn], team: Team | None, actor: Principal,
@@ -114,7 +142,11 @@ def get_initiative(session: Session, initiative_id: int) -> Initiative:
 def update_initiative(session: Session, initiative: Initiative, data: InitiativePatch, *,
                       actor: Principal, today: date) -> Initiative:
     team = session.get(Team, initiative.team_id) if initiative.team_id else None
-    _check_write(actor, team)
+    reached = reached_teams(session, initiative)
+    if data.links is not None:
+        reached |= frozenset(session.scalars(select(PainPoint.team_id).where(
+            PainPoint.id.in_([item.pain_point for item in data.links]))))
+    _check_write(actor, team, initiative, reached)
     given = data.model_dump(exclude_unset=True, exclude={"links"})
     values = {name: getattr(initiative, name) for name in FIELDS
               if name in InitiativePatch.model_fields}
@@ -151,7 +183,7 @@ def update_initiative(session: Session, initiative: Initiative, data: Initiative
 
 def delete_initiative(session: Session, initiative: Initiative, *, actor: Principal) -> None:
     team = session.get(Team, initiative.team_id) if initiative.team_id else None
-    _check_write(actor, team)
+    _check_write(actor, team, initiative, reached_teams(session, initiative))
     before = _snapshot(initiative)
     initiative.deleted_at = utcnow()
     session.flush()

@@ -8,10 +8,10 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from app.auth.permissions import Principal
-from app.core.errors import ValidationFailed
+from app.core.errors import PermissionDenied, ValidationFailed
 from app.initiatives.models import Initiative
 from app.initiatives.schemas import InitiativeIn, InitiativePatch
-from app.initiatives.service import create_initiative, update_initiative
+from app.initiatives.service import create_initiative, delete_initiative, update_initiative
 from tests import factories
 
 TODAY = date(2026, 11, 29)
@@ -79,20 +79,30 @@ def test_bad_initiatives_store_nothing(db, case, field):
     assert count(db) == 0
 
 
-def test_a_pm_keeps_other_teams_links_of_an_org_wide_initiative_but_cannot_change_them(db):
+def test_an_org_wide_initiative_reaching_another_team_is_beyond_a_pm_of_one_team(db):
+    """Changing, unlinking or deleting needs edit rights on every team reached (issue 14)."""
     team, pm, (a, _, foreign) = setup(db)
     admin_user = factories.make_user(db, role="admin")
     admin = Principal(user_id=admin_user.id, email=admin_user.email, role=admin_user.role)
     initiative = create_initiative(db, InitiativeIn(title="Org-wide SDK", links=[
         {"pain_point": a.id, "expected_reduction": D(50)},
         {"pain_point": foreign.id, "expected_reduction": D(30)}]), actor=admin, today=TODAY)
-    same_links = [{"pain_point": a.id, "expected_reduction": D(60)},
-                  {"pain_point": foreign.id, "expected_reduction": D(30)}]
-    update_initiative(db, initiative, InitiativePatch(title="Org-wide Python SDK",
-                                                      links=same_links), actor=pm, today=TODAY)
-    assert initiative.title == "Org-wide Python SDK"
-    with pytest.raises(ValidationFailed) as exc:
-        update_initiative(db, initiative, InitiativePatch(links=[
-            {"pain_point": a.id, "expected_reduction": D(60)},
-            {"pain_point": foreign.id, "expected_reduction": D(90)}]), actor=pm, today=TODAY)
-    assert exc.value.errors[0].field == "links.1.pain_point"
+    for patch in (InitiativePatch(title="Renamed"),
+                  InitiativePatch(links=[{"pain_point": a.id, "expected_reduction": D(60)}])):
+        with pytest.raises(PermissionDenied):
+            update_initiative(db, initiative, patch, actor=pm, today=TODAY)
+    with pytest.raises(PermissionDenied):
+        delete_initiative(db, initiative, actor=pm)
+    assert initiative.title == "Org-wide SDK" and len(initiative.links) == 2
+    assert initiative.deleted_at is None
+    # A PM of both teams may; so may an admin, but not through a token bound to one team.
+    both = Principal(user_id=pm.user_id, email=pm.email, role=pm.role,
+                     team_ids=frozenset({team.id, foreign.team_id}))
+    update_initiative(db, initiative, InitiativePatch(title="Org-wide Python SDK"), actor=both,
+                      today=TODAY)
+    bound = Principal(user_id=admin.user_id, email=admin.email, role=admin.role,
+                      via_token=True, token_id=1, token_team_id=team.id)
+    with pytest.raises(PermissionDenied):
+        delete_initiative(db, initiative, actor=bound)
+    delete_initiative(db, initiative, actor=admin)
+    assert initiative.deleted_at is not None
