@@ -4,7 +4,7 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import Money, Percent, str_enum
@@ -38,12 +38,15 @@ class Initiative(Base):
     delivered_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Optimistic locking: a save names the version it read; a stale one is refused (409).
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     team: Mapped[Team | None] = relationship(lazy="raise")
     links: Mapped[list["InitiativeLink"]] = relationship(
         back_populates="initiative", lazy="raise", cascade="all, delete-orphan"
     )
 
+    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         CheckConstraint("title <> ''", name="title_not_empty"),
         CheckConstraint("one_time_cost >= 0 AND yearly_run_cost >= 0", name="costs_non_negative"),

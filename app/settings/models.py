@@ -19,7 +19,10 @@ class OrgSettings(Base):
     fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1)
     working_weeks_per_year: Mapped[Decimal] = mapped_column(Numeric(4, 1), default=Decimal("46"))
     working_hours_per_week: Mapped[Decimal] = mapped_column(Numeric(4, 1), default=Decimal("40"))
+    # Optimistic locking: a save names the version it read; a stale one is refused (409).
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
+    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         CheckConstraint(f"id = {ORG_SETTINGS_ID}", name="single_row"),
         CheckConstraint("fiscal_year_start_month BETWEEN 1 AND 12", name="fiscal_month"),

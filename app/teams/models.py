@@ -19,11 +19,14 @@ class Team(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     is_archived: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Optimistic locking: a save names the version it read; a stale one is refused (409).
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     headcounts: Mapped[list["TeamPersona"]] = relationship(
         back_populates="team", lazy="raise", cascade="all, delete-orphan"
     )
 
+    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (CheckConstraint("slug <> ''", name="slug_not_empty"),)
 
 
@@ -35,7 +38,10 @@ class Persona(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     hourly_cost: Mapped[Decimal] = mapped_column(Money)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Optimistic locking: a save names the version it read; a stale one is refused (409).
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
+    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (CheckConstraint("hourly_cost >= 0", name="hourly_cost_non_negative"),)
 
 

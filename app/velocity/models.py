@@ -4,7 +4,9 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import Hours, Money, str_enum
@@ -48,9 +50,12 @@ class MLModel(Base):
     business_value_per_month: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Optimistic locking: a save names the version it read; a stale one is refused (409).
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     team: Mapped[Team] = relationship(lazy="raise")
 
+    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         UniqueConstraint("team_id", "name"),
         CheckConstraint("name <> ''", name="name_not_empty"),
