@@ -88,3 +88,15 @@ def redirect_with_flash(request: Request, url: str, message: str | None = None) 
     if message:
         flash(request, response, message)
     return response
+
+
+def conflict_rows(labels: Mapping[str, str], theirs: Mapping[str, str],
+                  yours: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(label, their saved value, your unsaved value) for each field of `labels` where the two
+    versions differ, as the stale-save notice shows them (templates/_macros/conflict.html)."""
+    def shown(value: str) -> str:
+        return value.strip() or "—"
+
+    return [(label, shown(theirs.get(name, "")), shown(yours.get(name, "")))
+            for name, label in labels.items()
+            if theirs.get(name, "").strip() != yours.get(name, "").strip()]

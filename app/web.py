@@ -29,12 +29,13 @@ def is_api(request: Request) -> bool:
 
 def problem(
     status: int, title: str, detail: str, *, errors: list[dict[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None, extensions: dict[str, object] | None = None,
 ) -> JSONResponse:
     body: dict[str, object] = {"type": "about:blank", "title": title, "status": status,
                                "detail": detail}
     if errors:
         body["errors"] = errors
+    body.update(extensions or {})  # RFC 9457 extension members, e.g. a 409's current_version
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -71,7 +72,9 @@ def install_error_handlers(app: FastAPI) -> None:
             if isinstance(exc, NotAuthenticated):
                 headers["WWW-Authenticate"] = "Bearer"
             errors = [{"field": e.field, "message": e.message} for e in exc.errors]
-            return problem(exc.status_code, exc.title, exc.message, errors=errors, headers=headers)
+            headers.update(getattr(exc, "headers", {}))
+            return problem(exc.status_code, exc.title, exc.message, errors=errors, headers=headers,
+                           extensions=getattr(exc, "extensions", None))
         if isinstance(exc, NotAuthenticated):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             nxt = target if request.method == "GET" else "/"

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from sqlalchemy.orm import Session
 
+from app.api.locking import IfMatch, locking_responses, set_etag, versioned
 from app.api.pagination import Page, Paging, Window
 from app.api.pain_point_schemas import period_errors
 from app.api.types import IdPath, Money, problem_responses
@@ -74,6 +75,7 @@ class InitiativeOut(BaseModel):
     realized_savings: Money = Field(description="Realized from the delivery to today.")
     created_at: datetime
     deleted: bool
+    version: int = Field(description="Send it back (or `If-Match`) when changing it.")
 
 
 class RoiItemOut(BaseModel):
@@ -134,7 +136,7 @@ def _out(session: Session, rows: list[InitiativeRow], principal: Principal) -> l
             hidden_links=len(i.links) - len(readable),
             expected_annual_savings=s.expected, expected_annual_savings_low=s.expected_low,
             expected_annual_savings_high=s.expected_high, realized_savings=s.realized,
-            created_at=i.created_at, deleted=i.deleted_at is not None))
+            created_at=i.created_at, deleted=i.deleted_at is not None, version=i.version))
     return result
 
 
@@ -204,26 +206,34 @@ def create_initiative(request: Request, response: Response, session: SessionDep,
 @router.get("/initiatives/{initiative_id}", name="api.initiatives.get",
             summary="Read an initiative", response_model=InitiativeOut,
             responses=problem_responses(401, 403, 404))
-def get_initiative(session: SessionDep, principal: Reader,
+def get_initiative(response: Response, session: SessionDep, principal: Reader,
                    initiative_id: InitiativeId) -> InitiativeOut:
-    return _out(session, [_readable(session, principal, initiative_id)], principal)[0]
+    """With its version as the `ETag`, to send back as `If-Match` when changing it."""
+    row = _readable(session, principal, initiative_id)
+    set_etag(response, row.initiative.version)
+    return _out(session, [row], principal)[0]
 
 
 @router.patch("/initiatives/{initiative_id}", name="api.initiatives.update",
               summary="Change an initiative", response_model=InitiativeOut,
-              responses=problem_responses(401, 403, 404, 422))
-def update_initiative(session: SessionDep, principal: Editor, initiative_id: InitiativeId,
-                      data: InitiativePatch) -> InitiativeOut:
+              responses=problem_responses(401, 403, 404, 422) | locking_responses("initiative"))
+def update_initiative(response: Response, session: SessionDep, principal: Editor,
+                      initiative_id: InitiativeId, data: InitiativePatch,
+                      if_match: IfMatch = None) -> InitiativeOut:
     """Changes the fields given; `links`, when given, replaces every link. Null clears
-    `started_on` or `delivered_on`. The team cannot change."""
+    `started_on` or `delivered_on`. The team cannot change. The version you read is required
+    (`If-Match` or `version`); a stale one is refused with 409."""
     row = _readable(session, principal, initiative_id)
+    data = versioned(data, if_match)
     nulls = [name for name in sorted(data.model_fields_set - NULLABLE)
              if getattr(data, name) is None]
     if nulls:
         raise ValidationFailed([FieldError(name, "may not be null") for name in nulls])
     service.update_initiative(session, row.initiative, data, actor=principal,
-                              today=clock.today())
-    return _answer(session, principal, initiative_id)
+                              today=clock.today(), require_version=True)
+    answer = _answer(session, principal, initiative_id)
+    set_etag(response, answer.version)
+    return answer
 
 
 # 200 with the resource rather than 204, like DELETE /pain-points/{id}: every API route has a

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, BeforeValidator, Field, GetPydanticSchema
 from sqlalchemy.orm import Session
 
+from app.api.locking import IfMatch, locking_responses, set_etag, versioned
 from app.api.pagination import Page, Paging
 from app.api.pain_point_schemas import period_errors
 from app.api.types import IdPath, PROBLEM_SCHEMA, Money, problem_responses
@@ -49,6 +50,7 @@ class ModelOut(BaseModel):
                                                           "deployments.")
     staleness_days: Days | None = Field(description="Days since the last deployment; null if "
                                                     "never deployed.")
+    version: int = Field(description="Send it back (or `If-Match`) when changing the model.")
 
 
 class EventOut(BaseModel):
@@ -94,7 +96,7 @@ def _model_out(row: ModelRow) -> ModelOut:
         first_ideated_at=row.first_ideated_at, first_deployed_at=row.first_deployed_at,
         lead_time_days=row.lead_time_days, deployments=row.deployments,
         last_deployed_at=row.last_deployed_at, retrain_cadence_days=row.retrain_cadence_days,
-        staleness_days=row.staleness_days)
+        staleness_days=row.staleness_days, version=m.version)
 
 
 def _event_out(event: LifecycleEvent) -> EventOut:
@@ -170,20 +172,27 @@ def create_model(request: Request, response: Response, session: SessionDep, prin
 
 @router.get("/models/{model_id}", name="api.models.get", summary="Read an ML model",
             tags=["models"], response_model=ModelOut, responses=problem_responses(401, 404))
-def get_model(session: SessionDep, principal: Reader, model_id: ModelId) -> ModelOut:
-    return _model_out(readable_model(session, model_id, principal))
+def get_model(response: Response, session: SessionDep, principal: Reader,
+              model_id: ModelId) -> ModelOut:
+    row = readable_model(session, model_id, principal)
+    set_etag(response, row.model.version)
+    return _model_out(row)
 
 
 @router.patch("/models/{model_id}", name="api.models.update", summary="Change an ML model",
               tags=["models"], response_model=ModelOut,
-              responses=problem_responses(401, 403, 404, 422))
-def update_model(session: SessionDep, principal: Editor, model_id: ModelId,
-                 data: ModelPatch) -> ModelOut:
+              responses=problem_responses(401, 403, 404, 422) | locking_responses("model"))
+def update_model(response: Response, session: SessionDep, principal: Editor,
+                 model_id: ModelId, data: ModelPatch, if_match: IfMatch = None) -> ModelOut:
     """Changes the fields given; `archived: true` archives the model (nothing is deleted: it
-    leaves the default list, its events keep counting), `false` brings it back."""
+    leaves the default list, its events keep counting), `false` brings it back. The version
+    you read is required (`If-Match` or `version`); a stale one is refused with 409."""
     row = readable_model(session, model_id, principal)
-    service.update_model(session, row.model, data, actor=principal)
-    return _model_out(readable_model(session, model_id, principal))
+    data = versioned(data, if_match)
+    service.update_model(session, row.model, data, actor=principal, require_version=True)
+    row = readable_model(session, model_id, principal)
+    set_etag(response, row.model.version)
+    return _model_out(row)
 
 
 # --- events ---------------------------------------------------------------------------------

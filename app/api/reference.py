@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy.orm import Session
 
+from app.api.locking import IfMatch, locking_responses, set_etag, versioned
 from app.api.pagination import Page, Paging
 from app.api.types import Money, problem_responses
 from app.auth.deps import Admin, Reader
@@ -54,18 +55,26 @@ def create_persona(request: Request, response: Response, session: SessionDep, pr
 
 @router.get("/personas/{slug}", name="api.personas.get", summary="Read a persona",
             tags=["personas"], response_model=PersonaOut, responses=problem_responses(401, 404))
-def get_persona(session: SessionDep, principal: Reader, slug: PersonaSlug) -> PersonaOut:
-    return persona_out(existing_persona(session, slug))
+def get_persona(response: Response, session: SessionDep, principal: Reader,
+                slug: PersonaSlug) -> PersonaOut:
+    persona = existing_persona(session, slug)
+    set_etag(response, persona.version)
+    return persona_out(persona)
 
 
 @router.patch("/personas/{slug}", name="api.personas.update", summary="Change a persona",
               tags=["personas"], response_model=PersonaOut,
-              responses=problem_responses(401, 403, 404, 422))
-def update_persona(session: SessionDep, principal: Admin, slug: PersonaSlug,
-                   data: PersonaUpdate) -> PersonaOut:
-    """Renames a persona or changes its default hourly cost; the slug stays."""
+              responses=problem_responses(401, 403, 404, 422) | locking_responses("persona"))
+def update_persona(response: Response, session: SessionDep, principal: Admin, slug: PersonaSlug,
+                   data: PersonaUpdate, if_match: IfMatch = None) -> PersonaOut:
+    """Renames a persona or changes its default hourly cost; the slug stays. The version you
+    read is required (`If-Match` or `version`); a stale one is refused with 409."""
     persona = existing_persona(session, slug)
-    return persona_out(service.update_persona(session, persona, data, actor=principal))
+    data = versioned(data, if_match)
+    persona = service.update_persona(session, persona, data, actor=principal,
+                                     require_version=True)
+    set_etag(response, persona.version)
+    return persona_out(persona)
 
 
 @router.get("/stages", name="api.stages.list", summary="List lifecycle stages", tags=["stages"],

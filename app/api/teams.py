@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from app.api.locking import IfMatch, locking_responses, set_etag, versioned
 from app.api.pagination import Page, Paging
 from app.api.types import Money, problem_responses
 from app.auth.deps import Admin, Reader
@@ -32,7 +33,7 @@ class TeamOut(schemas.TeamOut):
 def team_out(team: Team) -> TeamOut:
     return TeamOut(
         id=team.id, name=team.name, slug=team.slug, description=team.description,
-        is_archived=team.is_archived,
+        is_archived=team.is_archived, version=team.version,
         headcounts=[
             HeadcountOut(
                 persona=hp.persona.slug, persona_name=hp.persona.name, headcount=hp.headcount,
@@ -80,17 +81,24 @@ def create_team(request: Request, response: Response, session: SessionDep, princ
 
 @router.get("/{team}", name="api.teams.get", summary="Read a team", response_model=TeamOut,
             responses=problem_responses(401, 404))
-def get_team(session: SessionDep, principal: Reader, team: TeamRef) -> TeamOut:
-    return team_out(readable_team(session, team, principal))
+def get_team(response: Response, session: SessionDep, principal: Reader,
+             team: TeamRef) -> TeamOut:
+    row = readable_team(session, team, principal)
+    set_etag(response, row.version)
+    return team_out(row)
 
 
 @router.patch("/{team}", name="api.teams.update", summary="Change a team", response_model=TeamOut,
-              responses=problem_responses(401, 403, 404, 422))
-def update_team(session: SessionDep, principal: Admin, team: TeamRef,
-                data: TeamUpdate) -> TeamOut:
-    """Changes the fields given; `headcounts`, when given, replaces the whole list."""
+              responses=problem_responses(401, 403, 404, 422) | locking_responses("team"))
+def update_team(response: Response, session: SessionDep, principal: Admin, team: TeamRef,
+                data: TeamUpdate, if_match: IfMatch = None) -> TeamOut:
+    """Changes the fields given; `headcounts`, when given, replaces the whole list. The
+    version you read is required (`If-Match` or `version`); a stale one is refused (409)."""
     row = readable_team(session, team, principal)
-    return team_out(service.update_team(session, row, data, actor=principal))
+    data = versioned(data, if_match)
+    row = service.update_team(session, row, data, actor=principal, require_version=True)
+    set_etag(response, row.version)
+    return team_out(row)
 
 
 @router.delete("/{team}", name="api.teams.archive", summary="Archive a team",

@@ -24,9 +24,12 @@ from app.auth.deps import Editor, Reader
 from app.auth.permissions import Permission, Principal
 from app.core.clock import today
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
+from app.core.locking import StaleVersion, form_version
 from app.core.periods import last_quarters, quarter_of
 from app.db import SessionDep
-from app.forms import Errors, FormDep, Loc, dotted, field_errors, form_text, redirect_with_flash
+from app.forms import (
+    Errors, FormDep, Loc, conflict_rows, dotted, field_errors, form_text, redirect_with_flash,
+)
 from app.initiatives import figures, queries, roi, service
 from app.initiatives.models import Initiative, InitiativeStatus
 from app.initiatives.queries import InitiativeFilters, InitiativeRow
@@ -307,7 +310,8 @@ def _links_context(session: Session, principal: Principal, state: FormState, org
 def _form_page(request: Request, session: Session, principal: Principal, *, state: FormState,
                initiative: Initiative | None = None, team: Team | None = None,
                errors: Errors | None = None, status_code: int = 200,
-               from_scenario: bool = False) -> Response:
+               from_scenario: bool = False, version: int | None = None,
+               conflict: dict[str, Any] | None = None) -> Response:
     org = org_of(session)
     if initiative is None:
         teams = _editable_teams(session, principal)
@@ -319,7 +323,8 @@ def _form_page(request: Request, session: Session, principal: Principal, *, stat
     return _page(request, "initiatives/form.html", {
         "initiative": initiative, "team": team, "teams": teams, "values": state.values,
         "statuses": list(InitiativeStatus), "today": today().isoformat(),
-        "from_scenario": from_scenario, **links,
+        "from_scenario": from_scenario, **links, "conflict": conflict,
+        "version": version if version is not None or initiative is None else initiative.version,
         **_error_context(errors or {}, titles),
     }, status_code=status_code)
 
@@ -406,6 +411,26 @@ def _state_of(initiative: Initiative, team: Team | None) -> FormState:
                      {link.pain_point_id: _number(link.expected_reduction) for link in links})
 
 
+CONFLICT_LABELS = {name: LABELS[name] for name in FORM_FIELDS + ["links"] if name != "team"}
+
+
+def _comparable(state: FormState) -> dict[str, str]:
+    """A form's values as the stale-save notice compares and shows them."""
+    def number(value: str) -> str:
+        try:
+            return _number(Decimal(value)) if value.strip() else ""
+        except ArithmeticError:
+            return value
+
+    values = dict(state.values)
+    for name in COST_FIELDS:
+        values[name] = number(values.get(name, ""))
+    values["status"] = STATUS_LABELS.get(values.get("status", ""), values.get("status", ""))
+    values["links"] = ", ".join(f"#{pp}: {number(state.reductions.get(pp, ''))} %"
+                                for pp in sorted(state.picked))
+    return values
+
+
 def _same_links(state: FormState, initiative: Initiative) -> bool:
     """Whether the form's ticks and reductions are the initiative's links as stored."""
     try:
@@ -454,17 +479,29 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
     team = _team_of(session, initiative)
     state = _form_state(form)
     state.values["team"] = team.slug if team else ""
+    typed = form_text(form, "version")
     try:
         fields = _fields(state, with_team=False)
         if _same_links(state, initiative):
             # The service re-checks every link it is given: unchanged links of teams the
             # editor does not belong to (an org-wide initiative) must not block other edits.
             del fields["links"]
-        patch = InitiativePatch(**fields)
-        service.update_initiative(session, initiative, patch, actor=principal, today=today())
+        patch = InitiativePatch(**fields, version=form_version(typed))
+        service.update_initiative(session, initiative, patch, actor=principal, today=today(),
+                                  require_version=True)
     except (ValidationError, ValidationFailed) as exc:
         return _form_page(request, session, principal, state=state, initiative=initiative,
-                          team=team, errors=form_errors(exc, state.picked), status_code=422)
+                          team=team, errors=form_errors(exc, state.picked), status_code=422,
+                          version=int(typed) if typed.isdigit() and len(typed) < 10 else None)
+    except StaleVersion as exc:
+        current = service.get_initiative(session, initiative_id)
+        # The form now carries their version: saving again is a deliberate overwrite.
+        return _form_page(request, session, principal, state=state, initiative=current,
+                          team=team, version=current.version, status_code=409, conflict={
+                              "message": exc.message,
+                              "rows": conflict_rows(CONFLICT_LABELS,
+                                                    _comparable(_state_of(current, team)),
+                                                    _comparable(state))})
     except PermissionDenied as exc:
         return _form_page(request, session, principal, state=state, initiative=initiative,
                           team=team, errors={"form": exc.message}, status_code=403)

@@ -48,3 +48,5 @@ class InitiativePatch(BaseModel):
     started_on: date | None = None
     delivered_on: date | None = None
     links: list[LinkIn] | None = None
+    version: int | None = Field(default=None, ge=1, le=999_999_999, description=(
+        "The version you read (or send `If-Match`); a stale one is refused with 409."))

@@ -10,6 +10,7 @@ from app.audit.service import record, snapshot
 from app.auth.models import Role
 from app.auth.permissions import Principal
 from app.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from app.core.locking import expect_version, flush_or_stale, touch
 from app.db import utcnow
 from app.initiatives import queries
 from app.initiatives.models import Initiative, InitiativeLink, InitiativeStatus
@@ -140,14 +141,16 @@ def get_initiative(session: Session, initiative_id: int) -> Initiative:
 
 
 def update_initiative(session: Session, initiative: Initiative, data: InitiativePatch, *,
-                      actor: Principal, today: date) -> Initiative:
+                      actor: Principal, today: date,
+                      require_version: bool = False) -> Initiative:
     team = session.get(Team, initiative.team_id) if initiative.team_id else None
     reached = reached_teams(session, initiative)
     if data.links is not None:
         reached |= frozenset(session.scalars(select(PainPoint.team_id).where(
             PainPoint.id.in_([item.pain_point for item in data.links]))))
     _check_write(actor, team, initiative, reached)
-    given = data.model_dump(exclude_unset=True, exclude={"links"})
+    expect_version(initiative, data.version, "initiative", required=require_version)
+    given = data.model_dump(exclude_unset=True, exclude={"links", "version"})
     values = {name: getattr(initiative, name) for name in FIELDS
               if name in InitiativePatch.model_fields}
     values.update(given)
@@ -173,8 +176,10 @@ def update_initiative(session: Session, initiative: Initiative, data: Initiative
             else:
                 merged.append(link)
         initiative.links = merged
-    session.flush()
     after = _snapshot(initiative)
+    if after != before:
+        touch(initiative, "title")  # links alone are a new version of the initiative too
+    flush_or_stale(session, initiative, "initiative")
     if after != before:
         record(session, actor=actor.actor_label, actor_id=actor.user_id, action="update",
                entity="initiative", entity_id=initiative.id, before=before, after=after)

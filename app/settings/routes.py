@@ -7,6 +7,7 @@ stored then.
 
 import calendar
 from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,9 +23,11 @@ from app.auth.models import ApiToken, Role, User
 from app.auth.passwords import MIN_PASSWORD_LENGTH
 from app.auth.permissions import Principal
 from app.core.errors import FieldError, NotFound, ValidationFailed
+from app.core.locking import StaleVersion, form_version
 from app.db import SessionDep
 from app.forms import (
-    Errors, FormDep, Loc, dotted, field_errors, form_text, form_texts, redirect_with_flash,
+    Errors, FormDep, Loc, conflict_rows, dotted, field_errors, form_text, form_texts,
+    redirect_with_flash,
 )
 from app.settings import service as settings_service
 from app.settings.schemas import OrgSettingsUpdate
@@ -122,6 +125,11 @@ def _team_fields(personas: Sequence[Persona]) -> list[str]:
     ]
 
 
+def _typed_version(form: FormData) -> int | None:
+    raw = form_text(form, "version")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
 def _team_values(team: Team) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     values = {"name": team.name, "slug": team.slug, "description": team.description}
     headcounts = {
@@ -174,13 +182,39 @@ def _team_or_404(session: Session, slug: str) -> Team:
 
 def _team_edit_page(request: Request, session: Session, team: Team, *,
                     values: dict[str, str], headcounts: dict[str, dict[str, str]],
-                    errors: Errors | None = None, status_code: int = 200) -> Response:
+                    errors: Errors | None = None, status_code: int = 200,
+                    version: int | None = None, conflict: dict[str, Any] | None = None
+                    ) -> Response:
     personas = team_queries.list_personas(session)
     return _page(request, "settings/team_edit.html", {
         "team": team, "personas": personas, "currency": _currency(session),
         "values": values, "headcounts": headcounts,
+        "version": team.version if version is None else version, "conflict": conflict,
         **_error_context(errors or {}, _team_fields(personas)),
     }, status_code=status_code)
+
+
+def _team_flat(values: dict[str, str], headcounts: dict[str, dict[str, str]],
+               personas: Sequence[Persona]) -> tuple[dict[str, str], dict[str, str]]:
+    """A team's form values as one flat dict, with the labels the conflict notice shows."""
+    labels = {"name": "Name", "slug": "Slug", "description": "Description"}
+    flat = dict(values)
+    for p in personas:
+        row = headcounts.get(p.slug, {})
+        labels[f"headcount-{p.slug}"] = f"Headcount: {p.name}"
+        labels[f"hourly_cost-{p.slug}"] = f"Hourly cost: {p.name}"
+        headcount = row.get("headcount", "")
+        flat[f"headcount-{p.slug}"] = "" if headcount in ("", "0") else headcount
+        flat[f"hourly_cost-{p.slug}"] = _plain_number(row.get("hourly_cost", ""))
+    return labels, flat
+
+
+def _plain_number(value: str) -> str:
+    """99.00 and 99 are the same cost: compare numbers as numbers."""
+    try:
+        return format(Decimal(value).normalize(), "f") if value.strip() else ""
+    except ArithmeticError:
+        return value
 
 
 @router.get("/teams/{slug}", name="settings.team_edit")
@@ -198,12 +232,22 @@ def team_update(request: Request, session: SessionDep, principal: Admin, form: F
     items, slugs, headcounts = _headcount_form(form, personas)
     values = {f: form_text(form, f) for f in ("name", "slug", "description")}
     try:
-        data = TeamUpdate(**values, headcounts=items)
-        team_service.update_team(session, team, data, actor=principal)
+        version = form_version(form_text(form, "version"))
+        data = TeamUpdate(**values, headcounts=items, version=version)
+        team_service.update_team(session, team, data, actor=principal, require_version=True)
     except (ValidationError, ValidationFailed) as exc:
         return _team_edit_page(request, session, team, values=values, headcounts=headcounts,
                                errors=_field_errors(exc, _headcount_field(slugs)),
-                               status_code=422)
+                               version=_typed_version(form), status_code=422)
+    except StaleVersion as exc:
+        current = _team_or_404(session, slug)
+        labels, theirs = _team_flat(*_team_values(current), personas)
+        _, yours = _team_flat(values, headcounts, personas)
+        # The form now carries their version: saving again is a deliberate overwrite.
+        return _team_edit_page(request, session, current, values=values, headcounts=headcounts,
+                               version=current.version, status_code=409, conflict={
+                                   "message": exc.message,
+                                   "rows": conflict_rows(labels, theirs, yours)})
     url = request.app.url_path_for("settings.team_edit", slug=team.slug)
     return redirect_with_flash(request, url, f"Team {team.name} saved.")
 
@@ -233,14 +277,14 @@ def team_unarchive(request: Request, session: SessionDep, principal: Admin,
 
 def _personas_page(request: Request, session: Session, *, values: dict[str, str] | None = None,
                    rows: dict[str, dict[str, str]] | None = None, errors: Errors | None = None,
-                   status_code: int = 200) -> Response:
+                   status_code: int = 200, conflict: dict[str, Any] | None = None) -> Response:
     personas = team_queries.list_personas(session)
     fields = ["name", "slug", "hourly_cost"] + [
         f"persona-{p.slug}-{f}" for p in personas for f in ("name", "hourly_cost")
     ]
     return _page(request, "settings/personas.html", {
         "personas": personas, "currency": _currency(session), "values": values or {},
-        "rows": rows or {}, **_error_context(errors or {}, fields),
+        "rows": rows or {}, "conflict": conflict, **_error_context(errors or {}, fields),
     }, status_code=status_code)
 
 
@@ -270,11 +314,22 @@ def persona_update(request: Request, session: SessionDep, principal: Admin, form
         raise NotFound(f"There is no persona '{slug}'.")
     values = {f: form_text(form, f) for f in ("name", "hourly_cost")}
     try:
-        team_service.update_persona(session, persona, PersonaUpdate(**values), actor=principal)
+        version = form_version(form_text(form, "version"))
+        team_service.update_persona(session, persona, PersonaUpdate(**values, version=version),
+                                    actor=principal, require_version=True)
     except (ValidationError, ValidationFailed) as exc:
         errors = _field_errors(exc, lambda loc: f"persona-{slug}-{dotted(loc)}")
-        return _personas_page(request, session, rows={slug: values}, errors=errors,
-                              status_code=422)
+        return _personas_page(request, session, rows={slug: values | {
+            "version": form_text(form, "version")}}, errors=errors, status_code=422)
+    except StaleVersion as exc:
+        current = exc.current
+        labels = {"name": f"Name ({current.slug})", "hourly_cost": "Default hourly cost"}
+        theirs = {"name": current.name, "hourly_cost": _plain_number(str(current.hourly_cost))}
+        yours = {"name": values["name"], "hourly_cost": _plain_number(values["hourly_cost"])}
+        # The row now carries their version: saving again is a deliberate overwrite.
+        return _personas_page(request, session, rows={slug: values}, status_code=409,
+                              conflict={"message": exc.message,
+                                        "rows": conflict_rows(labels, theirs, yours)})
     url = request.app.url_path_for("settings.personas")
     return redirect_with_flash(request, url, f"Persona {persona.name} saved.")
 
@@ -441,14 +496,28 @@ ORG_FIELDS = ["name", "currency", "fiscal_year_start_month", "working_weeks_per_
               "working_hours_per_week"]
 
 
+ORG_LABELS = {"name": "Name", "currency": "Currency",
+              "fiscal_year_start_month": "Fiscal year starts in",
+              "working_weeks_per_year": "Working weeks per year",
+              "working_hours_per_week": "Working hours per week"}
+
+
+def _org_values(session: Session) -> dict[str, str]:
+    org = settings_service.get_org_settings(session)
+    return {f: str(getattr(org, f)) for f in ORG_FIELDS}
+
+
 def _organisation_page(request: Request, session: Session, *,
                        values: dict[str, str] | None = None, errors: Errors | None = None,
-                       status_code: int = 200) -> Response:
+                       status_code: int = 200, version: int | None = None,
+                       conflict: dict[str, Any] | None = None) -> Response:
     if values is None:
-        org = settings_service.get_org_settings(session)
-        values = {f: str(getattr(org, f)) for f in ORG_FIELDS}
+        values = _org_values(session)
+    if version is None:
+        version = settings_service.get_org_settings(session).version
     return _page(request, "settings/organisation.html", {
-        "values": values, "months": MONTHS, **_error_context(errors or {}, ORG_FIELDS),
+        "values": values, "months": MONTHS, "version": version, "conflict": conflict,
+        **_error_context(errors or {}, ORG_FIELDS),
     }, status_code=status_code)
 
 
@@ -462,10 +531,28 @@ def organisation_update(request: Request, session: SessionDep, principal: Admin,
                         form: FormDep) -> Response:
     values = {f: form_text(form, f) for f in ORG_FIELDS}
     try:
-        data = OrgSettingsUpdate(**values)
-        settings_service.update_org_settings(session, data, actor=principal)
-    except ValidationError as exc:
+        version = form_version(form_text(form, "version"))
+        data = OrgSettingsUpdate(**values, version=version)
+        settings_service.update_org_settings(session, data, actor=principal,
+                                             require_version=True)
+    except (ValidationError, ValidationFailed) as exc:
         return _organisation_page(request, session, values=values, errors=_field_errors(exc),
-                                  status_code=422)
+                                  version=_typed_version(form), status_code=422)
+    except StaleVersion as exc:
+        months = dict(MONTHS)
+
+        def shown(v: dict[str, str]) -> dict[str, str]:
+            return v | {"fiscal_year_start_month": months.get(v["fiscal_year_start_month"],
+                                                              v["fiscal_year_start_month"]),
+                        "working_weeks_per_year": _plain_number(v["working_weeks_per_year"]),
+                        "working_hours_per_week": _plain_number(v["working_hours_per_week"]),
+                        "currency": v["currency"].upper()}
+
+        theirs = _org_values(session)
+        return _organisation_page(request, session, values=values, status_code=409,
+                                  version=exc.current.version, conflict={
+                                      "message": exc.message,
+                                      "rows": conflict_rows(ORG_LABELS, shown(theirs),
+                                                            shown(values))})
     url = request.app.url_path_for("settings.organisation")
     return redirect_with_flash(request, url, "Organisation settings saved.")

@@ -15,6 +15,7 @@ class OrgSettingsOut(BaseModel):
     fiscal_year_start_month: int
     working_weeks_per_year: Decimal
     working_hours_per_week: Decimal
+    version: int
 
 
 class OrgSettingsUpdate(BaseModel):
@@ -26,3 +27,5 @@ class OrgSettingsUpdate(BaseModel):
     fiscal_year_start_month: Annotated[int, Field(ge=1, le=12)] | None = None
     working_weeks_per_year: Annotated[Decimal, Field(gt=0, le=52, decimal_places=1)] | None = None
     working_hours_per_week: Annotated[Decimal, Field(gt=0, le=168, decimal_places=1)] | None = None
+    version: int | None = Field(default=None, ge=1, le=999_999_999, description=(
+        "The version you read (or send `If-Match`); a stale one is refused with 409."))

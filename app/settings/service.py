@@ -4,6 +4,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record, snapshot
 from app.auth.permissions import Principal
+from app.core.locking import expect_version, flush_or_stale
 from app.settings.models import ORG_SETTINGS_ID, OrgSettings
 from app.settings.schemas import OrgSettingsUpdate
 
@@ -21,12 +22,13 @@ def get_org_settings(session: Session) -> OrgSettings:
 
 
 def update_org_settings(session: Session, data: OrgSettingsUpdate, *,
-                        actor: Principal) -> OrgSettings:
+                        actor: Principal, require_version: bool = False) -> OrgSettings:
     org = get_org_settings(session)
+    expect_version(org, data.version, "organisation's settings", required=require_version)
     before = snapshot(org, FIELDS)
-    for field, value in data.model_dump(exclude_none=True).items():
+    for field, value in data.model_dump(exclude_none=True, exclude={"version"}).items():
         setattr(org, field, value)
-    session.flush()
+    flush_or_stale(session, org, "organisation's settings")
     after = snapshot(org, FIELDS)
     if after != before:
         record(session, actor=actor.actor_label, actor_id=actor.user_id, action="update",

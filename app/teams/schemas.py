@@ -39,6 +39,8 @@ class TeamUpdate(BaseModel):
     description: Annotated[str, StringConstraints(max_length=2000)] | None = None
     headcounts: list[HeadcountIn] | None = None
     is_archived: bool | None = None
+    version: int | None = Field(default=None, ge=1, le=999_999_999, description=(
+        "The version you read (or send `If-Match`); a stale one is refused with 409."))
 
 
 class HeadcountOut(BaseModel):
@@ -56,6 +58,7 @@ class TeamOut(BaseModel):
     description: str
     is_archived: bool
     headcounts: list[HeadcountOut]
+    version: int
 
 
 class PersonaCreate(BaseModel):
@@ -71,6 +74,8 @@ class PersonaUpdate(BaseModel):
 
     name: Name | None = None
     hourly_cost: HourlyCost | None = None
+    version: int | None = Field(default=None, ge=1, le=999_999_999, description=(
+        "The version you read (or send `If-Match`); a stale one is refused with 409."))
 
 
 class PersonaOut(BaseModel):
@@ -78,6 +83,7 @@ class PersonaOut(BaseModel):
     slug: str
     name: str
     hourly_cost: Decimal
+    version: int
 
 
 class StageOut(BaseModel):

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 from app.audit.service import record, snapshot
 from app.auth.permissions import Principal
 from app.core.errors import FieldError, ValidationFailed
+from app.core.locking import expect_version, flush_or_stale, touch
 from app.teams.models import Persona, Team, TeamPersona
 from app.teams.schemas import (
     HeadcountIn, PersonaCreate, PersonaUpdate, TeamCreate, TeamUpdate,
@@ -75,8 +76,11 @@ def create_team(session: Session, data: TeamCreate, *, actor: Principal | None,
     return team
 
 
-def update_team(session: Session, team: Team, data: TeamUpdate, *, actor: Principal) -> Team:
-    """Applies the fields that were given; headcounts, when given, replace the whole list."""
+def update_team(session: Session, team: Team, data: TeamUpdate, *, actor: Principal,
+                require_version: bool = False) -> Team:
+    """Applies the fields that were given; headcounts, when given, replace the whole list.
+    A `version` other than the stored one is refused (StaleVersion)."""
+    expect_version(team, data.version, "team", required=require_version)
     before = _team_snapshot(team)
     errors: list[FieldError] = []
     _check_unique(session, team, data.name, data.slug, errors)
@@ -98,8 +102,10 @@ def update_team(session: Session, team: Team, data: TeamUpdate, *, actor: Princi
             else:
                 merged.append(row)
         team.headcounts = merged
-    session.flush()
     after = _team_snapshot(team)
+    if after != before:
+        touch(team, "name")  # headcounts alone are a new version of the team too
+    flush_or_stale(session, team, "team")
     if after != before:
         record(session, actor=actor.actor_label, actor_id=actor.user_id, action="update",
                entity="team", entity_id=team.id, before=before, after=after)
@@ -125,7 +131,8 @@ def create_persona(session: Session, data: PersonaCreate, *, actor: Principal) -
 
 
 def update_persona(session: Session, persona: Persona, data: PersonaUpdate, *,
-                   actor: Principal) -> Persona:
+                   actor: Principal, require_version: bool = False) -> Persona:
+    expect_version(persona, data.version, "persona", required=require_version)
     before = snapshot(persona, PERSONA_FIELDS)
     if data.name is not None and data.name != persona.name and session.scalar(
         select(Persona.id).where(Persona.name == data.name)
@@ -135,7 +142,7 @@ def update_persona(session: Session, persona: Persona, data: PersonaUpdate, *,
         persona.name = data.name
     if data.hourly_cost is not None:
         persona.hourly_cost = data.hourly_cost
-    session.flush()
+    flush_or_stale(session, persona, "persona")
     after = snapshot(persona, PERSONA_FIELDS)
     if after != before:
         record(session, actor=actor.actor_label, actor_id=actor.user_id, action="update",

@@ -19,8 +19,11 @@ from starlette.responses import Response
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Permission, Principal
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.core.locking import StaleVersion, form_version
 from app.db import SessionDep, utcnow
-from app.forms import Errors, FormDep, field_errors, form_text, redirect_with_flash
+from app.forms import (
+    Errors, FormDep, conflict_rows, field_errors, form_text, redirect_with_flash,
+)
 from app.settings.service import get_org_settings
 from app.teams import queries as team_queries
 from app.teams.models import Team
@@ -183,10 +186,14 @@ def _blank_is_none(value: str) -> str | None:
 
 def _form_page(request: Request, session: Session, principal: Principal, *,
                values: dict[str, str], model: MLModel | None = None, team: Team | None = None,
-               errors: Errors | None = None, status_code: int = 200) -> Response:
+               errors: Errors | None = None, status_code: int = 200,
+               version: int | None = None, conflict: dict[str, Any] | None = None) -> Response:
     currency = get_org_settings(session).currency
+    if version is None and model is not None:
+        version = model.version
     return _page(request, "models/form.html", {
         "model": model, "team": team, "values": values, "currency": currency,
+        "version": version, "conflict": conflict,
         "teams": _editable_teams(session, principal) if model is None else [],
         "kinds": list(ModelKind),
         **_error_context(errors or {}, MODEL_FIELDS),
@@ -240,16 +247,33 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
            model_id: int) -> Response:
     model = _model(session, principal, model_id)
     values = _form_values(form)
+    typed = form_text(form, "version")
     try:
         patch = ModelPatch(name=values["name"], use_case=values["use_case"],
                            kind=values["kind"] or ModelKind.classical,
                            business_value_per_month=_blank_is_none(
-                               values["business_value_per_month"]))
-        service.update_model(session, model, patch, actor=principal)
+                               values["business_value_per_month"]),
+                           version=form_version(typed))
+        service.update_model(session, model, patch, actor=principal, require_version=True)
     except (ValidationError, ValidationFailed) as exc:
         return _form_page(request, session, principal, values=values, model=model,
                           team=session.get(Team, model.team_id), errors=field_errors(exc),
+                          version=int(typed) if typed.isdigit() and len(typed) < 10 else None,
                           status_code=422)
+    except StaleVersion as exc:
+        current = exc.current
+        labels = {name: LABELS.get(name, name) for name in MODEL_FIELDS if name != "team"}
+
+        def shown(v: dict[str, str]) -> dict[str, str]:
+            return v | {"kind": KIND_LABELS.get(v["kind"], v["kind"])}
+
+        # The form now carries their version: saving again is a deliberate overwrite.
+        return _form_page(request, session, principal, values=values, model=current,
+                          team=session.get(Team, current.team_id), version=current.version,
+                          status_code=409, conflict={
+                              "message": exc.message,
+                              "rows": conflict_rows(labels, shown(_values_of(current)),
+                                                    shown(values))})
     except PermissionDenied as exc:
         return _form_page(request, session, principal, values=values, model=model,
                           team=session.get(Team, model.team_id), errors={"form": exc.message},

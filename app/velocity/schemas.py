@@ -31,6 +31,8 @@ class ModelPatch(BaseModel):
     kind: ModelKind | None = None
     business_value_per_month: MoneyIn | None = None
     archived: bool | None = None
+    version: int | None = Field(default=None, ge=1, le=999_999_999, description=(
+        "The version you read (or send `If-Match`); a stale one is refused with 409."))
 
 
 class EventIn(BaseModel):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.audit.service import record, snapshot
 from app.auth.permissions import Principal
 from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from app.core.locking import expect_version, flush_or_stale
 from app.db import utcnow
 from app.teams.models import Team
 from app.velocity.models import (
@@ -65,10 +66,11 @@ def create_model(session: Session, data: ModelIn, *, actor: Principal) -> MLMode
 
 
 def update_model(session: Session, model: MLModel, data: ModelPatch, *,
-                 actor: Principal) -> MLModel:
+                 actor: Principal, require_version: bool = False) -> MLModel:
     team = session.get(Team, model.team_id)
     _can_edit(actor, team.id, team.name)
-    given = data.model_dump(exclude_unset=True)
+    expect_version(model, data.version, "model", required=require_version)
+    given = data.model_dump(exclude_unset=True, exclude={"version"})
     empty = [FieldError(name, "cannot be empty") for name in ("name", "kind", "use_case")
              if name in given and given[name] is None]
     if empty:
@@ -82,7 +84,7 @@ def update_model(session: Session, model: MLModel, data: ModelPatch, *,
             setattr(model, name, given[name])
     if "archived" in given:
         model.archived_at = (model.archived_at or utcnow()) if given["archived"] else None
-    session.flush()
+    flush_or_stale(session, model, "model")
     after = snapshot(model, MODEL_FIELDS)
     if after != before:
         record(session, actor=actor.actor_label, actor_id=actor.user_id, action="update",

@@ -57,6 +57,7 @@ def test_a_pm_creates_a_model_of_its_team_and_reads_it_back(client, db, fraud):
         "archived": False, "created_at": body["created_at"], "first_ideated_at": None,
         "first_deployed_at": None, "lead_time_days": None, "deployments": 0,
         "last_deployed_at": None, "retrain_cadence_days": None, "staleness_days": None,
+        "version": 1,
     }
     assert client.get(response.headers["location"], headers=headers).json() == body
     assert db.get(MLModel, body["id"]).team_id == fraud.id
@@ -123,14 +124,15 @@ def test_archiving_takes_a_model_out_of_the_default_list_and_back(client, db, fr
         return [m["id"] for m in response.json()["items"]]
 
     assert listed() == [model.id]
-    archived = client.patch(f"{MODELS}/{model.id}", headers=headers, json={"archived": True})
+    archived = client.patch(f"{MODELS}/{model.id}", headers=headers, json={"archived": True, "version": 1})
     assert archived.status_code == 200, archived.text
     assert archived.json()["archived"] is True
     db.expire_all()
     assert db.get(MLModel, model.id).archived_at is not None
     assert listed() == []
     assert listed("&archived=true") == [model.id]
-    restored = client.patch(f"{MODELS}/{model.id}", headers=headers, json={"archived": False})
+    restored = client.patch(f"{MODELS}/{model.id}", headers=headers,
+                            json={"archived": False, "version": 2})
     assert restored.json()["archived"] is False
     assert listed() == [model.id] and listed("&archived=true") == []
 
@@ -139,7 +141,7 @@ def test_patch_changes_the_fields_given_only(client, db, fraud):
     model = add_model(db, fraud, "Scorer", use_case="fraud", kind="classical")
     db.commit()
     response = client.patch(f"{MODELS}/{model.id}", headers=bearer(db, "admin"),
-                            json={"use_case": "Block card fraud", "kind": "llm"})
+                            json={"use_case": "Block card fraud", "kind": "llm", "version": 1})
     assert response.status_code == 200
     body = response.json()
     assert (body["name"], body["use_case"], body["kind"]) == ("Scorer", "Block card fraud", "llm")

@@ -74,7 +74,7 @@ def test_patch_persona_cost_flows_into_teams_without_an_override(client, db):
     factories.make_team(db, name="Alpha", slug="alpha",
                         headcounts={"ml-engineer": 2, "data-scientist": (1, Decimal("99.00"))})
     headers = bearer(db, "admin")
-    response = client.patch("/api/v1/personas/ml-engineer", headers=headers,
+    response = client.patch("/api/v1/personas/ml-engineer", headers=headers | {"If-Match": '"1"'},
                             json={"hourly_cost": "125.5"})
     assert response.status_code == 200, response.text
     assert response.json()["hourly_cost"] == "125.50"

@@ -18,13 +18,13 @@ def test_reader_gets_the_seeded_settings(client, db):
     assert response.status_code == 200
     assert response.json() == {"name": "Northstar", "currency": "USD",
                                "fiscal_year_start_month": 1, "working_weeks_per_year": "46.0",
-                               "working_hours_per_week": "40.0"}
+                               "working_hours_per_week": "40.0", "version": 1}
 
 
 def test_admin_changes_currency_and_working_weeks(client, db):
     headers = bearer(db, "admin")
     response = client.patch("/api/v1/settings", headers=headers,
-                            json={"currency": "EUR", "working_weeks_per_year": 45})
+                            json={"currency": "EUR", "working_weeks_per_year": 45, "version": 1})
     assert response.status_code == 200, response.text
     assert response.json()["currency"] == "EUR"
     assert response.json()["working_weeks_per_year"] == "45.0"
@@ -65,7 +65,8 @@ def test_only_admins_change_settings(client, db):
 
 
 def test_lower_case_currency_is_stored_upper_case(client, db):
-    response = client.patch("/api/v1/settings", json={"currency": "eur"}, headers=bearer(db))
+    response = client.patch("/api/v1/settings", json={"currency": "eur", "version": 1},
+                            headers=bearer(db))
     assert response.status_code == 200
     assert response.json()["currency"] == "EUR"
     assert stored(db).currency == "EUR"

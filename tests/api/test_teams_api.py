@@ -168,7 +168,7 @@ def test_patch_changes_fields_and_replaces_headcounts(client, db):
                         headcounts={"data-scientist": (3, Decimal("99.00")), "ml-engineer": 2})
     headers = bearer(db, "admin")
     response = client.patch("/api/v1/teams/alpha", headers=headers, json={
-        "name": "Alpha squad",
+        "name": "Alpha squad", "version": 1,
         "headcounts": [{"persona": "data-engineer", "headcount": 5, "hourly_cost": 101.25}],
     })
     assert response.status_code == 200, response.text
@@ -186,7 +186,7 @@ def test_patch_to_a_taken_slug_changes_nothing(client, db):
     factories.make_team(db, name="Beta", slug="beta")
     headers = bearer(db, "admin")
     response = client.patch("/api/v1/teams/alpha", headers=headers,
-                            json={"name": "Renamed", "slug": "beta"})
+                            json={"name": "Renamed", "slug": "beta", "version": 1})
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["slug"]
     assert client.get("/api/v1/teams/alpha", headers=headers).json()["name"] == "Alpha"

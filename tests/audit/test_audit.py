@@ -89,7 +89,7 @@ def test_a_ui_edit_is_listed_with_the_signed_in_admin_as_actor(client, db, admin
     response = client.post("/settings/organisation", data={
         "csrf_token": csrf, "name": "Northstar", "currency": "USD",
         "fiscal_year_start_month": "1", "working_weeks_per_year": "48",
-        "working_hours_per_week": "40"})
+        "working_hours_per_week": "40", "version": "1"})
     assert response.status_code == 303, response.text
 
     shown = [r for r in rows(client.get(PAGE)) if r["action"] == "update"]

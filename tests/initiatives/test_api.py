@@ -89,14 +89,15 @@ def test_create_read_list_update_and_soft_delete(client, db, teams):
 
     delivered = (today() - timedelta(days=7)).isoformat()
     response = client.patch(path, headers=pm, json={
-        "status": "delivered", "delivered_on": delivered,
+        "status": "delivered", "delivered_on": delivered, "version": created["version"],
         "links": [{"pain_point": b.id, "expected_reduction": 80}]})
     assert response.status_code == 200, response.text
     changed = response.json()
     assert changed["delivered_on"] == delivered and changed["status"] == "delivered"
     assert changed["links"] == [{"pain_point": b.id, "expected_reduction": "80.00"}]
     assert changed["expected_annual_savings"] == quantized(rate_b * D("0.8"), "0.01")
-    assert client.patch(path, headers=pm, json={"delivered_on": None, "status": "proposed"}
+    assert client.patch(path, headers=pm | {"If-Match": f'"{changed["version"]}"'},
+                        json={"delivered_on": None, "status": "proposed"}
                         ).json()["delivered_on"] is None
 
     response = client.delete(path, headers=pm)
@@ -165,7 +166,8 @@ def test_bad_input_answers_422_naming_the_field_and_stores_nothing(client, db, t
         links=[{"pain_point": a.id, "expected_reduction": 5}])).json()
     values.pop("team", None)
     if values:
-        response = client.patch(f"{API}/{created['id']}", headers=pm, json=values)
+        response = client.patch(f"{API}/{created['id']}", headers=pm,
+                                json=values | {"version": created["version"]})
         assert response.status_code == 422
         assert field in [e["field"] for e in response.json()["errors"]]
     assert client.get(f"{API}/{created['id']}", headers=pm).json()["links"] == [

@@ -71,7 +71,7 @@ def test_a_pm_of_either_team_cannot_delete_or_edit_it_in_the_pages(client, db, o
 def test_a_pm_of_every_team_it_reaches_and_an_admin_may(client, db, org):
     both = bearer(db, "pm", teams=[org["a"], org["b"]])
     url = f"/api/v1/initiatives/{org['initiative'].id}"
-    response = client.patch(url, headers=both, json={"title": "Org-wide Python SDK"})
+    response = client.patch(url, headers=both, json={"title": "Org-wide Python SDK", "version": 1})
     assert response.status_code == 200, response.text
     assert client.delete(url, headers=bearer(db, "admin")).status_code == 200
 
@@ -102,9 +102,10 @@ def test_an_org_wide_initiative_reaching_only_the_pms_team_is_the_pms_to_change(
     db.commit()
     headers = bearer(db, "pm", teams=[org["a"]])
     url = f"/api/v1/initiatives/{only_a.id}"
-    assert client.patch(url, headers=headers, json={"title": "A's SDK"}).status_code == 200
+    assert client.patch(url, headers=headers,
+                        json={"title": "A's SDK", "version": 1}).status_code == 200
     # Adding a link to another team's pain point would reach that team: refused.
-    grow = client.patch(url, headers=headers, json={"links": [
+    grow = client.patch(url, headers=headers, json={"version": 2, "links": [
         {"pain_point": org["pa"].id, "expected_reduction": "10"},
         {"pain_point": org["pb"].id, "expected_reduction": "10"}]})
     assert grow.status_code == 403

@@ -91,7 +91,7 @@ def form(csrf: str, team: str = "fraud", links: dict | None = None, **fields) ->
             "description": "A registry with one-step rollback.", "owner": "Marcus Lee",
             "team": team, "status": "in_progress", "one_time_cost": "90000",
             "yearly_run_cost": "18000", "started_on": (today() - timedelta(days=300)).isoformat(),
-            "delivered_on": ""}
+            "delivered_on": "", "version": "1"}
     data |= fields
     data["link"] = [str(pp) for pp in links or {}]
     data |= {f"reduction-{pp}": str(reduction) for pp, reduction in (links or {}).items()}

@@ -55,7 +55,7 @@ def assert_field_error(soup: BeautifulSoup, field_id: str, *fragments: str) -> N
 
 
 def team_form(csrf: str, **fields: str) -> dict[str, str]:
-    data = {"csrf_token": csrf, "name": "", "slug": "", "description": ""}
+    data = {"csrf_token": csrf, "name": "", "slug": "", "description": "", "version": "1"}
     for persona in ("data-scientist", "ml-engineer", "data-engineer", "bi-engineer",
                     "platform-engineer", "product-manager"):
         data[f"headcount-{persona}"] = ""
@@ -249,7 +249,7 @@ def test_negative_persona_cost_is_refused_on_create_and_on_edit(client, db, as_r
     assert db.scalar(select(Persona.id).where(Persona.slug == "mlops-engineer")) is None
 
     response = client.post("/settings/personas/data-scientist", data={
-        "csrf_token": csrf, "name": "Data scientist", "hourly_cost": "-1"})
+        "csrf_token": csrf, "name": "Data scientist", "hourly_cost": "-1", "version": "1"})
     assert response.status_code == 422
     soup = soup_of(response)
     assert_field_error(soup, "persona-data-scientist-hourly_cost", "greater than or equal to 0")
@@ -266,7 +266,8 @@ def test_admin_creates_and_edits_personas(client, db, as_role):
         "hourly_cost": "118.5"})
     assert response.status_code == 303
     response = client.post("/settings/personas/data-scientist", data={
-        "csrf_token": csrf, "name": "Data scientist (senior)", "hourly_cost": "125.50"})
+        "csrf_token": csrf, "name": "Data scientist (senior)", "hourly_cost": "125.50",
+        "version": "1"})
     assert response.status_code == 303
     db.expire_all()
     created = factories.persona(db, "mlops-engineer")
@@ -422,7 +423,7 @@ def test_token_for_a_team_the_user_is_not_in_is_refused(client, db, as_role):
 def org_form(csrf: str, **fields: str) -> dict[str, str]:
     return {"csrf_token": csrf, "name": "Acme ML", "currency": " EUR ",
             "fiscal_year_start_month": "4", "working_weeks_per_year": "45.5",
-            "working_hours_per_week": "38"} | fields
+            "working_hours_per_week": "38", "version": "1"} | fields
 
 
 def test_org_settings_update_saves(client, db, as_role):

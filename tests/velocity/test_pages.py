@@ -244,7 +244,8 @@ def test_edit_and_archive_a_model(client, db, as_role):
     csrf = page_csrf(client, f"/models/{model.id}/edit")
     response = client.post(f"/models/{model.id}", data={
         "csrf_token": csrf, "name": "churn-v2", "use_case": "new", "kind": "llm",
-        "business_value_per_month": ""})
+        "business_value_per_month": "", "version": page.find("input", attrs={
+            "name": "version"})["value"]})
     assert response.status_code == 303
     db.refresh(model)
     assert (model.name, model.kind, model.business_value_per_month) == ("churn-v2", "llm", None)
