@@ -171,9 +171,14 @@ def test_serve_runs_the_app_factory_with_uvicorn(monkeypatch):
     monkeypatch.setattr(uvicorn, "run", lambda target, **kwargs: calls.append((target, kwargs)))
     result = invoke("serve", "--port", "8123", "--workers", "2")
     assert result.exit_code == 0, result.output
+    from app.cli import SERVE_OPTIONS
+
     assert calls == [("app.main:create_app", {"factory": True, "host": "127.0.0.1",
                                               "port": 8123, "reload": False, "workers": 2,
-                                              "timeout_worker_healthcheck": 30})]
+                                              "timeout_worker_healthcheck": 30,
+                                              **SERVE_OPTIONS})]
+    # The app alone decides whom to believe about client addresses (app/edge.py).
+    assert calls[0][1]["proxy_headers"] is False
 
 
 def test_the_module_runs_as_a_program():
