@@ -104,8 +104,7 @@ def _editable_teams(session: Session, principal: Principal) -> list[Team]:
 
 def _may_edit(session: Session, principal: Principal, initiative: Initiative) -> bool:
     team = _team_of(session, initiative)
-    return service.may_change(principal, initiative, team,
-                              service.reached_teams(session, initiative))
+    return service.may_change(principal, team, service.reached_teams(session, initiative))
 
 
 def _row_or_404(session: Session, principal: Principal, initiative_id: int) -> InitiativeRow:
@@ -483,8 +482,7 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
     try:
         fields = _fields(state, with_team=False)
         if _same_links(state, initiative):
-            # The service re-checks every link it is given: unchanged links of teams the
-            # editor does not belong to (an org-wide initiative) must not block other edits.
+            # Links as they were are no change: the service checks only what changes.
             del fields["links"]
         patch = InitiativePatch(**fields, version=form_version(typed))
         service.update_initiative(session, initiative, patch, actor=principal, today=today(),

@@ -28,8 +28,7 @@ def _snapshot(initiative: Initiative) -> dict[str, Any]:
         [[link.pain_point_id, str(link.expected_reduction)] for link in initiative.links])}
 
 
-def may_change(actor: Principal, initiative: Initiative | None, team: Team | None,
-               reached: frozenset[int]) -> bool:
+def may_change(actor: Principal, team: Team | None, reached: frozenset[int]) -> bool:
     """Whether `actor` may create, change, unlink or delete an initiative of `team` (None:
     org-wide) whose links reach the teams `reached` (before and after the change).
 
@@ -38,9 +37,6 @@ def may_change(actor: Principal, initiative: Initiative | None, team: Team | Non
     edit by a PM of one team must not drop or rewrite the others' links."""
     if team is not None:
         return actor.can_edit_team(team.id)
-    if initiative is None and not reached:
-        # Creating an org-wide initiative without links yet.
-        return actor.org_wide and actor.role in (Role.admin, Role.pm)
     return (actor.org_wide and actor.role in (Role.admin, Role.pm)
             and actor.can_edit_teams(reached))
 
@@ -50,9 +46,9 @@ def reached_teams(session: Session, initiative: Initiative) -> frozenset[int]:
     return frozenset(queries.linked_team_ids(session, [initiative.id])[initiative.id].values())
 
 
-def _check_write(actor: Principal, team: Team | None, initiative: Initiative | None = None,
+def _check_write(actor: Principal, team: Team | None,
                  reached: frozenset[int] = frozenset()) -> None:
-    if may_change(actor, initiative, team, reached):
+    if may_change(actor, team, reached):
         return
     if team is not None:
         raise PermissionDenied(f"You may change initiatives of your own teams only, not of "
@@ -63,7 +59,7 @@ def _check_write(actor: Principal, team: Team | None, initiative: Initiative | N
         raise PermissionDenied("A token bound to one team may not act on an org-wide "
                                "initiative.")
     raise PermissionDenied("This org-wide initiative reaches teams you are not a member of; "
-                           "only their PMs together, or an admin, may change or delete it.")
+                           "only a PM of every one of them, or an admin, may change or delete it.")
 
 
 def _links(session: Session, items: list[LinkIn], team: Team | None, actor: Principal,
@@ -148,7 +144,7 @@ def update_initiative(session: Session, initiative: Initiative, data: Initiative
     if data.links is not None:
         reached |= frozenset(session.scalars(select(PainPoint.team_id).where(
             PainPoint.id.in_([item.pain_point for item in data.links]))))
-    _check_write(actor, team, initiative, reached)
+    _check_write(actor, team, reached)
     expect_version(initiative, data.version, "initiative", required=require_version)
     given = data.model_dump(exclude_unset=True, exclude={"links", "version"})
     values = {name: getattr(initiative, name) for name in FIELDS
@@ -188,7 +184,7 @@ def update_initiative(session: Session, initiative: Initiative, data: Initiative
 
 def delete_initiative(session: Session, initiative: Initiative, *, actor: Principal) -> None:
     team = session.get(Team, initiative.team_id) if initiative.team_id else None
-    _check_write(actor, team, initiative, reached_teams(session, initiative))
+    _check_write(actor, team, reached_teams(session, initiative))
     before = _snapshot(initiative)
     initiative.deleted_at = utcnow()
     session.flush()
