@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
 import app.models  # noqa: F401  (every model, and the listeners that keep summaries in step)
+from app.auth.oidc import OidcClient
 from app.config import Settings, get_settings
 from app.db import UNGATED_THREADS, RequestGate, make_engine, make_sessionmaker
 from app.idempotency import install_idempotency
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
                                              max_overflow=settings.db_max_overflow)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.migration_head = head_revision()
+    app.state.oidc = OidcClient(settings) if settings.oidc_enabled else None
     templates = make_templates(str(settings.templates_dir))
     templates.env.globals["asset_url"] = make_asset_url(Path(settings.static_dir))
     app.state.templates = templates
@@ -74,7 +76,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _include_routers(app: FastAPI) -> None:
     from app.api.router import router as api_router
     from app.audit.routes import router as audit_router
+    from app.auth.oidc_routes import router as oidc_router
     from app.auth.routes import router as auth_router
+    from app.settings.sso_routes import router as sso_settings_router
     from app.dashboards.roi_routes import router as roi_dashboard_router
     from app.dashboards.routes import router as dashboard_router
     from app.docs import router as docs_router
@@ -88,7 +92,8 @@ def _include_routers(app: FastAPI) -> None:
     from app.velocity.routes import router as model_router
 
     # The CSV routes come first: /pain-points/import must not be taken for a pain point id.
-    for router in (health_router, auth_router, docs_router, settings_router,
+    for router in (health_router, auth_router, oidc_router, docs_router, settings_router,
+                   sso_settings_router,
                    pain_point_csv_router, pain_point_router, model_router, maturity_router,
                    initiative_router, roi_dashboard_router, dashboard_router):
         app.include_router(router)
