@@ -3,6 +3,7 @@
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,14 @@ class Settings(BaseSettings):
     @property
     def oidc_enabled(self) -> bool:
         return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def oidc_form_origins(self) -> tuple[str, ...]:
+        """The provider's origin, where the sign-in and sign-out forms are redirected."""
+        if not self.oidc_enabled:
+            return ()
+        parts = urlsplit(self.oidc_issuer or "")
+        return (f"{parts.scheme}://{parts.netloc}",) if parts.scheme and parts.netloc else ()
 
     def resolved_secret_key(self) -> str:
         if self.secret_key:

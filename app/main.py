@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     # Inside GZip: stored answers are the uncompressed bodies, compressed again on replay.
     install_idempotency(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
+    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure,
+                       form_origins=settings.oidc_form_origins)
     # Outside everything that may query (idempotency keys, the routes), inside the access log
     # so that a request's time includes its wait for a slot.
     app.add_middleware(RequestGate, capacity=settings.db_capacity)

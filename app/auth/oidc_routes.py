@@ -46,11 +46,13 @@ def _unavailable(request: Request, next_path: str = "/") -> Response:
                         status_code=503)
 
 
-def _refused(request: Request, exc: SsoRefused) -> Response:
+def _refused(request: Request, exc: SsoRefused, *, consumed: bool) -> Response:
     response = render(request, "auth/sso_refused.html",
                       {"message": exc.message, "status": exc.status_code},
                       status_code=exc.status_code)
-    response.delete_cookie(STATE_COOKIE, path="/auth/oidc")
+    if consumed:
+        # A forged answer must not cancel the sign-in this browser really has under way.
+        response.delete_cookie(STATE_COOKIE, path="/auth/oidc")
     return response
 
 
@@ -79,7 +81,7 @@ def callback(request: Request, session: SessionDep, state: str | None = None,
              code: str | None = None, error: str | None = None,
              error_description: str | None = None, iss: str | None = None) -> Response:
     oidc = _client(request)
-    identity = None
+    identity = login = None
     try:
         cookie_state = None
         if signed := request.cookies.get(STATE_COOKIE):
@@ -121,7 +123,7 @@ def callback(request: Request, session: SessionDep, state: str | None = None,
             session, reason=exc.reason, issuer=oidc.issuer,
             subject=identity.subject if identity else None,
             email=identity.email if identity else None)
-        return _refused(request, exc)
+        return _refused(request, exc, consumed=login is not None)
     raw = service.start_session(
         session, user, ip=client_ip(request), user_agent=request.headers.get("user-agent", ""),
         via_sso=True, details={"via": "sso", "role": grant.role.value,
