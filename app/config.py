@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = Field(default=None, repr=False)
-    oidc_scopes: str = "openid email profile groups"
+    # Okta releases groups with a "groups" scope; Keycloak and Entra ID through their settings.
+    oidc_scopes: str = "openid email profile"
     # The ID token (or userinfo) claim that lists the user's groups.
     oidc_groups_claim: str = "groups"
     oidc_provider_name: str = "your identity provider"

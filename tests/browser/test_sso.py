@@ -50,6 +50,7 @@ def sso(tmp_path_factory) -> Iterator[dict]:
             "NORTHSTAR_OIDC_ISSUER": provider.issuer, "NORTHSTAR_OIDC_CLIENT_ID": CLIENT_ID,
             "NORTHSTAR_OIDC_CLIENT_SECRET": CLIENT_SECRET,
             "NORTHSTAR_OIDC_PROVIDER_NAME": PROVIDER_NAME,
+            "NORTHSTAR_OIDC_SCOPES": "openid email profile groups",
         }
         _northstar(env, "migrate")
         _northstar(env, "demo", "--password", "northstar-demo")
