@@ -89,7 +89,8 @@ def sso_settings(settings: Settings) -> Settings:
 def app(sso_settings, engine, session_factory, provider):
     application = create_app(sso_settings, engine=engine)
     application.state.sessionmaker = session_factory
-    application.state.oidc = OidcClient(sso_settings, transport=httpx.MockTransport(provider.handle))
+    application.state.oidc = OidcClient(sso_settings,
+                                        transport=httpx.MockTransport(provider.handle))
     return application
 
 

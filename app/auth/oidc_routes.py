@@ -11,7 +11,9 @@ from starlette.responses import Response
 from app.auth import service, sso_service
 from app.auth.csrf import verify_csrf
 from app.auth.oidc import OidcClient, SsoRefused, SsoUnavailable
-from app.auth.routes import _safe_next, client_ip, render_login, set_session_cookie
+from app.auth.routes import (
+    _safe_next, client_ip, public_url, render_login, set_session_cookie,
+)
 from app.auth.sso import ClaimError, parse_identity
 from app.db import SessionDep
 from app.templating import render
@@ -34,11 +36,9 @@ def _state_signer(request: Request) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(request.app.state.secret_key, salt="northstar-oidc-state")
 
 
-def _redirect_uri(request: Request) -> str:
-    public_url = request.app.state.settings.public_url
-    if public_url:
-        return public_url.rstrip("/") + "/auth/oidc/callback"
-    return str(request.url_for("auth.oidc_callback"))
+def redirect_uri(request: Request) -> str:
+    """The callback's address as registered at the provider."""
+    return public_url(request, "/auth/oidc/callback")
 
 
 def _unavailable(request: Request, next_path: str = "/") -> Response:
@@ -66,7 +66,7 @@ def start(request: Request, session: SessionDep,
     except SsoUnavailable:
         return _unavailable(request, next_path)
     state, login = sso_service.begin_login(session, next_path=next_path)
-    url = oidc.authorization_url(redirect_uri=_redirect_uri(request), state=state,
+    url = oidc.authorization_url(redirect_uri=redirect_uri(request), state=state,
                                  nonce=login.nonce, code_verifier=login.code_verifier)
     response = RedirectResponse(url, status_code=303)
     # Binds the answer to this browser; Lax is sent on the provider's top-level redirect back.
@@ -102,7 +102,7 @@ def callback(request: Request, session: SessionDep, state: str | None = None,
         if not code:
             raise SsoRefused("The sign-in answer carried no code. Please sign in again.",
                              "callback without code", status_code=400)
-        token = oidc.exchange_code(redirect_uri=_redirect_uri(request), code=code,
+        token = oidc.exchange_code(redirect_uri=redirect_uri(request), code=code,
                                    code_verifier=login.code_verifier)
         claims = oidc.validate_id_token(token["id_token"], nonce=login.nonce,
                                         access_token=token.get("access_token"))

@@ -27,6 +27,13 @@ def _safe_next(value: str | None) -> str:
     return value
 
 
+def public_url(request: Request, path: str) -> str:
+    """An absolute address of this app: NORTHSTAR_PUBLIC_URL when set (behind a proxy that
+    hides it), else the request's own base URL."""
+    base = request.app.state.settings.public_url or str(request.base_url)
+    return base.rstrip("/") + path
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -102,7 +109,7 @@ def logout(request: Request, session: SessionDep) -> Response:
     if via_sso and oidc is not None:
         # RP-initiated logout: the provider's session ends too, then it sends the user back.
         target = oidc.end_session_url(
-            post_logout_redirect_uri=str(request.url_for("auth.login"))) or target
+            post_logout_redirect_uri=public_url(request, "/login")) or target
     response = RedirectResponse(target, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     flash(request, response, "You are signed out.")

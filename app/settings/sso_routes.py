@@ -9,9 +9,12 @@ from starlette.responses import Response
 from app.auth import queries as auth_queries
 from app.auth import sso_service
 from app.auth.deps import Admin
+from app.auth.oidc_routes import redirect_uri
 from app.core.errors import ValidationFailed
 from app.db import SessionDep
-from app.forms import Errors, FormDep, field_errors, dotted, form_text, form_texts, redirect_with_flash
+from app.forms import (
+    Errors, FormDep, dotted, field_errors, form_text, form_texts, redirect_with_flash,
+)
 from app.settings.routes import ROLE_OPTIONS, _page
 from app.teams import queries as team_queries
 
@@ -23,14 +26,10 @@ FIELDS = ["group", "role", "teams"]
 def _sso_page(request: Request, session: Session, *, values: dict[str, Any] | None = None,
               errors: Errors | None = None, status_code: int = 200) -> Response:
     teams, _ = team_queries.list_teams(session, include_archived=False, with_headcounts=False)
-    settings = request.app.state.settings
-    oidc = request.app.state.oidc
     return _page(request, "settings/sso.html", {
         "mappings": auth_queries.list_sso_mappings(session), "teams": teams,
-        "role_options": ROLE_OPTIONS,
-        "oidc": oidc, "settings": settings,
-        "redirect_uri": settings.public_url.rstrip("/") + "/auth/oidc/callback"
-        if settings.public_url else str(request.url_for("auth.oidc_callback")),
+        "role_options": ROLE_OPTIONS, "oidc": request.app.state.oidc,
+        "settings": request.app.state.settings, "redirect_uri": redirect_uri(request),
         "values": values or {"role": "viewer", "teams": []},
         "errors": errors or {},
         "other_errors": [m for f, m in (errors or {}).items() if f not in FIELDS],

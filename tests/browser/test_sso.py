@@ -149,7 +149,8 @@ def test_mapped_pm_lands_on_the_ledger_with_their_team_and_signs_out_at_the_prov
     options = page.locator("select#team option").all_inner_texts()
     assert [o for o in options if o.strip()] == ["Fraud detection"]
     assert count_users(sso, "pat@sso.example") == 1
-    logins = [a for a in audit_actions(sso, "user") if a[0] == "login" and a[1] == "pat@sso.example"]
+    logins = [a for a in audit_actions(sso, "user")
+              if a[0] == "login" and a[1] == "pat@sso.example"]
     assert logins and logins[-1][2]["via"] == "sso" and logins[-1][2]["role"] == "pm"
 
     page.goto("/")
