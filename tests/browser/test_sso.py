@@ -270,3 +270,29 @@ def test_user_moved_out_of_a_group_loses_its_role_at_the_next_sign_in(
     with sso["engine"].connect() as conn:
         role = conn.scalar(select(User.role).where(User.email == "mo@sso.example"))
     assert role.value == "viewer"
+
+
+def test_admin_maps_a_group_on_the_settings_page(page: Page, sso: dict):
+    page.goto("/login")
+    page.get_by_label("Email").fill("admin@northstar.demo")
+    page.get_by_label("Password").fill("northstar-demo")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.goto("/settings")
+    page.get_by_role("navigation", name="Settings").get_by_role(
+        "link", name="Single sign-on").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Single sign-on")
+    table = page.get_by_test_id("sso-mappings")
+    expect(table.locator("tr[data-group=ns-fraud-pms] td").nth(1)).to_have_text("pm")
+    page.get_by_label("Group name, as the provider sends it").fill("ns-leaders")
+    page.get_by_label("Role").select_option("leader")
+    page.get_by_label("Recommendations").check()
+    page.get_by_role("button", name="Save mapping").click()
+    expect(page.get_by_role("status")).to_have_text("Group ns-leaders now gives leader.")
+    row = table.locator("tr[data-group=ns-leaders] td")
+    expect(row.nth(1)).to_have_text("leader")
+    expect(row.nth(2)).to_have_text("Recommendations")
+    page.screenshot(path=str(ARTIFACTS / "sso_settings_page.png"), full_page=True)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove the mapping of ns-leaders").click()
+    expect(page.get_by_role("status")).to_have_text("Group ns-leaders no longer gives access.")
+    expect(table.locator("tr[data-group=ns-leaders]")).to_have_count(0)
