@@ -219,6 +219,22 @@ def test_an_sso_session_ends_after_the_idle_time_even_when_active(
     assert client.get("/pain-points").status_code == 303
 
 
+def test_a_deactivated_sso_user_is_refused_and_has_no_password_to_fall_back_on(
+        client, db, provider, mapped):
+    callback(client, start(client, provider))
+    user = db.scalar(select(User).where(User.oidc_subject == "sub-123"))
+    db.execute(update(User).where(User.id == user.id).values(is_active=False))
+    db.commit()
+    client.cookies.clear()
+    response = callback(client, start(client, provider))
+    assert response.status_code == 403 and "deactivated" in refusal(response)
+    page = client.get("/login")
+    response = client.post("/login", data={"email": "pat@acme.example", "password": "",
+                                           "csrf_token": csrf_from(page.text)})
+    assert response.status_code in (401, 422)
+    assert client.get("/pain-points").status_code == 303
+
+
 # --- refusals ---------------------------------------------------------------------------------
 
 
