@@ -522,3 +522,23 @@ def test_cli_maps_unmaps_groups_and_creates_a_break_glass_admin(tmp_path, monkey
         engine.dispose()
     finally:
         get_settings.cache_clear()
+
+
+def test_the_audit_log_shows_sso_refusals_and_sign_ins(client, db, provider, mapped, app):
+    provider.overrides = {"groups": ["marketing"]}
+    callback(client, start(client, provider))
+    provider.overrides = {}
+    client.cookies.clear()
+    callback(client, start(client, provider))
+    admin = factories.make_user(db, role="admin")
+    db.commit()
+    client.cookies.clear()
+    login(client, admin.email)
+    page = soup(client.get("/settings/audit", params={"entity": "sso"}))
+    [row] = page.select("tr[data-entry]")
+    assert row.select_one(".action").get_text(strip=True) == "sso_refused"
+    assert row.select_one(".actor").get_text(strip=True) == "pat@acme.example"
+    assert "Single sign-on" in row.select_one(".entity").get_text()
+    page = soup(client.get("/settings/audit", params={"entity": "user", "action": "login"}))
+    assert "pat@acme.example" in [r.select_one(".actor").get_text(strip=True)
+                                  for r in page.select("tr[data-entry]")]
