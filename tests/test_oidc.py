@@ -13,7 +13,7 @@ import httpx
 import pytest
 from bs4 import BeautifulSoup
 from joserfc import jwt
-from joserfc.jwk import RSAKey
+from joserfc.jwk import OctKey, RSAKey
 from sqlalchemy import func, select, update
 
 from app.audit.models import AuditEntry
@@ -52,7 +52,8 @@ class FakeProvider:
         claims.update(self.overrides)
         for name in self.remove:
             claims.pop(name, None)
-        return jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, self.key)
+        alg = "HS256" if isinstance(self.key, OctKey) else "RS256"
+        return jwt.encode({"alg": alg, "kid": self.key.kid}, claims, self.key)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
@@ -240,6 +241,7 @@ def test_a_deactivated_sso_user_is_refused_and_has_no_password_to_fall_back_on(
 
 @pytest.mark.parametrize("case, expected_page, expected_log", [
     ("bad signature", "could not be verified", "signature"),
+    ("HS256 with the client secret", "could not be verified", "signature"),
     ("wrong audience", "not meant for this sign-in", "aud"),
     ("expired", "not meant for this sign-in", "exp"),
     ("reused nonce", "not meant for this sign-in", "nonce"),
@@ -254,6 +256,9 @@ def test_a_bad_answer_is_refused_with_a_clear_page_logged_and_creates_nothing(
     extra = {}
     if case == "bad signature":
         provider.key = OTHER_KEY
+    elif case == "HS256 with the client secret":
+        provider.key = OctKey.import_key("s3cret-that-is-long-enough-for-hmac-sha256!",
+                                         parameters={"kid": "key-1"})
     elif case == "wrong audience":
         provider.overrides = {"aud": "another-app"}
     elif case == "expired":
