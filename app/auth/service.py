@@ -25,16 +25,16 @@ from app.teams.models import Team
 WRONG_CREDENTIALS = "Wrong email or password."
 PASSWORD_LOGIN_OFF = ("Password sign-in is turned off for this account: use single sign-on "
                       "instead.")
-
-
-class PasswordLoginDisabled(PermissionDenied):
-    """A right password, but password login is off and the user is no break-glass admin."""
 TOKEN_PREFIX = "nst_"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # An address may fail more often than one account (a shared office NAT), but not unboundedly.
 PER_ADDRESS_FACTOR = 4
 # last_seen_at is written at most this often, not on every request.
 TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+class PasswordLoginDisabled(PermissionDenied):
+    """A right password, but password login is off and the user is no break-glass admin."""
 
 
 def sha256(value: str) -> str:
