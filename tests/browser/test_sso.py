@@ -9,6 +9,8 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -36,6 +38,33 @@ ACCOUNTS = {
 }
 
 
+@contextmanager
+def serving(env: dict[str, str], port: int, log_path: Path) -> Iterator[None]:
+    """`northstar serve` on `port` with `env`, until the block ends."""
+    log = log_path.open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"northstar serve did not become ready; see {log.name}")
+                time.sleep(0.2)
+        yield
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
 @pytest.fixture(scope="module")
 def sso(tmp_path_factory) -> Iterator[dict]:
     tmp = tmp_path_factory.mktemp("sso")
@@ -58,28 +87,13 @@ def sso(tmp_path_factory) -> Iterator[dict]:
                    "--team", "fraud-detection")
         _northstar(env, "sso", "map", "--group", "ns-forecast-viewers", "--role", "viewer",
                    "--team", "forecasting")
-        log = (tmp / "server.log").open("w")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/readyz", timeout=1)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    server.kill()
-                    raise RuntimeError(f"northstar serve did not become ready; see {log.name}")
-                time.sleep(0.2)
         engine = make_engine(url)
         try:
-            yield {"base": base, "provider": provider, "engine": engine}
+            with serving(env, port, tmp / "server.log"):
+                yield {"base": base, "provider": provider, "engine": engine, "env": env,
+                       "tmp": tmp}
         finally:
             engine.dispose()
-            server.terminate()
-            server.wait(timeout=10)
-            log.close()
             if schema:
                 admin = make_engine(os.environ["NORTHSTAR_TEST_DATABASE_URL"])
                 with admin.begin() as conn:
@@ -296,3 +310,30 @@ def test_admin_maps_a_group_on_the_settings_page(page: Page, sso: dict):
     page.get_by_role("button", name="Remove the mapping of ns-leaders").click()
     expect(page.get_by_role("status")).to_have_text("Group ns-leaders no longer gives access.")
     expect(table.locator("tr[data-group=ns-leaders]")).to_have_count(0)
+
+
+def test_an_unreachable_provider_is_announced_and_password_login_still_works(
+        browser: Browser, sso: dict):
+    """A second server on the same database, configured with a provider nobody listens for."""
+    port, dead = free_port(), free_port()
+    env = sso["env"] | {"NORTHSTAR_OIDC_ISSUER": f"http://127.0.0.1:{dead}"}
+    log_path = sso["tmp"] / "unreachable.log"
+    with serving(env, port, log_path):
+        context = browser.new_context(base_url=f"http://127.0.0.1:{port}")
+        try:
+            page = context.new_page()
+            page.goto("/login")
+            expect(page.locator("#sso-error")).to_contain_text(
+                f"Single sign-on with {PROVIDER_NAME} is unavailable right now")
+            button = page.get_by_role("button", name=f"Sign in with {PROVIDER_NAME}")
+            expect(button).to_be_disabled()
+            page.screenshot(path=str(ARTIFACTS / "sso_provider_unreachable.png"), full_page=True)
+            page.get_by_label("Email").fill("pm@northstar.demo")
+            page.get_by_label("Password").fill("northstar-demo")
+            page.get_by_role("button", name="Sign in", exact=True).click()
+            expect(page.locator(".who .role")).to_have_text("pm")
+        finally:
+            context.close()
+    # Why, for the operator: in the server's log.
+    reason = f"single sign-on unavailable: cannot read http://127.0.0.1:{dead}"
+    assert reason in log_path.read_text()
