@@ -547,3 +547,13 @@ def test_the_audit_log_shows_sso_refusals_and_sign_ins(client, db, provider, map
     page = soup(client.get("/settings/audit", params={"entity": "user", "action": "login"}))
     assert "pat@acme.example" in [r.select_one(".actor").get_text(strip=True)
                                   for r in page.select("tr[data-entry]")]
+
+
+def test_every_single_sign_on_setting_is_documented():
+    from app.config import PROJECT_ROOT
+
+    doc = (PROJECT_ROOT / "docs" / "sso.md").read_text()
+    names = [n for n in Settings.model_fields if n.startswith("oidc_")]
+    names += ["public_url", "password_login"]
+    missing = [n for n in names if f"NORTHSTAR_{n.upper()}" not in doc]
+    assert missing == []
