@@ -25,6 +25,9 @@ app.add_typer(tokens_app, name="tokens")
 import_app = typer.Typer(help="Import data from CSV files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(sync_app, name="sync")
+sso_app = typer.Typer(help="Map identity-provider groups to roles and teams (single sign-on).",
+                      no_args_is_help=True)
+app.add_typer(sso_app, name="sso")
 
 CLI_ACTOR = "cli"
 # Exit codes: 2 for input the command refuses (like a usage error), 1 for an unusable database.
@@ -179,16 +182,68 @@ def users_create(
         "--team", metavar="SLUG", help="A team the user belongs to; repeat for several.",
     )] = None,
     name: Annotated[str, typer.Option(help="Display name.")] = "",
+    break_glass: Annotated[bool, typer.Option(
+        "--break-glass", help="An admin who may sign in with a password even when "
+        "NORTHSTAR_PASSWORD_LOGIN=false (for when the identity provider is down).",
+    )] = False,
 ) -> None:
     """Create a user account."""
     from app.auth.service import create_user
 
     with _session() as session:
         user = create_user(session, email=email, password=password, role=role, name=name,
-                           team_slugs=team or [], actor=CLI_ACTOR, actor_id=None)
+                           team_slugs=team or [], actor=CLI_ACTOR, actor_id=None,
+                           break_glass=break_glass)
         teams = ", ".join(sorted(t.slug for t in user.teams)) or "none"
         line = f"Created user {user.email} (id {user.id}, role {user.role.value}, teams: {teams})."
+        if user.break_glass:
+            line += " It may sign in with its password when password login is off."
     typer.echo(line)
+
+
+@sso_app.command("map")
+def sso_map(
+    group: Annotated[str, typer.Option(help="The group's name, as the provider sends it.")],
+    role: Annotated[str, typer.Option(help="admin, pm, leader or viewer.")],
+    team: Annotated[list[str] | None, typer.Option(
+        "--team", metavar="SLUG", help="A team the group's members belong to; repeat for several.",
+    )] = None,
+) -> None:
+    """Give the members of a provider group a role and teams (replaces an existing mapping)."""
+    from app.auth.sso_service import map_group
+
+    with _session() as session:
+        mapping = map_group(session, group=group, role=role, team_slugs=team or [],
+                            actor=CLI_ACTOR, actor_id=None)
+        teams = ", ".join(sorted(t.slug for t in mapping.teams)) or "none"
+        line = (f"Group {mapping.group_name} gives role {mapping.role.value}, teams: {teams} "
+                f"(from each member's next sign-in).")
+    typer.echo(line)
+
+
+@sso_app.command("unmap")
+def sso_unmap(
+    group: Annotated[str, typer.Option(help="The group whose mapping to remove.")],
+) -> None:
+    """Remove a group's mapping: its members lose what it gave at their next sign-in."""
+    from app.auth.sso_service import unmap_group
+
+    with _session() as session:
+        unmap_group(session, group=group, actor=CLI_ACTOR, actor_id=None)
+    typer.echo(f"Group {group.strip()} no longer gives access.")
+
+
+@sso_app.command("list")
+def sso_list() -> None:
+    """Show every group mapping."""
+    from app.auth.queries import list_sso_mappings
+
+    with _session() as session:
+        rows = [("group", "role", "teams")] + [
+            (m.group_name, m.role.value, ", ".join(sorted(t.slug for t in m.teams)) or "-")
+            for m in list_sso_mappings(session)
+        ]
+    typer.echo(_table(rows) if len(rows) > 1 else "No group is mapped.")
 
 
 @tokens_app.command("create")

@@ -3,6 +3,7 @@
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,6 +50,23 @@ class Settings(BaseSettings):
     # `northstar serve --workers N` (N > 1): seconds uvicorn's supervisor waits for a busy
     # worker to answer its healthcheck before killing it with its requests in flight.
     worker_healthcheck_timeout: int = Field(default=30, ge=1)
+    # Single sign-on with OpenID Connect (docs/sso.md): on when the issuer and client id are set.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = Field(default=None, repr=False)
+    # Okta releases groups with a "groups" scope; Keycloak and Entra ID through their settings.
+    oidc_scopes: str = "openid email profile"
+    # The ID token (or userinfo) claim that lists the user's groups.
+    oidc_groups_claim: str = "groups"
+    oidc_provider_name: str = "your identity provider"
+    # Seconds to wait for the provider's discovery document, keys and token endpoint.
+    oidc_timeout_seconds: float = Field(default=5.0, gt=0)
+    # The address users reach Northstar at (for the redirect URI behind a proxy); unset, the
+    # request's own base URL.
+    public_url: str | None = None
+    # false: only break-glass admins (`northstar users create --break-glass`) sign in with a
+    # password; everyone else signs in through the identity provider.
+    password_login: bool = True
     templates_dir: Path = PROJECT_ROOT / "templates"
     static_dir: Path = PROJECT_ROOT / "static"
 
@@ -56,6 +74,18 @@ class Settings(BaseSettings):
     def db_capacity(self) -> int:
         """The most connections a worker's pool holds, hence its concurrent requests."""
         return self.db_pool_size + self.db_max_overflow
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def oidc_form_origins(self) -> tuple[str, ...]:
+        """The provider's origin, where the sign-in and sign-out forms are redirected."""
+        if not self.oidc_enabled:
+            return ()
+        parts = urlsplit(self.oidc_issuer or "")
+        return (f"{parts.scheme}://{parts.netloc}",) if parts.scheme and parts.netloc else ()
 
     def resolved_secret_key(self) -> str:
         if self.secret_key:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
 import app.models  # noqa: F401  (every model, and the listeners that keep summaries in step)
+from app.auth.oidc import OidcClient
 from app.config import Settings, get_settings
 from app.db import UNGATED_THREADS, RequestGate, make_engine, make_sessionmaker
 from app.edge import BufferedBody, trusted_proxy_headers
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
                                              max_overflow=settings.db_max_overflow)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.migration_head = head_revision()
+    app.state.oidc = OidcClient(settings) if settings.oidc_enabled else None
     templates = make_templates(str(settings.templates_dir))
     templates.env.globals["asset_url"] = make_asset_url(Path(settings.static_dir))
     app.state.templates = templates
@@ -48,7 +50,8 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     # Inside GZip: stored answers are the uncompressed bodies, compressed again on replay.
     install_idempotency(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
+    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure,
+                       form_origins=settings.oidc_form_origins)
     # Outside everything that may query (idempotency keys, the routes), inside the access log
     # so that a request's time includes its wait for a slot.
     app.add_middleware(RequestGate, capacity=settings.db_capacity)
@@ -81,7 +84,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _include_routers(app: FastAPI) -> None:
     from app.api.router import router as api_router
     from app.audit.routes import router as audit_router
+    from app.auth.oidc_routes import router as oidc_router
     from app.auth.routes import router as auth_router
+    from app.settings.sso_routes import router as sso_settings_router
     from app.dashboards.roi_routes import router as roi_dashboard_router
     from app.dashboards.routes import router as dashboard_router
     from app.docs import router as docs_router
@@ -95,7 +100,8 @@ def _include_routers(app: FastAPI) -> None:
     from app.velocity.routes import router as model_router
 
     # The CSV routes come first: /pain-points/import must not be taken for a pain point id.
-    for router in (health_router, auth_router, docs_router, settings_router,
+    for router in (health_router, auth_router, oidc_router, docs_router, settings_router,
+                   sso_settings_router,
                    pain_point_csv_router, pain_point_router, model_router, maturity_router,
                    initiative_router, roi_dashboard_router, dashboard_router):
         app.include_router(router)

@@ -2,7 +2,10 @@
 session listeners that keep derived tables in step with the rows they are computed from."""
 
 from app.audit.models import AuditEntry
-from app.auth.models import ApiToken, LoginAttempt, Role, User, UserSession, user_team
+from app.auth.models import (
+    ApiToken, LoginAttempt, Role, SsoGroupMapping, SsoLogin, User, UserSession,
+    sso_group_mapping_team, user_team,
+)
 from app.db import Base
 from app.idempotency import IdempotencyKey  # noqa: F401  (Idempotency-Key middleware's table)
 from app.initiatives.models import Initiative, InitiativeLink
@@ -22,6 +25,6 @@ __all__ = [
     "ApiToken", "AuditEntry", "Base", "ComputeCost", "Confirmation", "CostQuarter",
     "CostSummaryState", "DeploymentMonth", "Initiative", "InitiativeLink", "LifecycleEvent",
     "LoginAttempt", "MLModel", "MaturityAnswer", "MaturityAssessment", "ModelMilestone",
-    "OrgSettings", "PainPoint", "Persona", "Role", "RunRateRank", "Stage", "Team",
-    "TeamPersona", "User", "UserSession", "user_team",
+    "OrgSettings", "PainPoint", "Persona", "Role", "RunRateRank", "SsoGroupMapping", "SsoLogin",
+    "Stage", "Team", "TeamPersona", "User", "UserSession", "sso_group_mapping_team", "user_team",
 ]

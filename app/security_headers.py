@@ -22,9 +22,17 @@ DOCS_CSP = CSP.replace(f"style-src 'self' {PLOTLY_EMPTY_STYLE}", "style-src 'sel
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, form_origins: tuple[str, ...] = ()) -> None:
+        """`form_origins`: other origins a form post may be redirected to (the identity
+        provider's, for single sign-on and its logout); Chromium applies form-action to the
+        redirects that follow a post."""
         self.app = app
         self.hsts = hsts
+        self.csp, self.docs_csp = CSP, DOCS_CSP
+        if form_origins:
+            extra = " ".join(form_origins)
+            self.csp = CSP.replace("form-action 'self'", f"form-action 'self' {extra}")
+            self.docs_csp = DOCS_CSP.replace("form-action 'self'", f"form-action 'self' {extra}")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -35,7 +43,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = DOCS_CSP if docs else CSP
+                headers["Content-Security-Policy"] = self.docs_csp if docs else self.csp
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "same-origin"
                 headers["X-Frame-Options"] = "DENY"

@@ -53,3 +53,28 @@ ensure_report_libraries() {
     echo "warning: PDF reports need ${missing[*]} (apt-get install them)" >&2
   fi
 }
+
+ensure_oidc_provider() {
+  # The single sign-on tests start a real OpenID Provider (oidc-provider from npm) with Node:
+  # tests/oidc holds its package.json and lockfile; `npm ci` installs exactly that, again only
+  # when the lockfile changed.
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+      echo "==> installing Node.js for the single sign-on tests" >&2
+      apt-get update -qq >&2
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >&2
+    fi
+  fi
+  command -v npm >/dev/null 2>&1 || {
+    echo "error: Node.js 20+ and npm are required for the single sign-on tests" >&2
+    return 1
+  }
+  local stamp="tests/oidc/node_modules/.installed"
+  local want
+  want=$(sha256sum tests/oidc/package-lock.json | cut -d' ' -f1)
+  if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+    echo "==> installing the test OpenID Provider (npm ci in tests/oidc)" >&2
+    (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error >&2)
+    echo "$want" > "$stamp"
+  fi
+}

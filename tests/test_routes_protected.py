@@ -11,6 +11,8 @@ from app.main import create_app
 PUBLIC = {
     ("GET", "/login"), ("POST", "/login"),  # signing in (the POST checks CSRF)
     ("POST", "/logout"),  # ends whatever session the cookie names (checks CSRF)
+    ("POST", "/auth/oidc/login"),  # starts a single sign-on (checks CSRF; 404 when not set up)
+    ("GET", "/auth/oidc/callback"),  # the provider's answer, bound to the browser by its state
     ("GET", "/healthz"), ("GET", "/readyz"),  # probes for load balancers
     ("GET", "/docs"), ("GET", "/openapi.json"),  # API description; operations need a token
     ("HEAD", "/openapi.json"),

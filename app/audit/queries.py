@@ -191,7 +191,10 @@ LOOKUPS: dict[str, Lookup] = {
     "lifecycle_event": _events,
     "compute_cost": _compute_costs,
 }
-FIXED = {"org_settings": EntityRef("Organisation settings", "settings.organisation")}
+FIXED = {"org_settings": EntityRef("Organisation settings", "settings.organisation"),
+         # Refused single sign-ons (by provider subject) and group mappings (some deleted).
+         "sso": EntityRef("Single sign-on", "settings.sso"),
+         "sso_group_mapping": EntityRef("Single sign-on group mapping", "settings.sso")}
 
 
 def entity_refs(session: Session, keys: Iterable[tuple[str, str]]

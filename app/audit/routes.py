@@ -22,7 +22,8 @@ ENTITY_LABELS = {
     "initiative": "Initiative", "lifecycle_event": "Lifecycle event",
     "maturity_assessment": "Maturity assessment", "ml_model": "Model",
     "org_settings": "Organisation", "pain_point": "Pain point", "persona": "Persona",
-    "team": "Team", "user": "User",
+    "team": "Team", "user": "User", "sso": "Single sign-on refusal",
+    "sso_group_mapping": "SSO group mapping",
 }
 
 

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table
+from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import str_enum
@@ -38,8 +38,21 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Single sign-on: the provider's (issuer, sub) pair is the link, never the email, which a
+    # provider may give to someone else later. Both are null for password users.
+    oidc_issuer: Mapped[str | None] = mapped_column(String(500))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
+    # May sign in with a password even when password login is turned off (created with
+    # `northstar users create --break-glass`), for when the identity provider is down.
+    break_glass: Mapped[bool] = mapped_column(default=False)
 
     teams: Mapped[list[Team]] = relationship(secondary=user_team, lazy="raise")
+
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject"),)
+
+    @property
+    def via_sso(self) -> bool:
+        return self.oidc_subject is not None
 
 
 class UserSession(Base):
@@ -53,6 +66,9 @@ class UserSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Opened by a single sign-on: it lasts at most the idle time, so that what the provider's
+    # groups no longer grant is gone by then (the next sign-in evaluates them again).
+    via_sso: Mapped[bool] = mapped_column(default=False)
     ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(255), default="")
 
@@ -93,3 +109,42 @@ class LoginAttempt(Base):
         Index("ix_login_attempt_email_attempted_at", "email", "attempted_at"),
         Index("ix_login_attempt_ip_attempted_at", "ip", "attempted_at"),
     )
+
+
+sso_group_mapping_team = Table(
+    "sso_group_mapping_team",
+    Base.metadata,
+    Column("mapping_id", ForeignKey("sso_group_mapping.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("team_id", ForeignKey("team.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class SsoGroupMapping(Base):
+    """What membership of one identity-provider group gives: a role and teams."""
+
+    __tablename__ = "sso_group_mapping"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_name: Mapped[str] = mapped_column(String(255), unique=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    teams: Mapped[list[Team]] = relationship(secondary=sso_group_mapping_team, lazy="raise")
+
+
+class SsoLogin(Base):
+    """One sign-in sent to the provider, until its callback: the state (stored as SHA-256),
+    the nonce and the PKCE verifier. Used once; the browser that started it holds the state in
+    a signed cookie, so a state from another browser is refused."""
+
+    __tablename__ = "sso_login"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce: Mapped[str] = mapped_column(String(128))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    next_path: Mapped[str] = mapped_column(String(2000), default="/")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

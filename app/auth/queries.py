@@ -6,7 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.emails import normalise_email
-from app.auth.models import ApiToken, Role, User
+from app.auth.models import ApiToken, Role, SsoGroupMapping, User
+from app.auth.sso import MappingRule
 from app.core.errors import FieldError, ValidationFailed
 
 
@@ -67,3 +68,24 @@ def list_tokens(session: Session) -> Sequence[ApiToken]:
         .options(selectinload(ApiToken.user), selectinload(ApiToken.team))
         .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
     ).all()
+
+
+def list_sso_mappings(session: Session) -> Sequence[SsoGroupMapping]:
+    """Group mappings ordered by group name, with their teams loaded."""
+    return session.scalars(
+        select(SsoGroupMapping).options(selectinload(SsoGroupMapping.teams))
+        .order_by(SsoGroupMapping.group_name)
+    ).all()
+
+
+def get_sso_mapping(session: Session, group: str) -> SsoGroupMapping | None:
+    return session.scalar(
+        select(SsoGroupMapping).options(selectinload(SsoGroupMapping.teams))
+        .where(SsoGroupMapping.group_name == group)
+    )
+
+
+def sso_mapping_rules(session: Session) -> list[MappingRule]:
+    """Every mapping as a rule for `app.auth.sso.evaluate` (an admin keeps a handful)."""
+    return [MappingRule(group=m.group_name, role=m.role, team_ids=frozenset(t.id for t in m.teams))
+            for m in list_sso_mappings(session)]

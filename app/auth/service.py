@@ -16,11 +16,15 @@ from app.auth.models import ApiToken, LoginAttempt, Role, User, UserSession
 from app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from app.auth.permissions import RANK, Principal, lesser_role
 from app.config import Settings
-from app.core.errors import FieldError, NotFound, TooManyRequests, ValidationFailed
+from app.core.errors import (
+    FieldError, NotFound, PermissionDenied, TooManyRequests, ValidationFailed,
+)
 from app.db import utcnow
 from app.teams.models import Team
 
 WRONG_CREDENTIALS = "Wrong email or password."
+PASSWORD_LOGIN_OFF = ("Password sign-in is turned off for this account: use single sign-on "
+                      "instead.")
 TOKEN_PREFIX = "nst_"
 # An address may fail more often than one account (a shared office NAT), but not unboundedly.
 PER_ADDRESS_FACTOR = 4
@@ -29,6 +33,10 @@ PER_ADDRESS_FACTOR = 4
 KNOWN_ADDRESS_DAYS = 90
 # last_seen_at is written at most this often, not on every request.
 TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+class PasswordLoginDisabled(PermissionDenied):
+    """A right password, but password login is off and the user is no break-glass admin."""
 
 
 def sha256(value: str) -> str:
@@ -100,20 +108,26 @@ def authenticate(
             retry_after_seconds=wait,
         )
     user = session.scalar(select(User).where(User.email == email))
-    ok = verify_password(password, user.password_hash if user else None)
+    # Single sign-on users have no password ("").
+    ok = verify_password(password, user.password_hash if user and user.password_hash else None)
     ok = ok and user is not None and user.is_active
+    if ok and not settings.password_login and not user.break_glass:
+        session.add(LoginAttempt(email=email[:254], ip=ip[:64], attempted_at=now, succeeded=False))
+        raise PasswordLoginDisabled(PASSWORD_LOGIN_OFF)
     session.add(LoginAttempt(email=email[:254], ip=ip[:64], attempted_at=now, succeeded=ok))
     return user if ok else None
 
 
-def start_session(session: Session, user: User, *, ip: str, user_agent: str) -> str:
+def start_session(session: Session, user: User, *, ip: str, user_agent: str,
+                  via_sso: bool = False, details: dict[str, Any] | None = None) -> str:
     """Opens a login session and returns the random id the cookie will carry (signed)."""
     raw = secrets.token_urlsafe(32)
     session.add(
-        UserSession(token_hash=sha256(raw), user_id=user.id, ip=ip[:64], user_agent=user_agent[:255])
+        UserSession(token_hash=sha256(raw), user_id=user.id, ip=ip[:64],
+                    user_agent=user_agent[:255], via_sso=via_sso)
     )
     record(session, actor=user.email, actor_id=user.id, action="login", entity="user",
-           entity_id=user.id)
+           entity_id=user.id, after=details)
     return raw
 
 
@@ -135,6 +149,10 @@ def resolve_session(session: Session, settings: Settings, raw: str) -> Principal
         or now - user_session.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
         # A password change ends every session opened before it.
         or user_session.created_at < user.password_changed_at
+        # What the provider's groups gave is evaluated again at the next sign-in, so a single
+        # sign-on session lasts no longer than the idle time.
+        or (user_session.via_sso
+            and now - user_session.created_at > timedelta(minutes=settings.session_idle_minutes))
     )
     if expired:
         user_session.ended_at = now
@@ -162,12 +180,15 @@ def principal_for_user(user: User) -> Principal:
     )
 
 
-def end_session(session: Session, raw: str) -> None:
-    session.execute(
+def end_session(session: Session, raw: str) -> bool:
+    """Ends a login session; True when it was opened by single sign-on."""
+    ended = session.execute(
         update(UserSession)
         .where(UserSession.token_hash == sha256(raw), UserSession.ended_at.is_(None))
         .values(ended_at=utcnow())
-    )
+        .returning(UserSession.via_sso)
+    ).scalar_one_or_none()
+    return bool(ended)
 
 
 def end_all_sessions(session: Session, user_id: int) -> None:
@@ -203,8 +224,11 @@ def parse_role(value: str, field: str = "role") -> Role:
 def create_user(
     session: Session, *, email: str, password: str, role: str, name: str = "",
     team_slugs: list[str] | None = None, actor: str, actor_id: int | None,
+    break_glass: bool = False,
 ) -> User:
     errors: list[FieldError] = []
+    if break_glass and role != Role.admin.value:
+        errors.append(FieldError("break-glass", "only an admin can be a break-glass account"))
     email = normalise_email(email)
     if not EMAIL_RE.match(email) or len(email) > 254:
         errors.append(FieldError("email", "enter a valid email address"))
@@ -225,11 +249,14 @@ def create_user(
     if errors:
         raise ValidationFailed(errors)
     user = User(email=email, name=name.strip(), password_hash=hash_password(password),
-                role=parsed_role, teams=teams)
+                role=parsed_role, teams=teams, break_glass=break_glass)
     session.add(user)
     session.flush()
+    after = snapshot(user, USER_FIELDS) | {"teams": [t.slug for t in teams]}
+    if break_glass:
+        after["break_glass"] = True
     record(session, actor=actor, actor_id=actor_id, action="create", entity="user",
-           entity_id=user.id, after=snapshot(user, USER_FIELDS) | {"teams": [t.slug for t in teams]})
+           entity_id=user.id, after=after)
     return user
 
 

@@ -136,8 +136,8 @@ def test_admin_sees_settings_in_the_main_nav_and_the_subnav(client, as_role):
     soup = soup_of(client.get("/settings"))
     assert "Settings" in [a.text for a in soup.select("nav[aria-label=Main] a")]
     subnav = [a.get_text(strip=True) for a in soup.select("nav[aria-label=Settings] a")]
-    assert subnav == ["Overview", "Teams", "Personas", "Users", "API tokens", "Organisation",
-                      "Audit log"]
+    assert subnav == ["Overview", "Teams", "Personas", "Users", "API tokens", "Single sign-on",
+                      "Organisation", "Audit log"]
 
 
 # --- teams -------------------------------------------------------------------------------------
