@@ -45,7 +45,10 @@ def hours(value: Decimal | int | float | None) -> str:
 
 
 def is_htmx(request: Request) -> bool:
-    return request.headers.get("HX-Request") == "true"
+    """An htmx request that wants a fragment. Back to a page htmx no longer holds a copy of
+    asks for it again with HX-History-Restore-Request, and must get the whole page."""
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
 
 
 def _flash_serializer(request: Request) -> URLSafeSerializer:
@@ -86,7 +89,7 @@ def render(
     response = templates.TemplateResponse(
         request, template, context, status_code=status_code, **kwargs
     )
-    response.headers["Vary"] = "HX-Request"
+    response.headers["Vary"] = "HX-Request, HX-History-Restore-Request"
     if flashes:
         response.delete_cookie(FLASH_COOKIE)
     set_csrf_cookie(request, response, secure=request.app.state.settings.cookie_secure)

@@ -10,6 +10,7 @@ source scripts/lib.sh
 ensure_venv test
 ensure_chromium
 ensure_report_libraries
+ensure_postgres
 
 # Two workers (the machines have two cores); a test file stays on one worker, so a module's
 # expensive fixtures (an MLflow server, a throwaway PostgreSQL) start once.

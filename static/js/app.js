@@ -8,4 +8,15 @@
       event.preventDefault();
     }
   });
+
+  // "Apply" after a change that already applied the filters asks for the page already shown:
+  // replace the history entry instead of adding a second one that Back would stop at.
+  document.body.addEventListener("htmx:beforeHistoryUpdate", function (event) {
+    var history = event.detail && event.detail.history;
+    if (!history || history.type !== "push") return;
+    var target = new URL(history.path, window.location.href);
+    if (target.pathname + target.search === window.location.pathname + window.location.search) {
+      history.type = "replace";
+    }
+  });
 })();
