@@ -21,7 +21,7 @@ if [[ $url == postgresql* ]]; then
   echo "==> test suite on PostgreSQL (database tests) and in Chromium (browser tests)"
   .venv/bin/pytest "${parallel[@]}" "$@"
   echo "==> database tests again on SQLite"
-  NORTHSTAR_TEST_DATABASE_URL= .venv/bin/pytest "${parallel[@]}" -m "not browser" "$@"
+  NORTHSTAR_TEST_DATABASE_URL= .venv/bin/pytest "${parallel[@]}" -m "not browser and not install" "$@"
 else
   echo "==> test suite on SQLite and in Chromium"
   .venv/bin/pytest "${parallel[@]}" "$@"

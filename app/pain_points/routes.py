@@ -303,10 +303,21 @@ def _preview(session: Session, values: dict[str, str], org: Org) -> Preview:
         return preview
     low, likely, high = hours
     preview.hours = (low, likely, high)
-    if not low <= likely <= high:
+    # An estimate the form would refuse has no cost: the message alone, never a figure.
+    if low < 0:
+        preview.warning = "Hours cannot be negative."
+    elif not low <= likely <= high:
         preview.warning = "The hours must be in order: low ≤ likely ≤ high."
     elif kind == PainPointKind.recurring and high > MAX_WEEKLY_HOURS:
         preview.warning = f"More hours per week than a week has ({MAX_WEEKLY_HOURS})."
+    elif kind == PainPointKind.one_time and high > MAX_ONE_TIME_HOURS:
+        preview.warning = f"More than {MAX_ONE_TIME_HOURS} hours per person for a one-time effort."
+    elif preview.people > MAX_PEOPLE_AFFECTED:
+        preview.warning = f"At most {MAX_PEOPLE_AFFECTED:,} people can be affected."
+    elif preview.rate is None:
+        preview.message = "No hourly cost is known for this persona."
+    if preview.warning or preview.rate is None:
+        return preview
     people, rate = Decimal(preview.people), preview.rate.hourly_cost
     preview.expected_hours = cost.expected_hours(low, likely, high)
     if kind == PainPointKind.recurring:

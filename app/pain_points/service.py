@@ -209,7 +209,11 @@ def confirm(session: Session, pain_point: PainPoint, data: ConfirmationIn, *,
     """"This hits me too": one confirmation per person, by members of the affected team."""
     if pain_point.deleted_at is not None:
         raise NotFound(f"pain point {pain_point.id} was deleted")
-    if pain_point.team_id not in actor.team_ids or actor.via_token:
+    if actor.via_token:
+        # A confirmation is one person's own estimate; a token speaks for a pipeline.
+        raise PermissionDenied("An API token cannot confirm a pain point: a confirmation is "
+                               "a person's own estimate, given signed in.")
+    if pain_point.team_id not in actor.team_ids:
         raise PermissionDenied("Only members of the affected team can confirm a pain point.")
     if pain_point.kind == PainPointKind.recurring and data.hours > MAX_WEEKLY_HOURS:
         raise ValidationFailed([FieldError("hours", f"more hours per week than a week has "
