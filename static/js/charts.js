@@ -81,6 +81,10 @@
     var root = (event.detail && event.detail.historyElt) || document.body;
     if (!window.Plotly) return;
     root.querySelectorAll("figure[data-plotly-drawn]").forEach(undraw);
+    // Plotly measures text in a hidden SVG of its own at the end of <body>; it makes a new one
+    // when it next needs it.
+    var tester = document.getElementById("js-plotly-tester");
+    if (tester && root.contains(tester)) tester.remove();
     window.setTimeout(function () { drawAll(document.body); }, 0);
   });
 
