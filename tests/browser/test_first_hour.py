@@ -56,3 +56,73 @@ def test_back_after_a_filter_change_redraws_the_charts_without_csp_errors(page: 
     assert page.evaluate(CHARTS_IN_PLACE)
     # The page fixture fails the test on any console error: "Applying inline style violates
     # the following Content Security Policy directive" was one per restored SVG element.
+
+
+def _fits(page: Page) -> bool:
+    """Nothing on the page is wider than the window: no sideways scrolling."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def _fill_estimate(page: Page, low: str, likely: str, high: str) -> None:
+    for label, value in (("Low", low), ("Likely", likely), ("High", high)):
+        field = page.get_by_label(label, exact=True)
+        field.clear()
+        field.press_sequentially(value, delay=20)
+
+
+def test_a_long_title_is_refused_when_too_long_and_wraps_everywhere_it_shows(page: Page):
+    sign_in(page, PM)
+    page.goto("/pain-points/new")
+    page.get_by_label("Team", exact=True).select_option("fraud-detection")
+    page.get_by_label("Persona", exact=True).select_option("data-scientist")
+    _fill_estimate(page, "1", "2", "3")
+    # A pasted 10 000-character title is not cut to 200 behind the user's back: it is refused,
+    # the field says why, and what was pasted stays in the field.
+    title = page.get_by_label("Title", exact=True)
+    title.fill("y" * 10_000)
+    assert len(title.input_value()) == 10_000
+    page.get_by_role("button", name="Log pain point").click()
+    expect(title).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#title-error")).to_contain_text("200")
+    assert len(title.input_value()) == 10_000
+    refused = [p for p in page.problems if "status of 422" in p]  # type: ignore[attr-defined]
+    assert len(refused) == 1
+    page.problems.remove(refused[0])  # type: ignore[attr-defined]
+
+    long_title = "Z" * 200  # one unbroken word, as long as a title may be
+    title.fill(long_title)
+    page.get_by_role("button", name="Log pain point").click()
+    expect(page).to_have_url(re.compile(r"/pain-points/\d+$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(long_title)
+    assert _fits(page), "the detail page is wider than the window"
+    page.screenshot(path=str(artifact("long-title-detail.png")), full_page=True)
+
+    page.goto("/pain-points?team=fraud-detection&sort=newest")
+    row = page.locator("table.ledger tbody tr", has_text=long_title[:40]).first
+    expect(row).to_be_visible()
+    assert _fits(page), "the ledger is wider than the window"
+    # The table stays inside its frame: every column is on screen, the cost column included.
+    wrap = page.locator("section#results .table-wrap").bounding_box()
+    table = page.locator("table.ledger").bounding_box()
+    assert table["width"] <= wrap["width"] + 1
+    cost = row.locator("td.cost").bounding_box()
+    assert cost["x"] + cost["width"] <= wrap["x"] + wrap["width"] + 1
+    page.screenshot(path=str(artifact("long-title-ledger.png")), full_page=True)
+
+
+def test_the_preview_shows_no_figure_for_hours_out_of_order(page: Page):
+    sign_in(page, PM)
+    page.goto("/pain-points/new")
+    page.get_by_label("Team", exact=True).select_option("fraud-detection")
+    page.get_by_label("Persona", exact=True).select_option("data-scientist")
+    page.get_by_label("Title", exact=True).fill("Hours typed the wrong way round")
+    _fill_estimate(page, "10", "5", "2")
+    preview = page.locator(".preview-body")
+    expect(preview.locator(".field-error")).to_contain_text("low ≤ likely ≤ high")
+    expect(page.get_by_test_id("preview-expected")).to_have_count(0)
+    expect(page.get_by_test_id("preview-range")).to_have_count(0)
+    assert "$" not in preview.locator("p").all_inner_texts().__str__()
+    # Put in order, the figures come back.
+    _fill_estimate(page, "2", "5", "10")
+    expect(page.get_by_test_id("preview-expected")).to_contain_text("$")
+    expect(preview.locator(".field-error")).to_have_count(0)
