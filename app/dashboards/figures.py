@@ -520,9 +520,10 @@ def month_label(month: date) -> str:
     return f"{month:%b %Y}"
 
 
-def deployments_by_month(rows: Sequence[MonthDeploymentsLike], *, link: str) -> Figure:
+def deployments_by_month(rows: Sequence[MonthDeploymentsLike], *,
+                         link: Callable[[date], str]) -> Figure:
     """Deployments per month (bars) and the change failure rate (line, second axis); a click
-    on a bar opens the model list."""
+    on a bar opens the models deployed in that month."""
     layout = _layout(340, xaxis=_category_axis(tickangle=-45, tickfont={"size": 11}),
                      yaxis={"title": {"text": "Deployments"}, "rangemode": "tozero",
                             "gridcolor": GRID, "zeroline": False, "fixedrange": True,
@@ -540,7 +541,7 @@ def deployments_by_month(rows: Sequence[MonthDeploymentsLike], *, link: str) -> 
     labels = [month_label(r.month) for r in rows]
     return {"data": [
         {"type": "bar", "name": "Deployments", "x": labels, "y": [r.deployments for r in rows],
-         "marker": {"color": COLOURS["deployments"]}, "customdata": [link] * len(rows),
+         "marker": {"color": COLOURS["deployments"]}, "customdata": [link(r.month) for r in rows],
          "hovertext": [f"{r.deployments} deployed, {r.rollbacks} rolled back" for r in rows],
          "hovertemplate": "%{x}<br>%{hovertext}<extra></extra>"},
         {"type": "scatter", "mode": "lines+markers", "name": "Change failure rate",
@@ -557,10 +558,11 @@ class FunnelLike(Protocol):
 
 
 def funnel_bars(cohorts: Sequence[FunnelLike], milestones: Sequence[str], *,
-                link: str) -> Figure:
+                link: Callable[[str, str], str]) -> Figure:
     """Per ideation cohort, grouped bars of how many of its models reached each milestone so
     far, ideated first: the funnel from idea to production (plotly's cartesian bundle has no
-    funnel trace)."""
+    funnel trace). A click opens the models of that cohort that reached that milestone:
+    link(cohort label, milestone)."""
     layout = _layout(360, xaxis=_category_axis(title={"text": "Cohort (quarter of ideation)"}),
                      yaxis={"title": {"text": "Models"}, "rangemode": "tozero",
                             "gridcolor": GRID, "zeroline": False, "fixedrange": True,
@@ -578,7 +580,7 @@ def funnel_bars(cohorts: Sequence[FunnelLike], milestones: Sequence[str], *,
             "type": "bar", "name": label, "x": labels,
             "y": [c.reached.get(name, 0) for c in cohorts],
             "marker": {"color": MILESTONE_COLOURS[i % len(MILESTONE_COLOURS)]},
-            "customdata": [link] * len(cohorts),
+            "customdata": [link(q, name) for q in labels],
             "hovertext": [f"{c.reached.get(name, 0)} of {c.reached.get(milestones[0], 0)} "
                           f"reached {label.lower()}" for c in cohorts],
             "hovertemplate": "%{x} cohort<br>%{hovertext}<extra></extra>",

@@ -109,9 +109,16 @@ class DashboardFilters:
         pairs += [("status", s.value) for s in UNRESOLVED]
         return "/pain-points?" + urlencode(pairs)
 
-    def models_url(self, *, team: str | None = None, kind: str | None = None) -> str:
+    def models_url(self, *, team: str | None = None, kind: str | None = None,
+                   cohort: str | None = None, reached: str | None = None,
+                   deployed_in: str | None = None) -> str:
+        """The model list behind a chart's bar. A cohort, milestone or month counts archived
+        models too, so the list is asked for all of them."""
         team = team or (self.one_team.slug if self.one_team else None)
-        pairs = [(k, v) for k, v in (("team", team), ("kind", kind)) if v]
+        archived = "all" if cohort or reached or deployed_in else None
+        pairs = [(k, v) for k, v in (("team", team), ("kind", kind), ("cohort", cohort),
+                                     ("reached", reached), ("deployed_in", deployed_in),
+                                     ("archived", archived)) if v]
         return "/models" + (f"?{urlencode(pairs)}" if pairs else "")
 
 

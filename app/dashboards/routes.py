@@ -171,7 +171,6 @@ def velocity_dashboard(request: Request, session: SessionDep, principal: Reader)
     funnel = velocity.funnel_by_cohort(session, scope, quarters)
     cohorts = velocity.production_rate(session, scope, quarters, context["today"])
     spend = velocity.compute_by_month_and_kind(session, scope, first, last)
-    models_url = filters.models_url()
     context |= {
         "lead_rows": lead_rows, "dwell": dwell, "deployments": deployments,
         "funnel": list(zip(funnel, cohorts, strict=True)), "milestones": metrics.MILESTONES,
@@ -179,8 +178,11 @@ def velocity_dashboard(request: Request, session: SessionDep, principal: Reader)
         "dwell_label": figures.dwell_label, "month_label": figures.month_label,
         "lead_figure": figures.lead_time_trend(lead_rows),
         "dwell_figure": figures.stage_dwell_bars(dwell),
-        "deployments_figure": figures.deployments_by_month(deployments, link=models_url),
-        "funnel_figure": figures.funnel_bars(funnel, metrics.MILESTONES, link=models_url),
+        "deployments_figure": figures.deployments_by_month(
+            deployments, link=lambda month: filters.models_url(deployed_in=f"{month:%Y-%m}")),
+        "funnel_figure": figures.funnel_bars(
+            funnel, metrics.MILESTONES,
+            link=lambda cohort, milestone: filters.models_url(cohort=cohort, reached=milestone)),
         "spend_figure": figures.spend_by_month(spend, org.currency, first, last,
                                                link=filters.models_url(kind="llm")),
     }

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import artifact, sign_in
-from tests.browser.test_dashboards import wait_for_charts
+from tests.browser.test_dashboards import figure_spec, wait_for_charts
 
 LEADER = "leader@northstar.demo"
 PM = "pm@northstar.demo"
@@ -126,3 +126,37 @@ def test_the_preview_shows_no_figure_for_hours_out_of_order(page: Page):
     _fill_estimate(page, "2", "5", "10")
     expect(page.get_by_test_id("preview-expected")).to_contain_text("$")
     expect(preview.locator(".field-error")).to_have_count(0)
+
+
+def _click_bar(page: Page, figure_id: str, trace: int, point: int) -> None:
+    bar = (page.locator(f"figure#{figure_id} g.trace.bars").nth(trace)
+           .locator(".point path").nth(point))
+    bar.scroll_into_view_if_needed()  # the mouse works in viewport coordinates
+    box = bar.bounding_box()
+    assert box is not None and box["height"] > 2
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+@pytest.mark.parametrize("figure_id", ["funnel", "deployments"])
+def test_a_velocity_bar_opens_the_models_behind_it(page: Page, figure_id: str):
+    sign_in(page, LEADER)
+    page.goto("/dashboards/velocity?team=fraud-detection")
+    wait_for_charts(page)
+    spec = figure_spec(page, figure_id)
+    bars = [t for t in spec["data"] if t["type"] == "bar"]
+    # The tallest bar of the last bar trace (the funnel's "Deployed", the months' deployments).
+    trace = len(bars) - 1
+    point = max(range(len(bars[trace]["y"])), key=lambda i: bars[trace]["y"][i])
+    count, url = bars[trace]["y"][point], bars[trace]["customdata"][point]
+    _click_bar(page, figure_id, trace, point)
+    page.wait_for_url(re.compile(r"/models\?team=fraud-detection&"))
+    assert page.url.endswith(url)
+    rows = page.locator("table.models tbody tr[data-model]")
+    if figure_id == "funnel":
+        expect(rows).to_have_count(count)  # the models of that cohort that reached production
+        expect(page.get_by_test_id("result-count")).to_contain_text("reached deployed")
+    else:
+        assert 1 <= rows.count() <= count  # the models deployed that month
+        expect(page.get_by_test_id("result-count")).to_contain_text("deployed in")
+    page.screenshot(path=str(artifact(f"velocity-drilldown-{figure_id}.png")), full_page=True)

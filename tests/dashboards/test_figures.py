@@ -239,10 +239,12 @@ class Month:
 
 def test_deployments_by_month_bars_and_failure_rate_line():
     rows = [Month(date(2026, 1, 1), 4, 1, D("0.25")), Month(date(2026, 2, 1), 0, 0, None)]
-    fig = valid(figures.deployments_by_month(rows, link="/models?team=fraud"))
+    fig = valid(figures.deployments_by_month(
+        rows, link=lambda month: f"/models?deployed_in={month:%Y-%m}"))
     bars, line = fig["data"]
     assert bars["x"] == ["Jan 2026", "Feb 2026"] and bars["y"] == [4, 0]
-    assert bars["customdata"] == ["/models?team=fraud"] * 2
+    # Each bar opens the models deployed in its own month.
+    assert bars["customdata"] == ["/models?deployed_in=2026-01", "/models?deployed_in=2026-02"]
     assert line["yaxis"] == "y2" and line["y"] == [0.25, None]
 
 
@@ -256,12 +258,16 @@ def test_funnel_bars_one_trace_per_milestone():
     milestones = ("ideated", "validated", "deployed")
     cohorts = [Funnel(Quarter(2026, 1), {"ideated": 10, "validated": 6, "deployed": 3}),
                Funnel(Quarter(2026, 2), {"ideated": 0, "validated": 0, "deployed": 0})]
-    fig = valid(figures.funnel_bars(cohorts, milestones, link="/models"))
+    fig = valid(figures.funnel_bars(cohorts, milestones,
+                                    link=lambda q, m: f"/models?cohort={q}&reached={m}"))
     assert [t["name"] for t in fig["data"]] == ["Ideated", "Validated", "Deployed"]
+    # Each bar opens the models of its own cohort that reached its own milestone.
+    assert fig["data"][1]["customdata"] == ["/models?cohort=2026-Q1&reached=validated",
+                                            "/models?cohort=2026-Q2&reached=validated"]
     assert fig["data"][2]["y"] == [3, 0]
     assert fig["data"][2]["hovertext"][0] == "3 of 10 reached deployed"
     assert fig["layout"]["barmode"] == "group"
-    assert figures.is_empty(figures.funnel_bars(cohorts[1:], milestones, link="/models"))
+    assert figures.is_empty(figures.funnel_bars(cohorts[1:], milestones, link=lambda q, m: ""))
 
 
 @dataclass

@@ -369,7 +369,7 @@ def test_velocity_dashboard_charts_and_the_note_on_cost_only_filters(client, db,
     noted = soup_of(client.get(f"/dashboards/velocity?team={team.slug}&persona=ml-engineer"))
     assert "do not apply to velocity" in text_of(noted.select_one("[data-testid=cost-only]"))
     funnel = figure_json(noted, "funnel")
-    assert funnel["data"][0]["customdata"][0] == f"/models?team={team.slug}"
+    assert funnel["data"][0]["customdata"][0].startswith(f"/models?team={team.slug}&cohort=")
     spend = figure_json(noted, "llm-spend")
     assert spend["data"][0]["customdata"][0] == f"/models?team={team.slug}&kind=llm"
     assert sum(spend["data"][0]["y"]) == 600.0  # 3 months × 200 of the LLM model
@@ -467,3 +467,52 @@ def test_fiscal_quarters_follow_the_org_settings(client, db, as_role):
                           headers={"HX-Request": "true"})
     assert response.headers["HX-Push-Url"] == (
         f"/dashboards/cost?from={first.label}&to={current.label}")
+
+
+def _models_listed(client, url: str) -> int:
+    page = soup_of(client.get(url))
+    return len(page.select("table.models tbody tr[data-model]"))
+
+
+def test_every_velocity_bar_opens_exactly_the_models_it_counts(client, db, as_role):
+    """A funnel bar lists the models of its cohort that reached its milestone, a deployments
+    bar the models deployed in its month: as many as the bar says (they used to open the
+    whole, unfiltered model list)."""
+    team = seed_team(db, 1)
+    seed_team(db, 2)  # another team's models stay out of a team-filtered drill-down
+    db.commit()
+    as_role("leader")
+    page = soup_of(client.get(f"/dashboards/velocity?team={team.slug}"))
+    funnel = figure_json(page, "funnel")
+    checked = 0
+    for trace in funnel["data"]:
+        for count, url in zip(trace["y"], trace["customdata"], strict=True):
+            assert _models_listed(client, url) == count, url
+            checked += count
+    assert checked > 0
+    deployments = figure_json(page, "deployments")["data"][0]
+    months = [(n, url) for n, url in zip(deployments["y"], deployments["customdata"],
+                                          strict=True) if n]
+    assert months
+    for deployed, url in months:
+        # A model deployed twice in a month is one model of the list.
+        assert 1 <= _models_listed(client, url) <= deployed, url
+        assert "deployed_in=" in url
+    quiet = next(url for n, url in zip(deployments["y"], deployments["customdata"],
+                                       strict=True) if not n)
+    assert _models_listed(client, quiet) == 0
+
+
+def test_the_model_list_says_which_drill_down_it_shows_and_refuses_a_bad_one(client, db,
+                                                                              as_role):
+    team = seed_team(db, 1)
+    db.commit()
+    as_role("leader")
+    cohort = quarter_of(clock.today()).label
+    page = soup_of(client.get(f"/models?team={team.slug}&cohort={cohort}&reached=deployed"))
+    assert f"ideated in {cohort}, reached deployed" in text_of(
+        page.select_one("[data-testid=result-count]"))
+    assert page.select_one("[data-testid=clear-drill]")["href"] == f"/models?team={team.slug}"
+    bad = client.get("/models?cohort=2026-Q7&deployed_in=2026-13")
+    alert = text_of(soup_of(bad).select_one(".flash-error"))
+    assert "cohort" in alert.lower() and "deployed" in alert.lower()
