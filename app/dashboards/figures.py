@@ -673,9 +673,11 @@ def _provisional(found: Change, provisional: bool) -> Change:
                                                "provisional")
 
 
-def build_tiles(current: Any, previous: Any, currency: str, previous_label: str) -> list[Tile]:
+def build_tiles(current: Any, previous: Any, currency: str, previous_label: str, *,
+                top_level: int = 2) -> list[Tile]:
     """The overview's KPI tiles from two QuarterKpis (the quarter shown and the one before):
-    each with its change, coloured by whether it is good, and its range or sample size."""
+    each with its change, coloured by whether it is good, and its range or sample size.
+    `top_level`: the rubric's highest level, what the maturity score is out of."""
 
     def delta(name: str, mode: str, better: str | None) -> Change:
         return change(getattr(current, name).value, getattr(previous, name).value, mode=mode,
@@ -724,7 +726,9 @@ def build_tiles(current: Any, previous: Any, currency: str, previous_label: str)
         Tile("llm-spend", "LLM spend", current.llm_spend.value,
              money_short(current.llm_spend.value, currency),
              delta("llm_spend", "percent", None), n_text="compute of LLM models"),
-        Tile("maturity", "Average maturity level", maturity.value, number(maturity.value, 2),
+        Tile("maturity", "Average maturity level", maturity.value,
+             number(maturity.value, 2) + (f" of {top_level}" if maturity.value is not None
+                                          else ""),
              delta("maturity", "delta", "up"),
              n_text=f"over {_plural(maturity.n, 'assessed team')}"),
     ]

@@ -147,10 +147,13 @@ def _quarter(text: str, name: str, start_month: int, current: Quarter,
 
 def parse_filters(params: QueryParams, *, teams: Sequence[Named], personas: Sequence[Named],
                   stages: Sequence[Named], visible_team_ids: frozenset[int] | None,
-                  today: date, start_month: int) -> DashboardFilters:
+                  today: date, start_month: int,
+                  complete_by_default: bool = False) -> DashboardFilters:
     """The filters of a dashboard URL. `teams` are those the principal may read: another
     team's slug is reported exactly like one that does not exist. Errors name the field; the
-    filters keep every valid part so that the form can show what was asked."""
+    filters keep every valid part so that the form can show what was asked.
+    `complete_by_default`: without a 'to', the last complete quarter rather than the running
+    one (the overview compares whole quarters)."""
     errors: dict[str, str] = {}
     raw = {name: _values(params, name) for name in LABELS}
 
@@ -181,7 +184,7 @@ def parse_filters(params: QueryParams, *, teams: Sequence[Named], personas: Sequ
     stage = single("stage", stages)
 
     current = quarter_of(today, start_month)
-    quarter_to, quarter_from = current, None
+    quarter_to, quarter_from = (current.previous() if complete_by_default else current), None
     for name in ("from", "to"):
         if len(raw[name]) > 1:
             errors[name] = "give one quarter"

@@ -160,3 +160,22 @@ def test_a_velocity_bar_opens_the_models_behind_it(page: Page, figure_id: str):
         assert 1 <= rows.count() <= count  # the models deployed that month
         expect(page.get_by_test_id("result-count")).to_contain_text("deployed in")
     page.screenshot(path=str(artifact(f"velocity-drilldown-{figure_id}.png")), full_page=True)
+
+
+def test_the_overview_opens_on_the_last_complete_quarter(page: Page):
+    from app.core.clock import today
+    from app.core.periods import quarter_of
+
+    complete = quarter_of(today()).previous()  # the demo's fiscal year starts in January
+    sign_in(page, LEADER)
+    page.goto("/")
+    wait_for_charts(page)
+    expect(page.locator("#kpi-title")).to_have_text(
+        f"{complete.label} against {complete.previous().label}")
+    expect(page.get_by_label("Quarter", exact=True)).to_have_value(complete.label)
+    expect(page.get_by_test_id("running-quarter")).to_have_count(0)
+    expect(page.locator("li[data-metric=maturity] .kpi-value")).to_have_text(re.compile(r" of 2$"))
+    # A whole quarter against a whole quarter: no production rate of 0 % from a cohort that
+    # has had no time to ship.
+    expect(page.locator("li[data-metric=production-rate] .kpi-value")).not_to_have_text("0.0%")
+    page.screenshot(path=str(artifact("overview-default-quarter.png")), full_page=True)

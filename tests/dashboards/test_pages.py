@@ -136,12 +136,12 @@ def test_overview_tiles_for_the_current_quarter_from_quarter_kpis(client, db, as
     team = seed_team(db, 1)
     db.commit()
     as_role("leader")
-    response = client.get("/")
+    org = get_org_settings(db)
+    current = quarter_of(clock.today(), org.fiscal_year_start_month)
+    response = client.get(f"/?to={current.label}")
     assert response.status_code == 200
     page = soup_of(response)
     assert text_of(page.select_one("h1")) == "Overview"
-    org = get_org_settings(db)
-    current = quarter_of(clock.today(), org.fiscal_year_start_month)
     assert current.label in text_of(page.select_one("#kpi-title"))
     kpis = quarter_kpis(db, org, current, team_ids=None, today=clock.today())
     values = tiles(page)
@@ -284,7 +284,8 @@ def test_a_viewer_sees_its_own_teams_and_not_another(client, db, as_role):
     org = get_org_settings(db)
     current = quarter_of(clock.today(), org.fiscal_year_start_month)
     kpis = quarter_kpis(db, org, current, team_ids=frozenset({mine.id}), today=clock.today())
-    assert D(tiles(soup_of(client.get("/")))["annual-cost"]) == kpis.annual_cost.value
+    assert D(tiles(soup_of(client.get(f"/?to={current.label}")))["annual-cost"]) == \
+        kpis.annual_cost.value
 
 
 def test_several_teams_add_up(client, db, as_role):
@@ -454,12 +455,13 @@ def test_fiscal_quarters_follow_the_org_settings(client, db, as_role):
     db.commit()
     as_role("leader")
     current = quarter_of(clock.today(), 10)
+    complete = current.previous()  # the overview opens on the last complete fiscal quarter
     page = soup_of(client.get("/"))
-    assert f"{current.label} against {current.previous().label}" in text_of(
+    assert f"{complete.label} against {complete.previous().label}" in text_of(
         page.select_one("#kpi-title"))
-    kpis = quarter_kpis(db, org, current, team_ids=None, today=clock.today())
+    kpis = quarter_kpis(db, org, complete, team_ids=None, today=clock.today())
     assert D(tiles(page)["quarter-cost"]) == kpis.quarter_cost.value
-    assert page.select_one("#f-to option[selected]")["value"] == current.label
+    assert page.select_one("#f-to option[selected]")["value"] == complete.label
     trend = figure_json(soup_of(client.get("/dashboards/cost")), "cost-trend")
     assert trend["data"][0]["x"][-1] == current.label
     first = last_quarters(current, 8)[0]
@@ -516,3 +518,30 @@ def test_the_model_list_says_which_drill_down_it_shows_and_refuses_a_bad_one(cli
     bad = client.get("/models?cohort=2026-Q7&deployed_in=2026-13")
     alert = text_of(soup_of(bad).select_one(".flash-error"))
     assert "cohort" in alert.lower() and "deployed" in alert.lower()
+
+
+def test_the_overview_opens_on_the_last_complete_quarter_and_says_a_running_one_runs(
+        client, db, as_role):
+    """The running quarter against a whole one read as a collapse ("Production rate 0.0% ▼",
+    "Deployments −22%"): the overview opens on the last complete quarter, as the reports page
+    does; asked for the running one, it says the comparison is of a part with a whole."""
+    seed_team(db, 1)
+    db.commit()
+    as_role("leader")
+    org = get_org_settings(db)
+    current = quarter_of(clock.today(), org.fiscal_year_start_month)
+    complete = current.previous()
+    page = soup_of(client.get("/"))
+    assert text_of(page.select_one("#kpi-title")) == \
+        f"{complete.label} against {complete.previous().label}"
+    assert page.select_one("#f-to option[selected]")["value"] == complete.label
+    assert page.select_one("[data-testid=running-quarter]") is None
+    kpis = quarter_kpis(db, org, complete, team_ids=None, today=clock.today())
+    assert D(tiles(page)["deployments"]) == kpis.deployments.value
+    running = soup_of(client.get(f"/?to={current.label}"))
+    note = running.select_one("[data-testid=running-quarter]").parent
+    assert f"{current.label} is still running" in text_of(note)
+    assert f"compared with the whole of {complete.label}" in text_of(note)
+    # The maturity score says what it is out of.
+    maturity = running.select_one("li[data-metric=maturity] .kpi-value")
+    assert text_of(maturity) == "1.40 of 2"
