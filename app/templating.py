@@ -10,6 +10,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.responses import Response
 
 from app.auth.csrf import csrf_token, set_csrf_cookie
+from app.core.words import common_noun, with_article
 from app.navigation import nav_items
 
 FLASH_COOKIE = "northstar_flash"
@@ -21,6 +22,8 @@ def make_templates(directory: str) -> Jinja2Blocks:
     env = templates.env
     env.filters["money"] = money
     env.filters["hours"] = hours
+    env.filters["common_noun"] = common_noun
+    env.filters["with_article"] = with_article
     env.globals["csrf_token"] = csrf_token
     env.globals["hx_headers"] = hx_headers
     env.globals["nav_items"] = nav_items

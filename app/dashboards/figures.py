@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from html import escape
 from typing import Any, Protocol
 
+from app.core.currency import SYMBOLS
 Figure = dict[str, Any]
 
 # --- one palette ------------------------------------------------------------------------------
@@ -49,7 +50,6 @@ MILESTONE_LABELS = {
 
 # --- numbers ----------------------------------------------------------------------------------
 
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 UNITS = ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(10) ** 3, "K"))
 MINUS = "−"
 
@@ -411,6 +411,14 @@ class PeriodSplit(Protocol):
     cost_high: Decimal
 
 
+def from_first_data(rows: Sequence[tuple[str, Any]],
+                    has_data: Callable[[Any], bool]) -> list[tuple[str, Any]]:
+    """A trend from its first quarter with data: the quarters before it are not zero, they
+    are before anything was logged (the axis began with two empty quarters)."""
+    first = next((i for i, (_, r) in enumerate(rows) if has_data(r)), len(rows))
+    return list(rows[first:])
+
+
 def cost_trend(rows: Sequence[tuple[str, PeriodSplit]], currency: str) -> Figure:
     """Cost per quarter, stacked: the pain points still unresolved at the quarter's end and
     those resolved by then (their cost up to the day they were resolved)."""
@@ -421,6 +429,7 @@ def cost_trend(rows: Sequence[tuple[str, PeriodSplit]], currency: str) -> Figure
                      margin={"l": 20, "r": 20, "t": 30, "b": 50})
     if not any(r.unresolved + r.resolved > 0 for _, r in rows):
         return {"data": [], "layout": layout, "config": CONFIG}
+    rows = from_first_data(rows, lambda r: r.unresolved + r.resolved > 0)
     labels = [label for label, _ in rows]
 
     def hover(r: PeriodSplit, part: Decimal, what: str) -> str:
@@ -461,6 +470,7 @@ def lead_time_trend(rows: Sequence[tuple[str, DistributionLike]]) -> Figure:
                      margin={"l": 20, "r": 20, "t": 30, "b": 50})
     if not any(d.median is not None for _, d in rows):
         return {"data": [], "layout": layout, "config": CONFIG}
+    rows = from_first_data(rows, lambda d: d.median is not None)
     labels = [label for label, _ in rows]
     counts = [f"{d.count} model{'s' if d.count != 1 else ''}" for _, d in rows]
     return {"data": [
@@ -618,16 +628,20 @@ def spend_by_month(rows: Sequence[MonthSpendLike], currency: str, first: date, l
     labels = [month_label(m) for m in months]
     llm = [by_month[m].llm if m in by_month else Decimal(0) for m in months]
     other = [by_month[m].other if m in by_month else Decimal(0) for m in months]
-    return {"data": [
+    data = [
         {"type": "bar", "name": "LLM spend", "x": labels, "y": [float(v) for v in llm],
          "marker": {"color": COLOURS["llm"]}, "customdata": [link] * len(months),
          "hovertext": [f"LLM {money_short(v, currency)}" for v in llm],
          "hovertemplate": "%{x}<br>%{hovertext}<extra></extra>"},
-        {"type": "bar", "name": "Other compute", "x": labels, "y": [float(v) for v in other],
-         "marker": {"color": COLOURS["other"]},
-         "hovertext": [f"other models {money_short(v, currency)}" for v in other],
-         "hovertemplate": "%{x}<br>%{hovertext}<extra></extra>"},
-    ], "layout": layout, "config": CONFIG}
+    ]
+    # No legend entry for a grey series that has no bar (only LLM models in scope).
+    if any(other):
+        data.append(
+            {"type": "bar", "name": "Other compute", "x": labels, "y": [float(v) for v in other],
+             "marker": {"color": COLOURS["other"]},
+             "hovertext": [f"other models {money_short(v, currency)}" for v in other],
+             "hovertemplate": "%{x}<br>%{hovertext}<extra></extra>"})
+    return {"data": data, "layout": layout, "config": CONFIG}
 
 
 # --- the overview's tiles ---------------------------------------------------------------------

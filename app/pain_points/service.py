@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.audit.service import record, snapshot
 from app.auth.permissions import Principal
 from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from app.core.words import common_noun
 from app.db import utcnow
 from app.pain_points.models import (
     MAX_WEEKLY_HOURS, Confirmation, PainPoint, PainPointKind, PainPointStatus,
@@ -79,7 +80,7 @@ def _validate(session: Session, values: _Values, today: date, errors: list[Field
         if count < 1:
             errors.append(FieldError(
                 "people_affected",
-                f"{values.team.name} has no {values.persona.name.lower()} headcount; "
+                f"{values.team.name} has no {common_noun(values.persona.name)} headcount; "
                 "enter how many people are affected"))
         f["people_affected"] = count
     observed = f["observed_since"]

@@ -204,11 +204,14 @@ class Dist:
 
 
 def test_lead_time_trend_median_and_p90_with_gaps():
-    rows = [("2026-Q1", Dist(None, None, 0)), ("2026-Q2", Dist(D("40"), D("90"), 3))]
+    rows = [("2025-Q4", Dist(None, None, 0)), ("2026-Q1", Dist(D("40"), D("90"), 3)),
+            ("2026-Q2", Dist(None, None, 0)), ("2026-Q3", Dist(D("30"), D("50"), 2))]
     fig = valid(figures.lead_time_trend(rows))
     median, p90 = fig["data"]
-    assert median["y"] == [None, 40.0] and p90["y"] == [None, 90.0]
-    assert median["customdata"] == ["0 models", "3 models"]
+    # The axis starts at the first quarter with a deployment; a later gap stays a gap.
+    assert median["x"] == ["2026-Q1", "2026-Q2", "2026-Q3"]
+    assert median["y"] == [40.0, None, 30.0] and p90["y"] == [90.0, None, 50.0]
+    assert median["customdata"] == ["3 models", "0 models", "2 models"]
     assert figures.is_empty(figures.lead_time_trend([("2026-Q1", Dist(None, None, 0))]))
 
 
@@ -331,3 +334,11 @@ def test_tiles_in_order_with_changes_ranges_and_samples():
     assert by_metric["llm-spend"].change.tone == "neutral"
     assert by_metric["hours-per-week"].extra[0][0] == "fte"
     assert by_metric["lead-time"].extra[0][0] == "lead-time-p90"
+
+
+def test_spend_by_month_has_no_grey_series_when_only_llm_models_spent():
+    rows = [Spend(date(2026, 2, 1), D("1200"), D("0"))]
+    fig = valid(figures.spend_by_month(rows, "USD", date(2026, 1, 1), date(2026, 3, 31),
+                                       link="/models?kind=llm"))
+    # The legend listed "Other compute" with no grey bar anywhere.
+    assert [t["name"] for t in fig["data"]] == ["LLM spend"]
