@@ -10,6 +10,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.responses import Response
 
 from app.auth.csrf import csrf_token, set_csrf_cookie
+from app.core.currency import SYMBOLS
 from app.core.words import common_noun, with_article
 from app.navigation import nav_items
 
@@ -21,6 +22,7 @@ def make_templates(directory: str) -> Jinja2Blocks:
     templates = Jinja2Blocks(directory=directory)
     env = templates.env
     env.filters["money"] = money
+    env.filters["money_whole"] = money_whole
     env.filters["hours"] = hours
     env.filters["common_noun"] = common_noun
     env.filters["with_article"] = with_article
@@ -37,6 +39,18 @@ def money(value: Decimal | int | float | None, currency: str = "USD") -> str:
     amount = Decimal(value).quantize(CENTS, rounding=ROUND_HALF_EVEN)
     symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency)
     text = f"{abs(amount):,.2f}"
+    sign = "−" if amount < 0 else ""
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+
+
+def money_whole(value: Decimal | int | float | None, currency: str = "USD") -> str:
+    """An estimate to the whole unit: its range makes cents meaningless ($219,267, not
+    $219,266.67). Half-even, like money()."""
+    if value is None:
+        return "—"
+    amount = Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    symbol = SYMBOLS.get(currency)
+    text = f"{abs(amount):,.0f}"
     sign = "−" if amount < 0 else ""
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
 

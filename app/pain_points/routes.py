@@ -211,6 +211,7 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
     may_edit = principal.has(Permission.edit)
     rows: list[queries.LedgerRow] = []
     total = 0
+    totals = None
     if not errors:
         filters = PainPointFilters(
             team_ids=_scope(principal, frozenset({team.id}) if team else None),
@@ -222,6 +223,7 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
         rows, total = queries.list_pain_points(
             session, filters, weeks=org.weeks, sort=query.sort,
             offset=(query.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        totals = queries.ledger_totals(session, filters, weeks=org.weeks)
     pages = max(1, -(-total // PAGE_SIZE))
     undo = None
     undo_id = request.query_params.get("undo", "")
@@ -232,7 +234,7 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
             undo = deleted
     return _page(request, "pain_points/index.html", {
         "query": query, "raw": raw, "choices": choices, "rows": rows, "total": total,
-        "page": query.page, "pages": pages, "page_size": PAGE_SIZE,
+        "totals": totals, "page": query.page, "pages": pages, "page_size": PAGE_SIZE,
         "filters_qs": _query_string(query),
         "page_qs": {n: _query_string(query, page=n) for n in (query.page - 1, query.page + 1)},
         "currency": org.currency, "may_edit": may_edit, "undo": undo,

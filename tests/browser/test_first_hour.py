@@ -179,3 +179,25 @@ def test_the_overview_opens_on_the_last_complete_quarter(page: Page):
     # has had no time to ship.
     expect(page.locator("li[data-metric=production-rate] .kpi-value")).not_to_have_text("0.0%")
     page.screenshot(path=str(artifact("overview-default-quarter.png")), full_page=True)
+
+
+def test_the_team_slug_follows_the_name_and_a_new_token_copies(page: Page):
+    sign_in(page, "admin@northstar.demo")
+    page.goto("/settings/teams")
+    name, slug = page.get_by_label("Name", exact=True), page.get_by_label(re.compile("^Slug"))
+    name.press_sequentially("Café Ranking & Search", delay=10)
+    expect(slug).to_have_value("cafe-ranking-search")
+    # Once the slug is edited by hand, the name no longer changes it.
+    slug.fill("ranking")
+    name.press_sequentially(" 2", delay=10)
+    expect(slug).to_have_value("ranking")
+
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto("/settings/tokens")
+    page.get_by_label("User").select_option(value="pm@northstar.demo")
+    page.get_by_label("Name (e.g. CI deploy hook)").fill("copied token")
+    page.get_by_role("button", name="Create token").click()
+    secret = page.locator("#token-secret").inner_text().strip()
+    page.get_by_role("button", name="Copy the token").click()
+    expect(page.locator("[data-copy-status=token-secret]")).to_have_text("Copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == secret
