@@ -80,5 +80,6 @@ def test_the_standalone_html_from_a_quick_start_install_embeds_its_charts(quick_
          cwd=root, env=env)
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
     assert "Charts could not be drawn" not in soup.get_text()
-    charts = [img for img in soup.find_all("img") if img.get("src", "").startswith("data:image/png")]
+    charts = [img for img in soup.find_all("img")
+              if img.get("src", "").startswith("data:image/png")]
     assert len(charts) >= 3
