@@ -10,6 +10,8 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.responses import Response
 
 from app.auth.csrf import csrf_token, set_csrf_cookie
+from app.core.currency import SYMBOLS
+from app.core.words import common_noun, with_article
 from app.navigation import nav_items
 
 FLASH_COOKIE = "northstar_flash"
@@ -20,7 +22,10 @@ def make_templates(directory: str) -> Jinja2Blocks:
     templates = Jinja2Blocks(directory=directory)
     env = templates.env
     env.filters["money"] = money
+    env.filters["money_whole"] = money_whole
     env.filters["hours"] = hours
+    env.filters["common_noun"] = common_noun
+    env.filters["with_article"] = with_article
     env.globals["csrf_token"] = csrf_token
     env.globals["hx_headers"] = hx_headers
     env.globals["nav_items"] = nav_items
@@ -38,6 +43,18 @@ def money(value: Decimal | int | float | None, currency: str = "USD") -> str:
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
 
 
+def money_whole(value: Decimal | int | float | None, currency: str = "USD") -> str:
+    """An estimate to the whole unit: its range makes cents meaningless ($219,267, not
+    $219,266.67). Half-even, like money()."""
+    if value is None:
+        return "—"
+    amount = Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    symbol = SYMBOLS.get(currency)
+    text = f"{abs(amount):,.0f}"
+    sign = "−" if amount < 0 else ""
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+
+
 def hours(value: Decimal | int | float | None) -> str:
     if value is None:
         return "—"
@@ -45,7 +62,10 @@ def hours(value: Decimal | int | float | None) -> str:
 
 
 def is_htmx(request: Request) -> bool:
-    return request.headers.get("HX-Request") == "true"
+    """An htmx request that wants a fragment. Back to a page htmx no longer holds a copy of
+    asks for it again with HX-History-Restore-Request, and must get the whole page."""
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
 
 
 def _flash_serializer(request: Request) -> URLSafeSerializer:
@@ -86,7 +106,7 @@ def render(
     response = templates.TemplateResponse(
         request, template, context, status_code=status_code, **kwargs
     )
-    response.headers["Vary"] = "HX-Request"
+    response.headers["Vary"] = "HX-Request, HX-History-Restore-Request"
     if flashes:
         response.delete_cookie(FLASH_COOKIE)
     set_csrf_cookie(request, response, secure=request.app.state.settings.cookie_secure)

@@ -11,6 +11,7 @@ ensure_venv test
 ensure_chromium
 ensure_report_libraries
 ensure_oidc_provider
+ensure_postgres
 
 # Two workers (the machines have two cores); a test file stays on one worker, so a module's
 # expensive fixtures (an MLflow server, a throwaway PostgreSQL) start once.
@@ -21,7 +22,7 @@ if [[ $url == postgresql* ]]; then
   echo "==> test suite on PostgreSQL (database tests) and in Chromium (browser tests)"
   .venv/bin/pytest "${parallel[@]}" "$@"
   echo "==> database tests again on SQLite"
-  NORTHSTAR_TEST_DATABASE_URL= .venv/bin/pytest "${parallel[@]}" -m "not browser" "$@"
+  NORTHSTAR_TEST_DATABASE_URL= .venv/bin/pytest "${parallel[@]}" -m "not browser and not install" "$@"
 else
   echo "==> test suite on SQLite and in Chromium"
   .venv/bin/pytest "${parallel[@]}" "$@"

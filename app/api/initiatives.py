@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.api.locking import IfMatch, locking_responses, set_etag, versioned
 from app.api.pagination import Page, Paging, Window
-from app.api.pain_point_schemas import period_errors
+from app.api.pain_point_schemas import QuarterQuery, period_errors, quarter_period
 from app.api.types import IdPath, Money, problem_responses
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
@@ -267,6 +267,7 @@ def roi_metrics(
                                   "earliest delivery among the initiatives answered.")] = None,
     to: Annotated[date | None, Query(description="Last day of the realized savings; defaults "
                                                  "to today.")] = None,
+    quarter: QuarterQuery = None,
 ) -> RoiMetricsOut:
     """Per initiative (not deleted, of the teams the token may read and org-wide): cost(H),
     expected annual savings with their range, savings realized in [`from`, `to`], ROI over H
@@ -279,7 +280,9 @@ def roi_metrics(
     `offset`, with the `total` in the scope. Nothing is realized before a delivery, so the
     default `from` (the earliest delivery of the initiatives answered) gives every page the
     figures it would have in one long answer."""
-    errors = period_errors(from_, to, clock.today())
+    from_, to, errors = quarter_period(quarter, from_, to,
+                                       get_org_settings(session).fiscal_year_start_month)
+    errors += period_errors(from_, to, clock.today()) if not errors else []
     try:
         team_id = _team_id(session, team)
     except ValidationFailed as exc:

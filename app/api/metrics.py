@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.pain_point_schemas import (
-    CostFiguresOut, CostGroupOut, CostMetricsOut, period_errors,
+    CostFiguresOut, CostGroupOut, CostMetricsOut, QuarterQuery, period_errors, quarter_period,
 )
 from app.api.types import problem_responses
 from app.auth.deps import Reader
@@ -46,9 +46,10 @@ def cost_metrics(
     team: Annotated[str | None, Query(description="Team slug.")] = None,
     persona: Annotated[str | None, Query(description="Persona slug.")] = None,
     stage: Annotated[str | None, Query(description="Lifecycle stage slug.")] = None,
+    quarter: QuarterQuery = None,
 ) -> CostMetricsOut:
-    """Cost of the pain points in the period [`from`, `to`] (both inclusive; by default the
-    current fiscal quarter), with its low–high range, as PRODUCT.md defines it: recurring
+    """Cost of the pain points in the period [`from`, `to`] (both inclusive; or a whole
+    `quarter`; by default the current fiscal quarter), with its low–high range, as PRODUCT.md defines it: recurring
     pain points pro-rated by weekdays, one-time ones in the period holding their
     `observed_since`; deleted pain points count nowhere.
 
@@ -58,10 +59,11 @@ def cost_metrics(
     than a year from today are refused; a viewer asking for a team it does not belong to gets
     403."""
     today = clock.today()
-    current = quarter_of(today, get_org_settings(session).fiscal_year_start_month)
-    default_first, default_last = current.first_day, current.last_day
-    first, last = from_ or default_first, to or default_last
-    errors = period_errors(first, last, today)
+    start_month = get_org_settings(session).fiscal_year_start_month
+    current = quarter_of(today, start_month)
+    from_, to, errors = quarter_period(quarter, from_, to, start_month)
+    first, last = from_ or current.first_day, to or current.last_day
+    errors += period_errors(first, last, today) if not errors else []
     ids: dict[str, int | None] = {}
     for name, model, slug in (("team", Team, team), ("persona", Persona, persona),
                               ("stage", Stage, stage)):

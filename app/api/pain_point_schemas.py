@@ -5,10 +5,12 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from app.api.types import Money
 from app.core.errors import FieldError
+from app.core.periods import parse_quarter
 from app.pain_points.models import PainPointKind, PainPointStatus
 from app.pain_points.queries import GroupBy
 from app.pain_points.service import EARLIEST
@@ -125,3 +127,23 @@ def period_errors(first: date | None, last: date | None, today: date) -> list[Fi
     if first is not None and last is not None and last < first and not errors:
         errors.append(FieldError("to", f"must not be before from ({first.isoformat()})"))
     return errors
+
+
+QuarterQuery = Annotated[str | None, Query(
+    description="A (fiscal) quarter such as 2026-Q3: the period from its first to its last "
+                "day, instead of `from` and `to`.", examples=["2026-Q3"])]
+
+
+def quarter_period(quarter: str | None, first: date | None, last: date | None,
+                   start_month: int) -> tuple[date | None, date | None, list[FieldError]]:
+    """`quarter=2026-Q3` as the period [first day, last day] of that fiscal quarter, or the
+    `from`/`to` given. Both at once is ambiguous and refused."""
+    if quarter is None:
+        return first, last, []
+    if first is not None or last is not None:
+        return first, last, [FieldError("quarter", "give either quarter or from/to, not both")]
+    try:
+        found = parse_quarter(quarter, start_month)
+    except ValueError as exc:
+        return None, None, [FieldError("quarter", str(exc))]
+    return found.first_day, found.last_day, []

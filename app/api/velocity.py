@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 from sqlalchemy.orm import Session
 
 from app.api.pagination import Window
-from app.api.pain_point_schemas import period_errors
+from app.api.pain_point_schemas import QuarterQuery, period_errors, quarter_period
 from app.api.types import Money, problem_responses
 from app.auth.deps import Reader
 from app.auth.permissions import Principal
@@ -137,12 +137,15 @@ TeamQuery = Annotated[str | None, Query(description="Team slug.")]
 
 
 def _scope(session: Session, principal: Principal, from_: date | None, to: date | None,
-           team: str | None, start_month: int) -> tuple[date, date, VelocityFilters]:
-    """The period (by default the current fiscal quarter) and the teams the figures cover."""
+           team: str | None, start_month: int,
+           quarter: str | None = None) -> tuple[date, date, VelocityFilters]:
+    """The period (a quarter, or by default the current fiscal quarter) and the teams the
+    figures cover."""
     today = clock.today()
     current = quarter_of(today, start_month)
+    from_, to, errors = quarter_period(quarter, from_, to, start_month)
     first, last = from_ or current.first_day, to or current.last_day
-    errors = period_errors(first, last, today)
+    errors += period_errors(first, last, today) if not errors else []
     team_id = None
     if team is not None:
         team_id = queries.team_id_by_slug(session, team)
@@ -162,9 +165,10 @@ def _scope(session: Session, principal: Principal, from_: date | None, to: date 
 @router.get("/velocity", name="api.metrics.velocity", summary="Velocity: idea to production",
             response_model=VelocityOut, responses=problem_responses(401, 403, 422))
 def velocity_metrics(session: SessionDep, principal: Reader, from_: FromQuery = None,
-                     to: ToQuery = None, team: TeamQuery = None) -> VelocityOut:
-    """PRODUCT.md's velocity figures over [`from`, `to`] (both inclusive; by default the current
-    fiscal quarter): ideation-to-production lead time of the models first deployed in the
+                     to: ToQuery = None, team: TeamQuery = None,
+                     quarter: QuarterQuery = None) -> VelocityOut:
+    """PRODUCT.md's velocity figures over [`from`, `to`] (both inclusive; or a whole `quarter`;
+    by default the current fiscal quarter): ideation-to-production lead time of the models first deployed in the
     period, deployments and rollbacks, deployment frequency, change failure rate, time to
     restore, stage dwell, production rate of the ideation cohorts whose quarter overlaps the
     period, and lead time by (fiscal) quarter of first deployment.
@@ -173,7 +177,7 @@ def velocity_metrics(session: SessionDep, principal: Reader, from_: FromQuery = 
     is null. A viewer asking for a team it does not belong to gets 403."""
     org = get_org_settings(session)
     start_month = org.fiscal_year_start_month
-    first, last, filters = _scope(session, principal, from_, to, team, start_month)
+    first, last, filters = _scope(session, principal, from_, to, team, start_month, quarter)
     quarters = quarters_between(quarter_of(first, start_month), quarter_of(last, start_month))
     lead = queries.lead_time(session, filters, first, last)
     deploys = queries.deployment_figures(session, filters, first, last)
@@ -205,14 +209,14 @@ def velocity_metrics(session: SessionDep, principal: Reader, from_: FromQuery = 
             response_model=ComputeOut, responses=problem_responses(401, 403, 422))
 def compute_metrics(session: SessionDep, principal: Reader, window: Window,
                     from_: FromQuery = None, to: ToQuery = None,
-                    team: TeamQuery = None) -> ComputeOut:
+                    team: TeamQuery = None, quarter: QuarterQuery = None) -> ComputeOut:
     """Compute spend and GPU hours of the months that overlap [`from`, `to`] (by default the
     current fiscal quarter), in total, per month and per model (highest spend first, then by
     model id): `limit` models (default 100, at most 500) from `offset`, with
     `by_model_total`. The totals always cover every model."""
     org = get_org_settings(session)
     first, last, filters = _scope(session, principal, from_, to, team,
-                                  org.fiscal_year_start_month)
+                                  org.fiscal_year_start_month, quarter)
     total, hours = queries.compute_total(session, filters, first, last)
     by_model, models = queries.compute_by_model(session, filters, first, last,
                                                 offset=window.offset, limit=window.limit)

@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from html import escape
 from typing import Any, Protocol
 
+from app.core.currency import SYMBOLS
 Figure = dict[str, Any]
 
 # --- one palette ------------------------------------------------------------------------------
@@ -49,7 +50,6 @@ MILESTONE_LABELS = {
 
 # --- numbers ----------------------------------------------------------------------------------
 
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 UNITS = ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(10) ** 3, "K"))
 MINUS = "−"
 
@@ -411,6 +411,14 @@ class PeriodSplit(Protocol):
     cost_high: Decimal
 
 
+def from_first_data(rows: Sequence[tuple[str, Any]],
+                    has_data: Callable[[Any], bool]) -> list[tuple[str, Any]]:
+    """A trend from its first quarter with data: the quarters before it are not zero, they
+    are before anything was logged (the axis began with two empty quarters)."""
+    first = next((i for i, (_, r) in enumerate(rows) if has_data(r)), len(rows))
+    return list(rows[first:])
+
+
 def cost_trend(rows: Sequence[tuple[str, PeriodSplit]], currency: str) -> Figure:
     """Cost per quarter, stacked: the pain points still unresolved at the quarter's end and
     those resolved by then (their cost up to the day they were resolved)."""
@@ -421,6 +429,7 @@ def cost_trend(rows: Sequence[tuple[str, PeriodSplit]], currency: str) -> Figure
                      margin={"l": 20, "r": 20, "t": 30, "b": 50})
     if not any(r.unresolved + r.resolved > 0 for _, r in rows):
         return {"data": [], "layout": layout, "config": CONFIG}
+    rows = from_first_data(rows, lambda r: r.unresolved + r.resolved > 0)
     labels = [label for label, _ in rows]
 
     def hover(r: PeriodSplit, part: Decimal, what: str) -> str:
@@ -461,6 +470,7 @@ def lead_time_trend(rows: Sequence[tuple[str, DistributionLike]]) -> Figure:
                      margin={"l": 20, "r": 20, "t": 30, "b": 50})
     if not any(d.median is not None for _, d in rows):
         return {"data": [], "layout": layout, "config": CONFIG}
+    rows = from_first_data(rows, lambda d: d.median is not None)
     labels = [label for label, _ in rows]
     counts = [f"{d.count} model{'s' if d.count != 1 else ''}" for _, d in rows]
     return {"data": [
@@ -520,9 +530,10 @@ def month_label(month: date) -> str:
     return f"{month:%b %Y}"
 
 
-def deployments_by_month(rows: Sequence[MonthDeploymentsLike], *, link: str) -> Figure:
+def deployments_by_month(rows: Sequence[MonthDeploymentsLike], *,
+                         link: Callable[[date], str]) -> Figure:
     """Deployments per month (bars) and the change failure rate (line, second axis); a click
-    on a bar opens the model list."""
+    on a bar opens the models deployed in that month."""
     layout = _layout(340, xaxis=_category_axis(tickangle=-45, tickfont={"size": 11}),
                      yaxis={"title": {"text": "Deployments"}, "rangemode": "tozero",
                             "gridcolor": GRID, "zeroline": False, "fixedrange": True,
@@ -540,7 +551,7 @@ def deployments_by_month(rows: Sequence[MonthDeploymentsLike], *, link: str) -> 
     labels = [month_label(r.month) for r in rows]
     return {"data": [
         {"type": "bar", "name": "Deployments", "x": labels, "y": [r.deployments for r in rows],
-         "marker": {"color": COLOURS["deployments"]}, "customdata": [link] * len(rows),
+         "marker": {"color": COLOURS["deployments"]}, "customdata": [link(r.month) for r in rows],
          "hovertext": [f"{r.deployments} deployed, {r.rollbacks} rolled back" for r in rows],
          "hovertemplate": "%{x}<br>%{hovertext}<extra></extra>"},
         {"type": "scatter", "mode": "lines+markers", "name": "Change failure rate",
@@ -557,10 +568,11 @@ class FunnelLike(Protocol):
 
 
 def funnel_bars(cohorts: Sequence[FunnelLike], milestones: Sequence[str], *,
-                link: str) -> Figure:
+                link: Callable[[str, str], str]) -> Figure:
     """Per ideation cohort, grouped bars of how many of its models reached each milestone so
     far, ideated first: the funnel from idea to production (plotly's cartesian bundle has no
-    funnel trace)."""
+    funnel trace). A click opens the models of that cohort that reached that milestone:
+    link(cohort label, milestone)."""
     layout = _layout(360, xaxis=_category_axis(title={"text": "Cohort (quarter of ideation)"}),
                      yaxis={"title": {"text": "Models"}, "rangemode": "tozero",
                             "gridcolor": GRID, "zeroline": False, "fixedrange": True,
@@ -578,7 +590,7 @@ def funnel_bars(cohorts: Sequence[FunnelLike], milestones: Sequence[str], *,
             "type": "bar", "name": label, "x": labels,
             "y": [c.reached.get(name, 0) for c in cohorts],
             "marker": {"color": MILESTONE_COLOURS[i % len(MILESTONE_COLOURS)]},
-            "customdata": [link] * len(cohorts),
+            "customdata": [link(q, name) for q in labels],
             "hovertext": [f"{c.reached.get(name, 0)} of {c.reached.get(milestones[0], 0)} "
                           f"reached {label.lower()}" for c in cohorts],
             "hovertemplate": "%{x} cohort<br>%{hovertext}<extra></extra>",
@@ -616,16 +628,20 @@ def spend_by_month(rows: Sequence[MonthSpendLike], currency: str, first: date, l
     labels = [month_label(m) for m in months]
     llm = [by_month[m].llm if m in by_month else Decimal(0) for m in months]
     other = [by_month[m].other if m in by_month else Decimal(0) for m in months]
-    return {"data": [
+    data = [
         {"type": "bar", "name": "LLM spend", "x": labels, "y": [float(v) for v in llm],
          "marker": {"color": COLOURS["llm"]}, "customdata": [link] * len(months),
          "hovertext": [f"LLM {money_short(v, currency)}" for v in llm],
          "hovertemplate": "%{x}<br>%{hovertext}<extra></extra>"},
-        {"type": "bar", "name": "Other compute", "x": labels, "y": [float(v) for v in other],
-         "marker": {"color": COLOURS["other"]},
-         "hovertext": [f"other models {money_short(v, currency)}" for v in other],
-         "hovertemplate": "%{x}<br>%{hovertext}<extra></extra>"},
-    ], "layout": layout, "config": CONFIG}
+    ]
+    # No legend entry for a grey series that has no bar (only LLM models in scope).
+    if any(other):
+        data.append(
+            {"type": "bar", "name": "Other compute", "x": labels, "y": [float(v) for v in other],
+             "marker": {"color": COLOURS["other"]},
+             "hovertext": [f"other models {money_short(v, currency)}" for v in other],
+             "hovertemplate": "%{x}<br>%{hovertext}<extra></extra>"})
+    return {"data": data, "layout": layout, "config": CONFIG}
 
 
 # --- the overview's tiles ---------------------------------------------------------------------
@@ -671,9 +687,11 @@ def _provisional(found: Change, provisional: bool) -> Change:
                                                "provisional")
 
 
-def build_tiles(current: Any, previous: Any, currency: str, previous_label: str) -> list[Tile]:
+def build_tiles(current: Any, previous: Any, currency: str, previous_label: str, *,
+                top_level: int = 2) -> list[Tile]:
     """The overview's KPI tiles from two QuarterKpis (the quarter shown and the one before):
-    each with its change, coloured by whether it is good, and its range or sample size."""
+    each with its change, coloured by whether it is good, and its range or sample size.
+    `top_level`: the rubric's highest level, what the maturity score is out of."""
 
     def delta(name: str, mode: str, better: str | None) -> Change:
         return change(getattr(current, name).value, getattr(previous, name).value, mode=mode,
@@ -722,7 +740,9 @@ def build_tiles(current: Any, previous: Any, currency: str, previous_label: str)
         Tile("llm-spend", "LLM spend", current.llm_spend.value,
              money_short(current.llm_spend.value, currency),
              delta("llm_spend", "percent", None), n_text="compute of LLM models"),
-        Tile("maturity", "Average maturity level", maturity.value, number(maturity.value, 2),
+        Tile("maturity", "Average maturity level", maturity.value,
+             number(maturity.value, 2) + (f" of {top_level}" if maturity.value is not None
+                                          else ""),
              delta("maturity", "delta", "up"),
              n_text=f"over {_plural(maturity.n, 'assessed team')}"),
     ]

@@ -109,9 +109,16 @@ class DashboardFilters:
         pairs += [("status", s.value) for s in UNRESOLVED]
         return "/pain-points?" + urlencode(pairs)
 
-    def models_url(self, *, team: str | None = None, kind: str | None = None) -> str:
+    def models_url(self, *, team: str | None = None, kind: str | None = None,
+                   cohort: str | None = None, reached: str | None = None,
+                   deployed_in: str | None = None) -> str:
+        """The model list behind a chart's bar. A cohort, milestone or month counts archived
+        models too, so the list is asked for all of them."""
         team = team or (self.one_team.slug if self.one_team else None)
-        pairs = [(k, v) for k, v in (("team", team), ("kind", kind)) if v]
+        archived = "all" if cohort or reached or deployed_in else None
+        pairs = [(k, v) for k, v in (("team", team), ("kind", kind), ("cohort", cohort),
+                                     ("reached", reached), ("deployed_in", deployed_in),
+                                     ("archived", archived)) if v]
         return "/models" + (f"?{urlencode(pairs)}" if pairs else "")
 
 
@@ -140,10 +147,13 @@ def _quarter(text: str, name: str, start_month: int, current: Quarter,
 
 def parse_filters(params: QueryParams, *, teams: Sequence[Named], personas: Sequence[Named],
                   stages: Sequence[Named], visible_team_ids: frozenset[int] | None,
-                  today: date, start_month: int) -> DashboardFilters:
+                  today: date, start_month: int,
+                  complete_by_default: bool = False) -> DashboardFilters:
     """The filters of a dashboard URL. `teams` are those the principal may read: another
     team's slug is reported exactly like one that does not exist. Errors name the field; the
-    filters keep every valid part so that the form can show what was asked."""
+    filters keep every valid part so that the form can show what was asked.
+    `complete_by_default`: without a 'to', the last complete quarter rather than the running
+    one (the overview compares whole quarters)."""
     errors: dict[str, str] = {}
     raw = {name: _values(params, name) for name in LABELS}
 
@@ -174,7 +184,7 @@ def parse_filters(params: QueryParams, *, teams: Sequence[Named], personas: Sequ
     stage = single("stage", stages)
 
     current = quarter_of(today, start_month)
-    quarter_to, quarter_from = current, None
+    quarter_to, quarter_from = (current.previous() if complete_by_default else current), None
     for name in ("from", "to"):
         if len(raw[name]) > 1:
             errors[name] = "give one quarter"

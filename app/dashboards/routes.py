@@ -19,6 +19,7 @@ from app.dashboards import figures
 from app.dashboards.filters import LABELS, DashboardFilters, parse_filters, quarter_choices
 from app.dashboards.kpis import filtered_quarter_kpis
 from app.db import SessionDep
+from app.maturity.rubric import load_rubric
 from app.pain_points import queries as pain_points
 from app.pain_points.queries import GroupBy, PainPointFilters
 from app.settings.models import OrgSettings
@@ -34,7 +35,8 @@ router = APIRouter(include_in_schema=False)
 TOP_PAIN_POINTS = 10
 
 
-def _page(request: Request, session: Session, principal: Principal,
+def _page(request: Request, session: Session, principal: Principal, *,
+          complete_by_default: bool = False,
           ) -> tuple[DashboardFilters, OrgSettings, dict[str, Any]]:
     """The filters of the URL and what every dashboard template needs."""
     org = get_org_settings(session)
@@ -45,7 +47,8 @@ def _page(request: Request, session: Session, principal: Principal,
     stages = team_queries.list_stages(session)
     filters = parse_filters(request.query_params, teams=teams, personas=personas, stages=stages,
                             visible_team_ids=principal.visible_team_ids, today=today,
-                            start_month=org.fiscal_year_start_month)
+                            start_month=org.fiscal_year_start_month,
+                            complete_by_default=complete_by_default)
     context = {
         "path_for": request.app.url_path_for, "filters": filters, "teams": teams,
         "personas": personas, "stages": stages, "labels": LABELS,
@@ -76,7 +79,9 @@ def _cost_filters(filters: DashboardFilters) -> PainPointFilters:
 
 @router.get("/", name="home")
 def overview(request: Request, session: SessionDep, principal: Reader) -> Response:
-    filters, org, context = _page(request, session, principal)
+    # The last complete quarter by default: a running quarter's deployments and production
+    # rate against a whole one read as a collapse (the reports page does the same).
+    filters, org, context = _page(request, session, principal, complete_by_default=True)
     if filters.errors:
         return _respond(request, "dashboards/overview.html", filters, context)
     quarter = filters.quarter_to
@@ -98,7 +103,8 @@ def overview(request: Request, session: SessionDep, principal: Reader) -> Respon
     lead_rows = [(q.label, d) for q, d in lead.items()]
     context |= {
         "quarter": quarter, "previous": previous, "kpis": current_kpis,
-        "tiles": figures.build_tiles(current_kpis, previous_kpis, org.currency, previous.label),
+        "tiles": figures.build_tiles(current_kpis, previous_kpis, org.currency, previous.label,
+                                     top_level=max(load_rubric().levels)),
         "top": top, "by_stage": by_stage, "lead_rows": lead_rows,
         "stage_figure": figures.cost_bars(
             by_stage, org.currency, link=lambda slug: filters.pain_points_url(stage=slug)),
@@ -171,7 +177,6 @@ def velocity_dashboard(request: Request, session: SessionDep, principal: Reader)
     funnel = velocity.funnel_by_cohort(session, scope, quarters)
     cohorts = velocity.production_rate(session, scope, quarters, context["today"])
     spend = velocity.compute_by_month_and_kind(session, scope, first, last)
-    models_url = filters.models_url()
     context |= {
         "lead_rows": lead_rows, "dwell": dwell, "deployments": deployments,
         "funnel": list(zip(funnel, cohorts, strict=True)), "milestones": metrics.MILESTONES,
@@ -179,8 +184,11 @@ def velocity_dashboard(request: Request, session: SessionDep, principal: Reader)
         "dwell_label": figures.dwell_label, "month_label": figures.month_label,
         "lead_figure": figures.lead_time_trend(lead_rows),
         "dwell_figure": figures.stage_dwell_bars(dwell),
-        "deployments_figure": figures.deployments_by_month(deployments, link=models_url),
-        "funnel_figure": figures.funnel_bars(funnel, metrics.MILESTONES, link=models_url),
+        "deployments_figure": figures.deployments_by_month(
+            deployments, link=lambda month: filters.models_url(deployed_in=f"{month:%Y-%m}")),
+        "funnel_figure": figures.funnel_bars(
+            funnel, metrics.MILESTONES,
+            link=lambda cohort, milestone: filters.models_url(cohort=cohort, reached=milestone)),
         "spend_figure": figures.spend_by_month(spend, org.currency, first, last,
                                                link=filters.models_url(kind="llm")),
     }

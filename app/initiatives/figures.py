@@ -12,6 +12,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+from app.core.currency import money_axis_format
 from app.pain_points import cost
 
 Figure = dict[str, Any]
@@ -55,8 +56,9 @@ def _category_axis(rows: Sequence[Any]) -> Figure:
             "ticktext": [_short(r.title) for r in rows]}
 
 
-def _money_axis(title: str) -> Figure:
-    return {"title": {"text": title}, "tickformat": ",.0f", "gridcolor": GRID,
+def _money_axis(title: str, currency: str) -> Figure:
+    # $200k, as on every other chart (it read "100,000" here).
+    return {"title": {"text": title}, **money_axis_format(currency), "gridcolor": GRID,
             "zeroline": True, "zerolinecolor": "#8a96a6", "rangemode": "tozero",
             "fixedrange": True}
 
@@ -78,7 +80,7 @@ def expected_vs_realized(rows: Sequence[SavingsBar], currency: str) -> Figure:
     bar) beside the savings realized to date, one pair per initiative, in the order given."""
     layout = _base_layout(max(260, 70 + 56 * len(rows)), left=260) | {
         "barmode": "group", "bargap": 0.3, "bargroupgap": 0.05,
-        "xaxis": _money_axis(f"Savings ({currency})"),
+        "xaxis": _money_axis(f"Savings ({currency})", currency),
         "yaxis": _category_axis(rows),
         "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
         "showlegend": True, "margin": {"l": 260, "r": 20, "t": 30, "b": 50},
@@ -180,7 +182,7 @@ def payback_curve(points: Sequence[CurvePoint], currency: str) -> Figure:
     layout = _base_layout(340) | {
         "xaxis": {"type": "category", "title": {"text": "Quarter (cumulative to its end)"},
                   "fixedrange": True},
-        "yaxis": _money_axis(f"Cumulative ({currency})"),
+        "yaxis": _money_axis(f"Cumulative ({currency})", currency),
         "showlegend": True, "hovermode": "x unified",
         "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
         "margin": {"l": 90, "r": 20, "t": 30, "b": 60},
@@ -251,7 +253,7 @@ def realized_by_quarter(rows: Sequence[QuarterBar], currency: str) -> Figure:
     drawn lighter."""
     layout = _base_layout(280) | {
         "xaxis": {"type": "category", "title": {"text": "Quarter"}, "fixedrange": True},
-        "yaxis": _money_axis(f"Realized savings ({currency})"),
+        "yaxis": _money_axis(f"Realized savings ({currency})", currency),
         "showlegend": False, "bargap": 0.35,
     }
     if not rows:

@@ -6,7 +6,7 @@ so a list row, a dashboard tile and the metrics API all run the same arithmetic.
 
 import enum
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -186,6 +186,42 @@ def list_pain_points(
         for pp, team, slug, persona, stage, rate, exp, low, high, hours in session.execute(query)
     ]
     return rows, total
+
+
+@dataclass(frozen=True)
+class LedgerTotals:
+    """What the filtered ledger adds up to: the run-rate of its recurring pain points that are
+    not resolved (they go on costing), and the one-time efforts once. Deleted rows shown to
+    an editor count nowhere."""
+
+    recurring: int
+    run_rate: Decimal
+    run_rate_low: Decimal
+    run_rate_high: Decimal
+    one_time: int
+    one_time_cost: Decimal
+    one_time_low: Decimal
+    one_time_high: Decimal
+
+
+def ledger_totals(session: Session, filters: PainPointFilters, *,
+                  weeks: Decimal) -> LedgerTotals:
+    """One aggregate over the ledger's filters (all pages)."""
+    recurring = and_(PainPoint.kind == PainPointKind.recurring,
+                     PainPoint.status != PainPointStatus.resolved)
+    once = PainPoint.kind == PainPointKind.one_time
+
+    def total(condition: ColumnElement[bool], expression: ColumnElement[Decimal]) -> Any:
+        return func.coalesce(exact_sum(case((condition, expression))), 0)
+
+    live = replace(filters, include_deleted=False)
+    row = session.execute(_apply(with_costs(select(
+        func.count(case((recurring, 1))),
+        *(total(recurring, run_rate(w, weeks)) for w in ("expected", "low", "high")),
+        func.count(case((once, 1))),
+        *(total(once, one_time(w)) for w in ("expected", "low", "high")),
+    ).select_from(PainPoint)), live)).one()
+    return LedgerTotals(row[0], *map(to_decimal, row[1:4]), row[4], *map(to_decimal, row[5:8]))
 
 
 def get_row(session: Session, pain_point_id: int, *, weeks: Decimal,

@@ -211,6 +211,7 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
     may_edit = principal.has(Permission.edit)
     rows: list[queries.LedgerRow] = []
     total = 0
+    totals = None
     if not errors:
         filters = PainPointFilters(
             team_ids=_scope(principal, frozenset({team.id}) if team else None),
@@ -222,6 +223,7 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
         rows, total = queries.list_pain_points(
             session, filters, weeks=org.weeks, sort=query.sort,
             offset=(query.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        totals = queries.ledger_totals(session, filters, weeks=org.weeks)
     pages = max(1, -(-total // PAGE_SIZE))
     undo = None
     undo_id = request.query_params.get("undo", "")
@@ -232,7 +234,7 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
             undo = deleted
     return _page(request, "pain_points/index.html", {
         "query": query, "raw": raw, "choices": choices, "rows": rows, "total": total,
-        "page": query.page, "pages": pages, "page_size": PAGE_SIZE,
+        "totals": totals, "page": query.page, "pages": pages, "page_size": PAGE_SIZE,
         "filters_qs": _query_string(query),
         "page_qs": {n: _query_string(query, page=n) for n in (query.page - 1, query.page + 1)},
         "currency": org.currency, "may_edit": may_edit, "undo": undo,
@@ -303,10 +305,21 @@ def _preview(session: Session, values: dict[str, str], org: Org) -> Preview:
         return preview
     low, likely, high = hours
     preview.hours = (low, likely, high)
-    if not low <= likely <= high:
+    # An estimate the form would refuse has no cost: the message alone, never a figure.
+    if low < 0:
+        preview.warning = "Hours cannot be negative."
+    elif not low <= likely <= high:
         preview.warning = "The hours must be in order: low ≤ likely ≤ high."
     elif kind == PainPointKind.recurring and high > MAX_WEEKLY_HOURS:
         preview.warning = f"More hours per week than a week has ({MAX_WEEKLY_HOURS})."
+    elif kind == PainPointKind.one_time and high > MAX_ONE_TIME_HOURS:
+        preview.warning = f"More than {MAX_ONE_TIME_HOURS} hours per person for a one-time effort."
+    elif preview.people > MAX_PEOPLE_AFFECTED:
+        preview.warning = f"At most {MAX_PEOPLE_AFFECTED:,} people can be affected."
+    elif preview.rate is None:
+        preview.message = "No hourly cost is known for this persona."
+    if preview.warning or preview.rate is None:
+        return preview
     people, rate = Decimal(preview.people), preview.rate.hourly_cost
     preview.expected_hours = cost.expected_hours(low, likely, high)
     if kind == PainPointKind.recurring:

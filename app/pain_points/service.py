@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.audit.service import record, snapshot
 from app.auth.permissions import Principal
 from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from app.core.words import common_noun
 from app.db import utcnow
 from app.pain_points.models import (
     MAX_WEEKLY_HOURS, Confirmation, PainPoint, PainPointKind, PainPointStatus,
@@ -79,7 +80,7 @@ def _validate(session: Session, values: _Values, today: date, errors: list[Field
         if count < 1:
             errors.append(FieldError(
                 "people_affected",
-                f"{values.team.name} has no {values.persona.name.lower()} headcount; "
+                f"{values.team.name} has no {common_noun(values.persona.name)} headcount; "
                 "enter how many people are affected"))
         f["people_affected"] = count
     observed = f["observed_since"]
@@ -209,7 +210,11 @@ def confirm(session: Session, pain_point: PainPoint, data: ConfirmationIn, *,
     """"This hits me too": one confirmation per person, by members of the affected team."""
     if pain_point.deleted_at is not None:
         raise NotFound(f"pain point {pain_point.id} was deleted")
-    if pain_point.team_id not in actor.team_ids or actor.via_token:
+    if actor.via_token:
+        # A confirmation is one person's own estimate; a token speaks for a pipeline.
+        raise PermissionDenied("An API token cannot confirm a pain point: a confirmation is "
+                               "a person's own estimate, given signed in.")
+    if pain_point.team_id not in actor.team_ids:
         raise PermissionDenied("Only members of the affected team can confirm a pain point.")
     if pain_point.kind == PainPointKind.recurring and data.hours > MAX_WEEKLY_HOURS:
         raise ValidationFailed([FieldError("hours", f"more hours per week than a week has "

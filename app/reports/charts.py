@@ -1,6 +1,6 @@
 """Chart images for the PDF and the standalone HTML: the report's Plotly figures rendered to PNG
 by kaleido with Debian's Chromium, in this process, with nothing fetched from the network
-(plotly.js comes from the plotly package; MathJax, which kaleido would take from a CDN, is off).
+(plotly.js comes from the plotly package, a dependency, never from a CDN; MathJax, which kaleido would take from a CDN, is off).
 
 One Chromium is kept for the life of the process (kaleido's sync server: ~0.2 s a chart once
 warm instead of 2–4 s to start a browser). When it cannot start, the report is written with its
@@ -12,7 +12,10 @@ import os
 import queue
 import shutil
 import threading
+from pathlib import Path
 from typing import Any
+
+from app.config import PROJECT_ROOT
 
 log = logging.getLogger("northstar.reports")
 
@@ -61,6 +64,23 @@ def chromium_path() -> str | None:
     return "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
 
 
+def plotly_js() -> Path:
+    """The plotly.js kaleido draws with: plotly's own copy, else the one the app serves. Never
+    kaleido's default, a CDN, which an offline server cannot reach ("Plotly is not defined")."""
+    try:
+        import plotly
+
+        bundled = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+        if bundled.is_file():
+            return bundled
+    except ImportError:
+        pass
+    served = sorted((PROJECT_ROOT / "static").glob("vendor/plotly-*.min.js"))
+    if served:
+        return served[-1]
+    raise FileNotFoundError("no plotly.js found (install plotly, a dependency of northstar)")
+
+
 def unavailable() -> str | None:
     """Why chart images cannot be drawn here, or None."""
     return _state["broken"]
@@ -89,8 +109,8 @@ def _start() -> None:
     if path is None or not (os.path.isfile(path) and os.access(path, os.X_OK)):
         raise FileNotFoundError(f"no Chromium at {path or 'any known path'} (install Debian's "
                                 "chromium or set BROWSER_PATH)")
-    kaleido.start_sync_server(path=path, mathjax=False, timeout=RENDER_TIMEOUT,
-                              silence_warnings=True)
+    kaleido.start_sync_server(path=path, mathjax=False, plotlyjs=plotly_js(),
+                              timeout=RENDER_TIMEOUT, silence_warnings=True)
 
 
 def render_png(figures: dict[str, dict[str, Any]]) -> dict[str, bytes]:

@@ -70,7 +70,7 @@ def report_figures(report: QuarterlyReport) -> dict[str, Figure]:
         "cost_by_stage": dash.cost_bars(report.cost_by_stage, report.currency, link=no_link),
         "cost_by_persona": dash.cost_bars(report.cost_by_persona, report.currency,
                                           link=no_link, sort_by_cost=True),
-        "velocity_by_month": dash.deployments_by_month(report.months, link=""),
+        "velocity_by_month": dash.deployments_by_month(report.months, link=no_link),
         "maturity": maturity_bars(report),
     }
     return {key: static(fig) for key, fig in found.items() if fig.get("data")}

@@ -37,9 +37,12 @@ def _friction(r: "QuarterlyReport") -> list[str]:
     stages = [s for s in r.cost_by_stage if s.annual_run_rate > 0]
     if stages and cost.value:
         biggest = max(stages, key=lambda s: s.annual_run_rate)
-        result.append(f"People lose {number(hours.value, 0)} hours a week to it; "
-                      f"{percent(biggest.annual_run_rate / cost.value, 0)} of the cost sits in "
-                      f"{(biggest.label or '').lower()}.")
+        # The hours are those of every pain point counted, not of the largest one named above.
+        n = hours.n or 0
+        count = f"{n} recurring pain point{'s' if n != 1 else ''}"
+        result.append(f"The {count} not resolved cost people {number(hours.value, 0)} hours a "
+                      f"week together; {percent(biggest.annual_run_rate / cost.value, 0)} of "
+                      f"the cost sits in {(biggest.label or '').lower()}.")
     return result
 
 
@@ -88,11 +91,12 @@ def _maturity(r: "QuarterlyReport") -> list[str]:
     score = r.figure("maturity")
     if score.value is None:
         return []
+    # A score between levels: out of the rubric's top level, 2.
     if score.previous is None or score.previous == score.value:
-        text = f"The average maturity score is {score.value:.2f}"
+        text = f"The average maturity score is {score.value:.2f} of 2"
     else:
         text = (f"The average maturity score {'rose' if score.value > score.previous else 'fell'}"
-                f" from {score.previous:.2f} to {score.value:.2f}")
+                f" from {score.previous:.2f} to {score.value:.2f} of 2")
     movers = [m for m in r.maturity if m.change]
     if movers:
         m = max(movers, key=lambda m: abs(m.change))

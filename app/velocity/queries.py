@@ -373,6 +373,11 @@ class ModelListFilters:
     kind: ModelKind | None = None
     archived: bool | None = False  # False: active models, True: archived ones, None: both
     text: str = ""  # in the name or the use case, whatever the case
+    # The drill-downs of the velocity dashboard: a cohort (first `ideated` on these days), a
+    # milestone reached (first occurrence present), a `deployed` event on these days.
+    ideated_between: tuple[date, date] | None = None
+    reached: str | None = None
+    deployed_between: tuple[date, date] | None = None
 
 
 @dataclass
@@ -408,6 +413,18 @@ def list_models(session: Session, filters: ModelListFilters, *, now: datetime, o
         needle = filters.text.lower()
         query = query.where(func.lower(MLModel.name).contains(needle, autoescape=True)
                             | func.lower(MLModel.use_case).contains(needle, autoescape=True))
+    if filters.ideated_between is not None or filters.reached is not None:
+        # The funnel's own milestones, so the list holds exactly the models a bar counts.
+        m = milestones(session, VelocityFilters())
+        query = query.join(m, m.c.model_id == MLModel.id)
+        if filters.ideated_between is not None:
+            query = query.where(_in_period(m.c.ideated, *filters.ideated_between))
+        if filters.reached is not None:
+            query = query.where(m.c[filters.reached].is_not(None))
+    if filters.deployed_between is not None:
+        query = query.where(select(LifecycleEvent.id).where(
+            LifecycleEvent.model_id == MLModel.id, LifecycleEvent.type == EventType.deployed,
+            _in_period(LifecycleEvent.occurred_at, *filters.deployed_between)).exists())
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     # lower(): the same order on both backends (PostgreSQL's collation ignores case, SQLite's not)
     rows = session.execute(query.order_by(Team.name, func.lower(MLModel.name), MLModel.id)

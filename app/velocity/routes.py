@@ -7,7 +7,7 @@ beside its field. The service validates before it writes, so nothing is stored t
 """
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -20,6 +20,7 @@ from app.auth.deps import Editor, Reader
 from app.auth.permissions import Permission, Principal
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.core.locking import StaleVersion, form_version
+from app.core.periods import parse_quarter
 from app.db import SessionDep, utcnow
 from app.forms import (
     Errors, FormDep, conflict_rows, field_errors, form_text, redirect_with_flash,
@@ -28,7 +29,7 @@ from app.settings.service import get_org_settings
 from app.teams import queries as team_queries
 from app.teams.models import Team
 from app.templating import is_htmx, render
-from app.velocity import figures, queries, service
+from app.velocity import figures, metrics, queries, service
 from app.velocity.models import EventSource, EventType, MLModel, ModelKind
 from app.velocity.queries import ModelListFilters, VelocityFilters
 from app.velocity.schemas import ComputeCostIn, EventIn, ModelIn, ModelPatch
@@ -117,6 +118,13 @@ class ListQuery(BaseModel):
     team: str = ""
     kind: ModelKind | None = None
     archived: Literal["active", "archived", "all"] = "active"
+    # Drill-downs from the velocity dashboard: an ideation cohort, a milestone it reached, a
+    # month with a deployment.
+    cohort: Annotated[str, Field(pattern=r"^\d{4}-Q[1-4]$",
+                                 description="quarter of first ideation, like 2026-Q1")] = ""
+    reached: Literal[metrics.MILESTONES] | None = None  # type: ignore[valid-type]
+    deployed_in: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+                                      description="a month, like 2026-03")] = ""
     page: Annotated[int, Field(ge=1, le=100_000)] = 1
 
 
@@ -138,8 +146,15 @@ def _query_string(query: ListQuery, **extra: Any) -> str:
         pairs.append(("kind", query.kind.value))
     if query.archived != "active":
         pairs.append(("archived", query.archived))
+    pairs += [(name, getattr(query, name)) for name in ("cohort", "reached", "deployed_in")
+              if getattr(query, name)]
     pairs += list(extra.items())
     return urlencode(pairs)
+
+
+def _month_end(month: date) -> date:
+    following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return following - timedelta(days=1)
 
 
 @router.get("", name="models.index")
@@ -150,17 +165,29 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
     # A team one may not see is reported exactly like one that does not exist.
     if query.team and team is None:
         errors["team"] = f"unknown team '{query.team}'"
+    cohort = (parse_quarter(query.cohort, get_org_settings(session).fiscal_year_start_month)
+              if query.cohort else None)
+    month = date.fromisoformat(f"{query.deployed_in}-01") if query.deployed_in else None
     rows: list[queries.ModelRow] = []
     total = 0
     if not errors:
         filters = ModelListFilters(
             team_ids=frozenset({team.id}) if team else principal.visible_team_ids,
-            kind=query.kind, archived=ARCHIVED_CHOICES[query.archived])
+            kind=query.kind, archived=ARCHIVED_CHOICES[query.archived],
+            ideated_between=(cohort.first_day, cohort.last_day) if cohort else None,
+            reached=query.reached,
+            deployed_between=(month, _month_end(month)) if month else None)
         rows, total = queries.list_models(session, filters, now=utcnow(),
                                           offset=(query.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
+    drilled = [text for text in (
+        f"ideated in {query.cohort}" if query.cohort else "",
+        f"reached {query.reached.replace('_', ' ')}" if query.reached else "",
+        f"deployed in {month:%B %Y}" if month else "") if text]
     response = _page(request, "models/index.html", {
-        "query": query, "teams": teams, "rows": rows, "total": total, "page": query.page,
+        "query": query, "teams": teams, "drilled": drilled,
+        "clear_drill_qs": _query_string(query.model_copy(update={
+            "cohort": "", "reached": None, "deployed_in": ""})), "rows": rows, "total": total, "page": query.page,
         "pages": pages, "kinds": list(ModelKind), "archived_labels": ARCHIVED_LABELS,
         "may_edit": principal.has(Permission.edit), "list_errors": errors,
         "page_qs": {n: _query_string(query, page=n) for n in (query.page - 1, query.page + 1)},

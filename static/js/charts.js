@@ -64,5 +64,29 @@
     root.querySelectorAll("figure[data-plotly]").forEach(draw);
   }
 
+  // htmx keeps a copy of the page for the Back button. A drawn chart is SVG full of inline
+  // styles, which the CSP refuses when the copy is put back (black blobs over the page): take
+  // the charts out before the copy is made, so a restored page has only the figure JSON and
+  // onLoad draws it afresh. Charts that stay on the page are drawn again at once.
+  function undraw(figure) {
+    var plot = figure.querySelector(".chart-plot");
+    if (plot) {
+      window.Plotly.purge(plot);
+      plot.remove();
+    }
+    figure.removeAttribute("data-plotly-drawn");
+  }
+
+  document.body.addEventListener("htmx:beforeHistorySave", function (event) {
+    var root = (event.detail && event.detail.historyElt) || document.body;
+    if (!window.Plotly) return;
+    root.querySelectorAll("figure[data-plotly-drawn]").forEach(undraw);
+    // Plotly measures text in a hidden SVG of its own at the end of <body>; it makes a new one
+    // when it next needs it.
+    var tester = document.getElementById("js-plotly-tester");
+    if (tester && root.contains(tester)) tester.remove();
+    window.setTimeout(function () { drawAll(document.body); }, 0);
+  });
+
   window.htmx.onLoad(drawAll);
 })();

@@ -411,9 +411,13 @@ def test_tokens_and_outsiders_may_not_confirm(client, db, fraud):
     token = client.post(f"{API}/{pp.id}/confirmations", json={"hours": "2"},
                         headers=bearer(db, "viewer", teams=[fraud]))
     assert_problem(token, 403)
+    # The real reason, not "only members of the affected team" (the token's user is one).
+    assert token.json()["detail"].startswith("An API token cannot confirm a pain point")
     outsider = factories.make_user(db, role="leader", teams=[other])
     db.commit()
-    assert_problem(confirm_as(client, db, outsider, pp.id, "2"), 403)
+    refused = confirm_as(client, db, outsider, pp.id, "2")
+    assert_problem(refused, 403)
+    assert refused.json()["detail"] == "Only members of the affected team can confirm a pain point."
     assert db.scalar(select(func.count()).select_from(Confirmation)) == 0
 
 

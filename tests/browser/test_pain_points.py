@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from app.demo.catalog import TEAMS
 from app.pain_points import cost
 from app.core.clock import today
-from app.templating import hours, money
+from app.templating import hours, money, money_whole
 from tests.browser.conftest import artifact, sign_in
 
 WEEKS = D(46)  # the organisation's default working weeks (the demo keeps it)
@@ -51,11 +51,12 @@ def test_pm_logs_edits_and_resolves_a_pain_point(page: Page):
     type_into(page, "Low", "1")
     type_into(page, "Likely", "2")
     type_into(page, "High", "4")
-    expect(page.get_by_test_id("preview-expected")).to_have_text(money(run_rate(1, 2, 4)))
+    expect(page.get_by_test_id("preview-expected")).to_have_text(money_whole(run_rate(1, 2, 4)))
     expect(page.get_by_test_id("preview-range")).to_have_text(
-        f"Range: {money(run_rate(1, 2, 4, 'low'))} – {money(run_rate(1, 2, 4, 'high'))}")
+        f"Range: {money_whole(run_rate(1, 2, 4, 'low'))} – "
+        f"{money_whole(run_rate(1, 2, 4, 'high'))}")
     type_into(page, "Likely", "3")  # the preview follows as the PM types
-    expect(page.get_by_test_id("preview-expected")).to_have_text(money(run_rate(1, 3, 4)))
+    expect(page.get_by_test_id("preview-expected")).to_have_text(money_whole(run_rate(1, 3, 4)))
     page.screenshot(path=str(artifact("pain_point_form_preview.png")), full_page=True)
 
     page.get_by_role("button", name="Log pain point").click()
@@ -68,16 +69,16 @@ def test_pm_logs_edits_and_resolves_a_pain_point(page: Page):
         f"Expected: {hours(cost.expected_hours(D(1), D(3), D(4)))} h/week expected "
         f"(PERT: (1 + 4×3 + 4) / 6) × {PEOPLE} people × 46 weeks × {money(RATE)}/h = "
         f"{money(expected)} a year")
-    expect(page.get_by_test_id("cost-expected")).to_have_text(money(expected))
+    expect(page.get_by_test_id("cost-expected")).to_have_text(money_whole(expected))
     page.screenshot(path=str(artifact("pain_point_detail.png")), full_page=True)
 
     page.get_by_role("link", name="Edit").click()
     expect(page.get_by_label("Likely", exact=True)).to_have_value("3")
     type_into(page, "High", "10")
-    expect(page.get_by_test_id("preview-expected")).to_have_text(money(run_rate(1, 3, 10)))
+    expect(page.get_by_test_id("preview-expected")).to_have_text(money_whole(run_rate(1, 3, 10)))
     page.get_by_role("button", name="Save changes").click()
     expect(page).to_have_url(re.compile(r"/pain-points/\d+$"))
-    expect(page.get_by_test_id("cost-expected")).to_have_text(money(run_rate(1, 3, 10)))
+    expect(page.get_by_test_id("cost-expected")).to_have_text(money_whole(run_rate(1, 3, 10)))
     expect(page.get_by_test_id("breakdown-high")).to_contain_text(
         f"= {money(run_rate(1, 3, 10, 'high'))} a year")
 

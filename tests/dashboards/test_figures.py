@@ -204,11 +204,14 @@ class Dist:
 
 
 def test_lead_time_trend_median_and_p90_with_gaps():
-    rows = [("2026-Q1", Dist(None, None, 0)), ("2026-Q2", Dist(D("40"), D("90"), 3))]
+    rows = [("2025-Q4", Dist(None, None, 0)), ("2026-Q1", Dist(D("40"), D("90"), 3)),
+            ("2026-Q2", Dist(None, None, 0)), ("2026-Q3", Dist(D("30"), D("50"), 2))]
     fig = valid(figures.lead_time_trend(rows))
     median, p90 = fig["data"]
-    assert median["y"] == [None, 40.0] and p90["y"] == [None, 90.0]
-    assert median["customdata"] == ["0 models", "3 models"]
+    # The axis starts at the first quarter with a deployment; a later gap stays a gap.
+    assert median["x"] == ["2026-Q1", "2026-Q2", "2026-Q3"]
+    assert median["y"] == [40.0, None, 30.0] and p90["y"] == [90.0, None, 50.0]
+    assert median["customdata"] == ["3 models", "0 models", "2 models"]
     assert figures.is_empty(figures.lead_time_trend([("2026-Q1", Dist(None, None, 0))]))
 
 
@@ -239,10 +242,12 @@ class Month:
 
 def test_deployments_by_month_bars_and_failure_rate_line():
     rows = [Month(date(2026, 1, 1), 4, 1, D("0.25")), Month(date(2026, 2, 1), 0, 0, None)]
-    fig = valid(figures.deployments_by_month(rows, link="/models?team=fraud"))
+    fig = valid(figures.deployments_by_month(
+        rows, link=lambda month: f"/models?deployed_in={month:%Y-%m}"))
     bars, line = fig["data"]
     assert bars["x"] == ["Jan 2026", "Feb 2026"] and bars["y"] == [4, 0]
-    assert bars["customdata"] == ["/models?team=fraud"] * 2
+    # Each bar opens the models deployed in its own month.
+    assert bars["customdata"] == ["/models?deployed_in=2026-01", "/models?deployed_in=2026-02"]
     assert line["yaxis"] == "y2" and line["y"] == [0.25, None]
 
 
@@ -256,12 +261,16 @@ def test_funnel_bars_one_trace_per_milestone():
     milestones = ("ideated", "validated", "deployed")
     cohorts = [Funnel(Quarter(2026, 1), {"ideated": 10, "validated": 6, "deployed": 3}),
                Funnel(Quarter(2026, 2), {"ideated": 0, "validated": 0, "deployed": 0})]
-    fig = valid(figures.funnel_bars(cohorts, milestones, link="/models"))
+    fig = valid(figures.funnel_bars(cohorts, milestones,
+                                    link=lambda q, m: f"/models?cohort={q}&reached={m}"))
     assert [t["name"] for t in fig["data"]] == ["Ideated", "Validated", "Deployed"]
+    # Each bar opens the models of its own cohort that reached its own milestone.
+    assert fig["data"][1]["customdata"] == ["/models?cohort=2026-Q1&reached=validated",
+                                            "/models?cohort=2026-Q2&reached=validated"]
     assert fig["data"][2]["y"] == [3, 0]
     assert fig["data"][2]["hovertext"][0] == "3 of 10 reached deployed"
     assert fig["layout"]["barmode"] == "group"
-    assert figures.is_empty(figures.funnel_bars(cohorts[1:], milestones, link="/models"))
+    assert figures.is_empty(figures.funnel_bars(cohorts[1:], milestones, link=lambda q, m: ""))
 
 
 @dataclass
@@ -325,3 +334,11 @@ def test_tiles_in_order_with_changes_ranges_and_samples():
     assert by_metric["llm-spend"].change.tone == "neutral"
     assert by_metric["hours-per-week"].extra[0][0] == "fte"
     assert by_metric["lead-time"].extra[0][0] == "lead-time-p90"
+
+
+def test_spend_by_month_has_no_grey_series_when_only_llm_models_spent():
+    rows = [Spend(date(2026, 2, 1), D("1200"), D("0"))]
+    fig = valid(figures.spend_by_month(rows, "USD", date(2026, 1, 1), date(2026, 3, 31),
+                                       link="/models?kind=llm"))
+    # The legend listed "Other compute" with no grey bar anywhere.
+    assert [t["name"] for t in fig["data"]] == ["LLM spend"]

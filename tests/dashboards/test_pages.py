@@ -136,12 +136,12 @@ def test_overview_tiles_for_the_current_quarter_from_quarter_kpis(client, db, as
     team = seed_team(db, 1)
     db.commit()
     as_role("leader")
-    response = client.get("/")
+    org = get_org_settings(db)
+    current = quarter_of(clock.today(), org.fiscal_year_start_month)
+    response = client.get(f"/?to={current.label}")
     assert response.status_code == 200
     page = soup_of(response)
     assert text_of(page.select_one("h1")) == "Overview"
-    org = get_org_settings(db)
-    current = quarter_of(clock.today(), org.fiscal_year_start_month)
     assert current.label in text_of(page.select_one("#kpi-title"))
     kpis = quarter_kpis(db, org, current, team_ids=None, today=clock.today())
     values = tiles(page)
@@ -184,7 +184,8 @@ def test_overview_charts_drill_down_and_validate(client, db, as_role):
     lead = figure_json(page, "overview-lead-time")
     go.Figure(lead)
     assert [t["name"] for t in lead["data"]] == ["Median", "p90"]
-    assert len(lead["data"][0]["x"]) == 8  # the last eight quarters by default
+    # The last eight quarters by default, from the first with a deployment.
+    assert 1 <= len(lead["data"][0]["x"]) <= 8 and lead["data"][0]["y"][0] is not None
 
 
 def test_previous_quarter_comparison_and_quarter_choice(client, db, as_role):
@@ -284,7 +285,8 @@ def test_a_viewer_sees_its_own_teams_and_not_another(client, db, as_role):
     org = get_org_settings(db)
     current = quarter_of(clock.today(), org.fiscal_year_start_month)
     kpis = quarter_kpis(db, org, current, team_ids=frozenset({mine.id}), today=clock.today())
-    assert D(tiles(soup_of(client.get("/")))["annual-cost"]) == kpis.annual_cost.value
+    assert D(tiles(soup_of(client.get(f"/?to={current.label}")))["annual-cost"]) == \
+        kpis.annual_cost.value
 
 
 def test_several_teams_add_up(client, db, as_role):
@@ -341,8 +343,10 @@ def test_cost_by_quarter_splits_resolved_and_adds_up_to_the_quarter_cost(client,
     page = soup_of(client.get("/dashboards/cost"))
     trend = figure_json(page, "cost-trend")
     unresolved, resolved = trend["data"]
-    quarters = last_quarters(current, 8)
-    assert unresolved["x"] == [q.label for q in quarters]
+    quarters = [q.label for q in last_quarters(current, 8)]
+    # From the first quarter with a cost: the quarters before it had nothing logged.
+    assert unresolved["x"] == quarters[quarters.index(unresolved["x"][0]):]
+    assert unresolved["y"][0] + resolved["y"][0] > 0
     [total] = cost_figures(db, PainPointFilters(), first=current.first_day,
                            last=current.last_day, weeks=org.working_weeks_per_year)
     assert unresolved["y"][-1] + resolved["y"][-1] == pytest.approx(float(total.cost))
@@ -369,7 +373,7 @@ def test_velocity_dashboard_charts_and_the_note_on_cost_only_filters(client, db,
     noted = soup_of(client.get(f"/dashboards/velocity?team={team.slug}&persona=ml-engineer"))
     assert "do not apply to velocity" in text_of(noted.select_one("[data-testid=cost-only]"))
     funnel = figure_json(noted, "funnel")
-    assert funnel["data"][0]["customdata"][0] == f"/models?team={team.slug}"
+    assert funnel["data"][0]["customdata"][0].startswith(f"/models?team={team.slug}&cohort=")
     spend = figure_json(noted, "llm-spend")
     assert spend["data"][0]["customdata"][0] == f"/models?team={team.slug}&kind=llm"
     assert sum(spend["data"][0]["y"]) == 600.0  # 3 months × 200 of the LLM model
@@ -454,12 +458,13 @@ def test_fiscal_quarters_follow_the_org_settings(client, db, as_role):
     db.commit()
     as_role("leader")
     current = quarter_of(clock.today(), 10)
+    complete = current.previous()  # the overview opens on the last complete fiscal quarter
     page = soup_of(client.get("/"))
-    assert f"{current.label} against {current.previous().label}" in text_of(
+    assert f"{complete.label} against {complete.previous().label}" in text_of(
         page.select_one("#kpi-title"))
-    kpis = quarter_kpis(db, org, current, team_ids=None, today=clock.today())
+    kpis = quarter_kpis(db, org, complete, team_ids=None, today=clock.today())
     assert D(tiles(page)["quarter-cost"]) == kpis.quarter_cost.value
-    assert page.select_one("#f-to option[selected]")["value"] == current.label
+    assert page.select_one("#f-to option[selected]")["value"] == complete.label
     trend = figure_json(soup_of(client.get("/dashboards/cost")), "cost-trend")
     assert trend["data"][0]["x"][-1] == current.label
     first = last_quarters(current, 8)[0]
@@ -467,3 +472,79 @@ def test_fiscal_quarters_follow_the_org_settings(client, db, as_role):
                           headers={"HX-Request": "true"})
     assert response.headers["HX-Push-Url"] == (
         f"/dashboards/cost?from={first.label}&to={current.label}")
+
+
+def _models_listed(client, url: str) -> int:
+    page = soup_of(client.get(url))
+    return len(page.select("table.models tbody tr[data-model]"))
+
+
+def test_every_velocity_bar_opens_exactly_the_models_it_counts(client, db, as_role):
+    """A funnel bar lists the models of its cohort that reached its milestone, a deployments
+    bar the models deployed in its month: as many as the bar says (they used to open the
+    whole, unfiltered model list)."""
+    team = seed_team(db, 1)
+    seed_team(db, 2)  # another team's models stay out of a team-filtered drill-down
+    db.commit()
+    as_role("leader")
+    page = soup_of(client.get(f"/dashboards/velocity?team={team.slug}"))
+    funnel = figure_json(page, "funnel")
+    checked = 0
+    for trace in funnel["data"]:
+        for count, url in zip(trace["y"], trace["customdata"], strict=True):
+            assert _models_listed(client, url) == count, url
+            checked += count
+    assert checked > 0
+    deployments = figure_json(page, "deployments")["data"][0]
+    months = [(n, url) for n, url in zip(deployments["y"], deployments["customdata"],
+                                          strict=True) if n]
+    assert months
+    for deployed, url in months:
+        # A model deployed twice in a month is one model of the list.
+        assert 1 <= _models_listed(client, url) <= deployed, url
+        assert "deployed_in=" in url
+    quiet = next(url for n, url in zip(deployments["y"], deployments["customdata"],
+                                       strict=True) if not n)
+    assert _models_listed(client, quiet) == 0
+
+
+def test_the_model_list_says_which_drill_down_it_shows_and_refuses_a_bad_one(client, db,
+                                                                              as_role):
+    team = seed_team(db, 1)
+    db.commit()
+    as_role("leader")
+    cohort = quarter_of(clock.today()).label
+    page = soup_of(client.get(f"/models?team={team.slug}&cohort={cohort}&reached=deployed"))
+    assert f"ideated in {cohort}, reached deployed" in text_of(
+        page.select_one("[data-testid=result-count]"))
+    assert page.select_one("[data-testid=clear-drill]")["href"] == f"/models?team={team.slug}"
+    bad = client.get("/models?cohort=2026-Q7&deployed_in=2026-13")
+    alert = text_of(soup_of(bad).select_one(".flash-error"))
+    assert "cohort" in alert.lower() and "deployed" in alert.lower()
+
+
+def test_the_overview_opens_on_the_last_complete_quarter_and_says_a_running_one_runs(
+        client, db, as_role):
+    """The running quarter against a whole one read as a collapse ("Production rate 0.0% ▼",
+    "Deployments −22%"): the overview opens on the last complete quarter, as the reports page
+    does; asked for the running one, it says the comparison is of a part with a whole."""
+    seed_team(db, 1)
+    db.commit()
+    as_role("leader")
+    org = get_org_settings(db)
+    current = quarter_of(clock.today(), org.fiscal_year_start_month)
+    complete = current.previous()
+    page = soup_of(client.get("/"))
+    assert text_of(page.select_one("#kpi-title")) == \
+        f"{complete.label} against {complete.previous().label}"
+    assert page.select_one("#f-to option[selected]")["value"] == complete.label
+    assert page.select_one("[data-testid=running-quarter]") is None
+    kpis = quarter_kpis(db, org, complete, team_ids=None, today=clock.today())
+    assert D(tiles(page)["deployments"]) == kpis.deployments.value
+    running = soup_of(client.get(f"/?to={current.label}"))
+    note = running.select_one("[data-testid=running-quarter]").parent
+    assert f"{current.label} is still running" in text_of(note)
+    assert f"compared with the whole of {complete.label}" in text_of(note)
+    # The maturity score says what it is out of.
+    maturity = running.select_one("li[data-metric=maturity] .kpi-value")
+    assert text_of(maturity) == "1.40 of 2"
