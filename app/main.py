@@ -34,7 +34,9 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     app.state.secret_key = settings.resolved_secret_key()
     app.state.engine = engine or make_engine(settings.database_url,
                                              pool_size=settings.db_pool_size,
-                                             max_overflow=settings.db_max_overflow)
+                                             max_overflow=settings.db_max_overflow,
+                                             lock_timeout_ms=settings.db_lock_timeout_ms,
+                                             statement_timeout_ms=settings.db_statement_timeout_ms)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.migration_head = head_revision()
     templates = make_templates(str(settings.templates_dir))

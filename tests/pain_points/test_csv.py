@@ -159,24 +159,31 @@ def test_skip_invalid_imports_the_good_rows_only_and_reports_the_others(db, team
     assert [pp.title for pp in stored(db)] == ["kept 1", "kept 2"]
 
 
-def test_a_row_refused_after_the_service_flushed_leaves_nothing(db, teams, admin, monkeypatch):
-    """Each row runs in a SAVEPOINT: whatever a refused row wrote is rolled back with it."""
-    create = service.create_pain_point
+def test_an_import_audits_every_row_and_refreshes_the_totals_once(db, teams, admin,
+                                                                   monkeypatch):
+    """Every row is validated before any is stored; the rows go in as batches, each with its
+    audit entry, and the dashboards' totals are refreshed once, at the commit."""
+    import dataclasses
 
-    def create_then_refuse(session, data, **kwargs):
-        pain_point = create(session, data, **kwargs)  # flushed, audit entry written
-        if data.title == "refused late":
-            raise ValidationFailed([FieldError("title", "refused after the flush")])
-        return pain_point
+    from app.core import derived
+    from app.pain_points import summary
 
-    monkeypatch.setattr(service, "create_pain_point", create_then_refuse)
-    data = csv_bytes(good(title="kept"), good(title="refused late"), good(title="kept too"))
+    calls = []
+    kept = derived._KEPT[summary.KEPT.name]
+    monkeypatch.setitem(derived._KEPT, kept.name, dataclasses.replace(
+        kept, refresh=lambda connection, scopes: (calls.append(set(scopes)),
+                                                   kept.refresh(connection, scopes))))
+    monkeypatch.setattr(service, "BATCH", 2)  # three batches, three flushes
+    data = csv_bytes(*(good(title=f"row {n}") for n in range(5)),
+                     good(title="bad", stage="launch"))
     result = run(db, data, admin, skip_invalid=True)
-    assert (result.imported, result.errors) == (2, [RowError(3, "title",
-                                                             "refused after the flush")])
-    assert [pp.title for pp in stored(db)] == ["kept", "kept too"]
+    assert (result.imported, [(e.line, e.field) for e in result.errors]) == (5, [(7, "stage")])
+    assert calls == []  # flushes and the batches' savepoint-free writes refresh nothing
+    db.commit()
+    assert len(calls) == 1
+    assert [pp.title for pp in stored(db)] == [f"row {n}" for n in range(5)]
     entries = db.scalars(select(AuditEntry.entity_id).where(
-        AuditEntry.entity_type == "pain_point"))
+        AuditEntry.entity_type == "pain_point", AuditEntry.action == "create"))
     assert sorted(entries) == sorted(str(pp.id) for pp in stored(db))
 
 
