@@ -43,13 +43,16 @@ class Kept:
     touched: Callable[[Session], set[Hashable]]  # after a flush: the scopes it changed
     refresh: Callable[[Connection, set[Hashable]], None]  # rebuild the rows of these scopes
     rebuild: Callable[[Connection], None]  # every row afresh
-    lock_key: Callable[[Hashable], int | None]  # a scope's lock key; None: the whole table
+    lock_keys: Callable[[Hashable], Iterable[int] | None]  # a mark's keys; None: the table
     answers: frozenset[str]  # the filter fields its rows can answer
     lock_class: int  # first half of its PostgreSQL advisory locks, unique per table
     max_scopes: int = 200
     # Brings rows that depend on the calendar or settings up to date (`northstar maintain`),
     # taking `lock_table` only when there is work; returns whether it changed anything.
     maintain: Callable[[Connection], bool] | None = None
+    # After a savepoint rolled back, the marks to refresh again: a mark whose refresh is not
+    # idempotent (rows added to totals) becomes one that is (its scopes recomputed).
+    replay: Callable[[set[Hashable]], set[Hashable]] | None = None
 
 
 _KEPT: dict[str, Kept] = {}
@@ -105,15 +108,19 @@ def lock_table(connection: Connection, kept: Kept) -> None:
 
 
 def _refresh_scopes(connection: Connection, kept: Kept, scopes: set[Hashable]) -> None:
-    keys = [kept.lock_key(scope) for scope in scopes]
-    if len(scopes) > kept.max_scopes or any(key is None for key in keys):
-        _lock(connection, kept, None)
-        if len(scopes) > kept.max_scopes:
-            kept.rebuild(connection)
-            return
+    keys: set[int] = set()
+    whole = len(scopes) > kept.max_scopes
+    for scope in scopes:
+        found = kept.lock_keys(scope)
+        if found is None:
+            whole = True
+            break
+        keys.update(found)
+    _lock(connection, kept, None if whole else keys)
+    if len(scopes) > kept.max_scopes:
+        kept.rebuild(connection)
     else:
-        _lock(connection, kept, keys)  # type: ignore[arg-type]
-    kept.refresh(connection, scopes)
+        kept.refresh(connection, scopes)
 
 
 # --- in a session -----------------------------------------------------------------------------
@@ -134,6 +141,12 @@ def fresh(session: Session, name: str) -> None:
     if (session.new or session.dirty or session.deleted
             or session.info.get(_PENDING, {}).get(name)):
         refresh(session, name)
+
+
+def mark(session: Session, name: str, scopes: set[Hashable]) -> None:
+    """Marks what a write that bypassed the ORM's flush (a bulk INSERT) touched."""
+    session.info.setdefault(_MARKS, {}).setdefault(name, set()).update(scopes)
+    session.info.setdefault(_PENDING, {}).setdefault(name, set()).update(scopes)
 
 
 @event.listens_for(Session, "after_flush")
@@ -159,7 +172,10 @@ def _savepoint_rolled_back(session: Session, previous: SessionTransaction) -> No
         marks: dict[str, set[Hashable]] = session.info.get(_MARKS, {})
         pending = session.info.setdefault(_PENDING, {})
         for name, scopes in marks.items():
-            pending.setdefault(name, set()).update(scopes)
+            replay = _KEPT[name].replay
+            again = replay(scopes) if replay else scopes
+            marks[name] = set(again)
+            pending[name] = set(again)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -186,21 +186,43 @@ def check_pain_points(session: Session, rows: Sequence[tuple[int, PainPointIn]],
 BATCH = 1000
 
 
+# The columns a new pain point is given (the others take their defaults).
+_NEW_COLUMNS = ["team_id", "persona_id", "stage_id", "reporter_id", "title", "description",
+                "evidence", "kind", "hours_low", "hours_likely", "hours_high",
+                "people_affected", "status", "observed_since", "resolved_on"]
+
+
 def add_pain_points(session: Session, made: Sequence[PainPoint], *, actor: Principal,
-                    progress: Callable[[int], None] | None = None) -> None:
-    """Stores pain points `check_pain_points` made, in batches, each with its audit entry.
-    The derived tables are refreshed once, when the caller's transaction commits."""
+                    progress: Callable[[int], None] | None = None) -> list[int]:
+    """Stores pain points `check_pain_points` made: multi-row INSERTs of `BATCH` rows, each row
+    with its audit entry. The stored quarter totals get the new rows' figures added once, when
+    the caller's transaction commits (summary.Added). Returns the new ids."""
+    from app.audit.models import AuditEntry
+    from app.core import derived
+    from app.pain_points import summary
+
+    session.flush()
+    ids: list[int] = []
     for start in range(0, len(made), BATCH):
         batch = made[start:start + BATCH]
-        session.add_all(batch)
-        session.flush()
-        for pain_point in batch:
-            record(session, actor=actor.actor_label, actor_id=actor.user_id, action="create",
-                   entity="pain_point", entity_id=pain_point.id,
-                   after=snapshot(pain_point, FIELDS))
-        session.flush()
+        rows = [{name: getattr(p, name) for name in _NEW_COLUMNS} for p in batch]
+        for row in rows:
+            row["description"] = row["description"] or ""
+            row["evidence"] = row["evidence"] or ""
+        new = list(session.execute(insert(PainPoint).returning(
+            PainPoint.id, sort_by_parameter_order=True), rows).scalars())
+        session.execute(insert(AuditEntry), [
+            {"actor": actor.actor_label, "actor_id": actor.user_id, "action": "create",
+             "entity_type": "pain_point", "entity_id": str(pain_point_id),
+             "after": {**snapshot(p, FIELDS), "deleted_at": None}}
+            for pain_point_id, p in zip(new, batch, strict=True)])
+        derived.mark(session, summary.KEPT.name, {summary.Added(tuple(
+            (pain_point_id, p.team_id, p.persona_id, p.stage_id)
+            for pain_point_id, p in zip(new, batch, strict=True)))})
+        ids += new
         if progress is not None:
             progress(start + len(batch))
+    return ids
 
 
 def update_pain_point(session: Session, pain_point: PainPoint, patch: PainPointPatch, *,

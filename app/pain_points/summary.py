@@ -27,6 +27,7 @@ Writes that bypass the ORM (the benchmark's COPY, a restore) call `rebuild` them
 """
 
 from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
@@ -35,6 +36,7 @@ from typing import Any
 from sqlalchemy import (
     Connection, Date, and_, case, delete, func, insert, inspect, literal, or_, select, update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.core import clock
@@ -194,22 +196,83 @@ def maintain(connection: Connection, *, today: date | None = None) -> bool:
     return True
 
 
-def _refresh(connection: Connection, scopes: set[Hashable]) -> None:
-    """Recomputes the rows of `scopes` for the window and settings the rows were built with
-    (a change of settings, or a new quarter, waits for `northstar maintain`; reads that the
-    rows no longer answer are live until then). Not built yet: nothing to keep."""
+@dataclass(frozen=True)
+class Added:
+    """Pain points inserted in bulk (an import, `service.add_pain_points`): their figures are
+    added to the stored totals instead of recomputing every scope they fall in."""
+    rows: tuple[tuple[int, int, int, int], ...]  # (pain point, team, persona, stage)
+
+
+def _covered(scopes: set[Hashable], team: int, persona: int, stage: int) -> bool:
+    """Whether one of `scopes` (None: any) contains (team, persona, stage)."""
+    return any((t, p, s) in scopes for t in (team, None) for p in (persona, None)
+               for s in (stage, None))
+
+
+# IN lists of an added batch stay well under SQLite's limit of bound parameters.
+ADD_CHUNK = 5000
+
+
+def _add(connection: Connection, state: Any, ids: list[int]) -> None:
+    """Adds the figures of the new pain points `ids` to every quarter's rows of their scopes
+    (an upsert: the totals are sums) and their run-rates to the index."""
+    table = CostQuarter.__table__
+    keys = ["quarter_first", "team_id", "persona_id", "stage_id"]
+    upsert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    weeks = state.working_weeks_per_year
+    for start in range(0, len(ids), ADD_CHUNK):
+        chunk = ids[start:start + ADD_CHUNK]
+        connection.execute(insert(RunRateRank.__table__).from_select(
+            ["pain_point_id", "team_id", "persona_id", "stage_id", "observed_since",
+             "resolved_on", "run_rate"],
+            with_costs(select(PainPoint.id, PainPoint.team_id, PainPoint.persona_id,
+                              PainPoint.stage_id, PainPoint.observed_since,
+                              PainPoint.resolved_on, run_rate("expected", weeks)))
+            .where(PainPoint.deleted_at.is_(None), PainPoint.kind == PainPointKind.recurring,
+                   PainPoint.id.in_(chunk))))
+        quarter = quarter_of(state.first_day, state.fiscal_year_start_month)
+        while quarter.first_day <= state.last_day:
+            statement = upsert(table).from_select(
+                _COLUMNS, _quarter_rows(quarter, weeks, PainPoint.id.in_(chunk)))
+            statement = statement.on_conflict_do_update(index_elements=keys, set_={
+                name: table.c[name] + statement.excluded[name]
+                for name in (*_MEASURES, "cost_resolved")})
+            connection.execute(statement)
+            quarter = quarter.next()
+
+
+def _refresh(connection: Connection, marks: set[Hashable]) -> None:
+    """Recomputes the rows of the marked scopes (and adds those of pain points added in bulk)
+    for the window and settings the rows were built with (a change of settings, or a new
+    quarter, waits for `northstar maintain`; reads that the rows no longer answer are live
+    until then). Not built yet: nothing to keep."""
     state = connection.execute(select(CostSummaryState.__table__)).one_or_none()
     if state is None:
         return
+    scopes = {m for m in marks if not isinstance(m, Added)}
     if EVERYTHING in scopes:
         rebuild(connection)
-    else:
+        return
+    if scopes:
         _recompute(connection, state, scopes)  # type: ignore[arg-type]
+    added = [pain_point for mark in marks if isinstance(mark, Added)
+             for pain_point, *scope in mark.rows if not _covered(scopes, *scope)]
+    if added:
+        _add(connection, state, added)
 
 
-def _lock_key(scope: Hashable) -> int | None:
-    team = scope[0]  # type: ignore[index]
-    return team
+def _replay(marks: set[Hashable]) -> set[Hashable]:
+    """After a savepoint rolled back: added rows are recomputed by their scopes instead (adding
+    them twice would count them twice)."""
+    return ({m for m in marks if not isinstance(m, Added)}
+            | {tuple(row[1:]) for m in marks if isinstance(m, Added) for row in m.rows})
+
+
+def _lock_keys(mark: Hashable) -> Iterable[int] | None:
+    if isinstance(mark, Added):
+        return {row[1] for row in mark.rows}
+    team = mark[0]  # type: ignore[index]
+    return None if team is None else (team,)
 
 
 # --- what a flush touched -------------------------------------------------------------------
@@ -258,7 +321,8 @@ KEPT = keep(Kept(
     touched=_touched,  # type: ignore[arg-type]
     refresh=_refresh,
     rebuild=rebuild,
-    lock_key=_lock_key,
+    lock_keys=_lock_keys,
+    replay=_replay,
     answers=frozenset({"team_ids", "persona_id", "stage_id"}),
     lock_class=1301,
     max_scopes=MAX_SCOPES,

@@ -160,7 +160,7 @@ MILESTONES = keep(Kept(
     touched=_touched_models,
     refresh=_refresh_milestones,
     rebuild=lambda connection: _rebuild_milestones(connection, None),
-    lock_key=lambda model_id: model_id,  # type: ignore[arg-type,return-value]
+    lock_keys=lambda model_id: (model_id,),  # type: ignore[arg-type,return-value]
     # velocity.queries.scoped filters the rows by model id, which every filter names.
     answers=frozenset({"team_ids", "model_id", "model_ids"}),
     lock_class=1302,
@@ -173,7 +173,7 @@ DEPLOYMENT_MONTHS = keep(Kept(
     touched=_touched_cells,
     refresh=_refresh_months,
     rebuild=lambda connection: _rebuild_months(connection, None),
-    lock_key=lambda scope: scope[0],  # type: ignore[index]  # the team
+    lock_keys=lambda scope: (scope[0],),  # type: ignore[index]  # the team
     answers=frozenset({"team_ids"}),
     lock_class=1303,
     max_scopes=MAX_PENDING,

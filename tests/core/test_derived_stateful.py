@@ -176,8 +176,13 @@ class DerivedTables(RuleBasedStateMachine):
         self.check_cost()
         self.db.rollback()
 
-    @rule(rows=st.integers(1, 6), bad=st.integers(0, 3))
-    def import_with_skipped_rows(self, rows: int, bad: int) -> None:
+    @rule(rows=st.integers(1, 6), bad=st.integers(0, 3), commit=st.booleans())
+    def import_with_skipped_rows(self, rows: int, bad: int, commit: bool) -> None:
+        self._import(rows, bad)  # uncommitted: later savepoints must not add its rows twice
+        if commit:
+            self.db.commit()
+
+    def _import(self, rows: int, bad: int) -> None:
         teams = list(self.db.scalars(select(Team.slug).order_by(Team.id)))
         lines = ["team,persona,stage,title,hours_low,hours_likely,hours_high,observed_since"]
         for n in range(rows):
@@ -191,7 +196,14 @@ class DerivedTables(RuleBasedStateMachine):
         result = csv_io.import_pain_points(self.db, "\n".join(lines).encode(), actor=actor,
                                            today=self.today, skip_invalid=True)
         assert (result.imported, len(result.errors)) == (rows, bad)
-        self.db.commit()
+
+    @rule(rows=st.integers(1, 4))
+    def import_in_a_savepoint_rolled_back(self, rows: int) -> None:
+        """The totals the import added are read inside the savepoint, which then rolls back."""
+        savepoint = self.db.begin_nested()
+        self._import(rows, 1)
+        self.check_cost()
+        savepoint.rollback()
 
     @rule(weeks=st.sampled_from([D("44"), D("46"), D("47.5")]),
           month=st.sampled_from([1, 4, 7]), maintain=st.booleans())
@@ -270,6 +282,6 @@ def test_every_stored_read_equals_the_live_query(connection, monkeypatch):
     Machine.connection = connection
     monkeypatch.setattr(clock, "today", lambda: machine_today[0].today)
     run_state_machine_as_test(Machine, settings=settings(
-        max_examples=int(os.environ.get("NORTHSTAR_STATEFUL_EXAMPLES", "15")),
+        max_examples=int(os.environ.get("NORTHSTAR_STATEFUL_EXAMPLES", "10")),
         stateful_step_count=25, deadline=None,
         suppress_health_check=list(HealthCheck)))
