@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit.service import record, snapshot
 from app.auth.permissions import Principal
+from app.core.bulk import insert_rows
 from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from app.db import utcnow
 from app.pain_points.models import (
@@ -194,8 +195,8 @@ _NEW_COLUMNS = ["team_id", "persona_id", "stage_id", "reporter_id", "title", "de
 
 def add_pain_points(session: Session, made: Sequence[PainPoint], *, actor: Principal,
                     progress: Callable[[int], None] | None = None) -> list[int]:
-    """Stores pain points `check_pain_points` made: multi-row INSERTs of `BATCH` rows, each row
-    with its audit entry. The stored quarter totals get the new rows' figures added once, when
+    """Stores pain points `check_pain_points` made, `BATCH` rows at a time (app/core/bulk.py),
+    each row with its audit entry. The stored quarter totals get the new rows' figures added once, when
     the caller's transaction commits (summary.Added). Returns the new ids."""
     from app.audit.models import AuditEntry
     from app.core import derived
@@ -205,16 +206,17 @@ def add_pain_points(session: Session, made: Sequence[PainPoint], *, actor: Princ
     ids: list[int] = []
     for start in range(0, len(made), BATCH):
         batch = made[start:start + BATCH]
+        now = utcnow()
         rows = [{name: getattr(p, name) for name in _NEW_COLUMNS} for p in batch]
         for row in rows:
-            row["description"] = row["description"] or ""
-            row["evidence"] = row["evidence"] or ""
-        new = list(session.execute(insert(PainPoint).returning(
-            PainPoint.id, sort_by_parameter_order=True), rows).scalars())
-        session.execute(insert(AuditEntry), [
-            {"actor": actor.actor_label, "actor_id": actor.user_id, "action": "create",
-             "entity_type": "pain_point", "entity_id": str(pain_point_id),
-             "after": {**snapshot(p, FIELDS), "deleted_at": None}}
+            row.update(description=row["description"] or "", evidence=row["evidence"] or "",
+                       version=1, created_at=now, updated_at=now)
+        connection = session.connection()
+        new = insert_rows(connection, PainPoint.__table__, rows, returning_ids=True)
+        insert_rows(connection, AuditEntry.__table__, [
+            {"at": now, "actor": actor.actor_label, "actor_id": actor.user_id,
+             "action": "create", "entity_type": "pain_point", "entity_id": str(pain_point_id),
+             "before": None, "after": {**snapshot(p, FIELDS), "deleted_at": None}}
             for pain_point_id, p in zip(new, batch, strict=True)])
         derived.mark(session, summary.KEPT.name, {summary.Added(tuple(
             (pain_point_id, p.team_id, p.persona_id, p.stage_id)

@@ -40,6 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.core import clock
+from app.core.bulk import among
 from app.core.derived import Kept, answers, fresh, keep, lock_table
 from app.core.periods import Quarter, last_quarters, quarter_of
 from app.core.sql import SQL
@@ -220,8 +221,11 @@ def _add(connection: Connection, state: Any, ids: list[int]) -> None:
     keys = ["quarter_first", "team_id", "persona_id", "stage_id"]
     upsert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     weeks = state.working_weeks_per_year
-    for start in range(0, len(ids), ADD_CHUNK):
-        chunk = ids[start:start + ADD_CHUNK]
+    dialect = connection.dialect.name
+    # PostgreSQL takes the ids as one array parameter: no chunks.
+    size = len(ids) if dialect == "postgresql" else ADD_CHUNK
+    for start in range(0, len(ids), size):
+        new = among(PainPoint.id, ids[start:start + size], dialect)
         connection.execute(insert(RunRateRank.__table__).from_select(
             ["pain_point_id", "team_id", "persona_id", "stage_id", "observed_since",
              "resolved_on", "run_rate"],
@@ -229,11 +233,11 @@ def _add(connection: Connection, state: Any, ids: list[int]) -> None:
                               PainPoint.stage_id, PainPoint.observed_since,
                               PainPoint.resolved_on, run_rate("expected", weeks)))
             .where(PainPoint.deleted_at.is_(None), PainPoint.kind == PainPointKind.recurring,
-                   PainPoint.id.in_(chunk))))
+                   new)))
         quarter = quarter_of(state.first_day, state.fiscal_year_start_month)
         while quarter.first_day <= state.last_day:
             statement = upsert(table).from_select(
-                _COLUMNS, _quarter_rows(quarter, weeks, PainPoint.id.in_(chunk)))
+                _COLUMNS, _quarter_rows(quarter, weeks, new))
             statement = statement.on_conflict_do_update(index_elements=keys, set_={
                 name: table.c[name] + statement.excluded[name]
                 for name in (*_MEASURES, "cost_resolved")})
