@@ -1,5 +1,6 @@
 """Imports run in the background: one row per job with its progress and outcome, so that any
-replica answers the page that polls it.
+replica answers the page that polls it; and an index on each pain point's (team, persona, stage)
+for the derived tables' refresh of one scope.
 
 Revision ID: 0007
 Revises: 0006
@@ -37,9 +38,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('import_job', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_import_job_actor_id'), ['actor_id'], unique=False)
+    # The derived tables' refresh of one (team, persona, stage) scope (app/pain_points/summary.py).
+    with op.batch_alter_table('pain_point', schema=None) as batch_op:
+        batch_op.create_index('ix_pain_point_scope', ['team_id', 'persona_id', 'stage_id'],
+                              unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('pain_point', schema=None) as batch_op:
+        batch_op.drop_index('ix_pain_point_scope')
     with op.batch_alter_table('import_job', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_import_job_actor_id'))
     op.drop_table('import_job')
