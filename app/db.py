@@ -99,9 +99,8 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE, max_overflow: int = MAX
     if "connect_timeout" not in parsed.query:
         connect_args.setdefault("connect_timeout", 2)
     kwargs.setdefault("pool_timeout", 2)
-    options = [f"-c {name}={value}" for name, value in (("lock_timeout", lock_timeout_ms),
-                                                          ("statement_timeout", statement_timeout_ms))
-               if value is not None]
+    limits = (("lock_timeout", lock_timeout_ms), ("statement_timeout", statement_timeout_ms))
+    options = [f"-c {name}={value}" for name, value in limits if value is not None]
     if options:
         connect_args["options"] = " ".join([connect_args.get("options", ""), *options]).strip()
     # pre_ping lets the first query after a database restart succeed instead of failing.

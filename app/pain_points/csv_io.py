@@ -3,8 +3,9 @@
 Import: a file as app.core.csv_tools.parse_table reads it (UTF-8, a header row that names the
 columns), one pain point per row. Every row goes through `PainPointIn` and the service's rules
 before anything is stored (a refused row leaves nothing behind); unless bad rows are to be
-skipped, one bad row imports nothing at all. 10 000 rows take seconds, not hours. Export: the ledger's rows with their costs, every text cell
-neutralised so that no spreadsheet runs it as a formula.
+skipped, one bad row imports nothing at all. The valid rows then go in as batches (10 000
+rows take seconds). Export: the ledger's rows with their costs, every text cell neutralised so
+that no spreadsheet runs it as a formula.
 """
 
 import csv

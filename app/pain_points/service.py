@@ -196,8 +196,8 @@ _NEW_COLUMNS = ["team_id", "persona_id", "stage_id", "reporter_id", "title", "de
 def add_pain_points(session: Session, made: Sequence[PainPoint], *, actor: Principal,
                     progress: Callable[[int], None] | None = None) -> list[int]:
     """Stores pain points `check_pain_points` made, `BATCH` rows at a time (app/core/bulk.py),
-    each row with its audit entry. The stored quarter totals get the new rows' figures added once, when
-    the caller's transaction commits (summary.Added). Returns the new ids."""
+    each row with its audit entry. The stored quarter totals get the new rows' figures added
+    once, when the caller's transaction commits (summary.Added). Returns the new ids."""
     from app.audit.models import AuditEntry
     from app.core import derived
     from app.pain_points import summary

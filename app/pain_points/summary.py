@@ -23,7 +23,8 @@ and a read sums those rows. Correctness rests on two rules:
   them: `northstar maintain` (scheduled) rolls the window forward when a quarter begins and
   rebuilds after a change of the org's weeks or fiscal year.
 
-Writes that bypass the ORM (the benchmark's COPY, a restore) call `rebuild` themselves.
+Writes that bypass the ORM call `derived.rebuild_all` (the benchmark's COPY, a restore) or
+`derived.mark` (an import's bulk INSERT: `Added`).
 """
 
 from collections.abc import Hashable, Iterable

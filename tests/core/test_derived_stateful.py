@@ -12,7 +12,6 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -21,15 +20,15 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.permissions import Principal
 from app.auth.models import Role
+from app.auth.permissions import Principal
 from app.core import clock, derived
 from app.core.periods import quarter_of
 from app.pain_points import csv_io, queries, summary
 from app.pain_points.models import CostSummaryState, PainPoint, RunRateRank
 from app.pain_points.queries import GroupBy, PainPointFilters
 from app.settings.models import OrgSettings
-from app.teams.models import Persona, Stage, Team, TeamPersona
+from app.teams.models import Team, TeamPersona
 from app.velocity import milestones
 from app.velocity.models import DeploymentMonth, EventType, LifecycleEvent, MLModel, ModelMilestone
 from tests import factories
@@ -102,8 +101,9 @@ class DerivedTables(RuleBasedStateMachine):
             p = rng.choice(pain_points)
             p.deleted_at = None if p.deleted_at else datetime.now(UTC)
         elif kind == 5:
-            row = rng.choice(list(db.scalars(select(TeamPersona).order_by(TeamPersona.team_id,
-                                                                           TeamPersona.persona_id))))
+            rows = db.scalars(select(TeamPersona).order_by(TeamPersona.team_id,
+                                                           TeamPersona.persona_id))
+            row = rng.choice(list(rows))
             row.hourly_cost = None if row.hourly_cost else D(rng.randint(80, 200))
         elif kind == 6:
             factories.persona(db, rng.choice(PERSONAS)).hourly_cost = D(rng.randint(60, 160))
