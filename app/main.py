@@ -13,6 +13,7 @@ import app.models  # noqa: F401  (every model, and the listeners that keep summa
 from app.config import Settings, get_settings
 from app.db import UNGATED_THREADS, RequestGate, make_engine, make_sessionmaker
 from app.idempotency import install_idempotency
+from app.imports.service import background as import_background
 from app.migrate import head_revision
 from app.observability import install_observability
 from app.security_headers import SecurityHeaders
@@ -38,6 +39,8 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
                                              lock_timeout_ms=settings.db_lock_timeout_ms,
                                              statement_timeout_ms=settings.db_statement_timeout_ms)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    # Runs large CSV imports after their request has answered (app/imports/service.py).
+    app.state.import_runner = import_background
     app.state.migration_head = head_revision()
     templates = make_templates(str(settings.templates_dir))
     templates.env.globals["asset_url"] = make_asset_url(Path(settings.static_dir))

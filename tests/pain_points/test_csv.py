@@ -636,3 +636,53 @@ def test_cli_refuses_a_file_that_does_not_exist(tmp_path, cli_db):
                            env={"COLUMNS": "1000"})
     assert result.exit_code == 2
     assert "nope.csv" in result.stderr
+
+
+def test_a_large_import_runs_in_the_background_and_its_page_shows_the_progress(
+        client, db, as_role, teams, app, monkeypatch):
+    """Validated in the request (bad rows skipped and listed), then stored by a job whose row
+    the page polls; nothing is visible until the job commits."""
+    from app.imports import service as import_service
+
+    monkeypatch.setattr(import_service, "BACKGROUND_ROWS", 2)
+    queued = []
+    app.state.import_runner = queued.append  # run by hand below, as the worker thread would
+    fraud, _ = teams
+    as_role("pm", teams=[fraud])
+    csrf = page_csrf(client, "/pain-points/import")
+    data = csv_bytes(*(good(title=f"row {n}") for n in range(3)), good(stage="launch"))
+    response = post_import(client, data, csrf, skip_invalid="on")
+    assert response.status_code == 303, response.text
+    job_page = response.headers["location"]
+    assert job_page.startswith("/pain-points/import/jobs/")
+
+    page = soup_of(client.get(job_page))
+    status = page.find("section", id="import-job")
+    assert status["hx-get"] == job_page and status["hx-trigger"] == "every 1s"
+    assert status.find("progress")["max"] == "3" and status.find("progress")["value"] == "0"
+    assert "Importing 3 pain points" in status.h2.get_text()
+    assert stored(db) == []
+
+    [work] = queued
+    work()
+    swap = client.get(job_page, headers={"HX-Request": "true"})
+    done = soup_of(swap).find("section", id="import-job")
+    assert done.get("hx-trigger") is None  # the polling stops
+    assert done.h2.get_text(strip=True) == "Imported 3 pain points"
+    assert [(line, field) for line, field, _ in error_rows(swap)] == [("5", "stage")]
+    assert [pp.title for pp in stored(db)] == ["row 0", "row 1", "row 2"]
+
+
+def test_an_import_job_is_shown_to_whoever_started_it_only(client, db, as_role, teams, app,
+                                                           monkeypatch):
+    from app.imports import service as import_service
+
+    monkeypatch.setattr(import_service, "BACKGROUND_ROWS", 0)
+    app.state.import_runner = lambda work: None
+    fraud, _ = teams
+    as_role("pm", teams=[fraud])
+    csrf = page_csrf(client, "/pain-points/import")
+    job_page = post_import(client, csv_bytes(good()), csrf).headers["location"]
+    client.cookies.clear()
+    as_role("pm", teams=[fraud])  # another pm of the same team
+    assert client.get(job_page).status_code == 404
