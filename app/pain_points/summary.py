@@ -347,12 +347,9 @@ def _state(session: Session, filters: PainPointFilters, weeks: Decimal) -> Any:
     fresh(session, KEPT.name)
     state = session.execute(select(CostSummaryState)).scalar_one_or_none()
     if state is None or state.working_weeks_per_year != weeks:
-        return None
-    org = session.execute(select(OrgSettings.fiscal_year_start_month,
-                                 OrgSettings.working_weeks_per_year)).one_or_none()
-    if org is None or tuple(org) != (state.fiscal_year_start_month,
-                                     state.working_weeks_per_year):
-        return None  # built for other settings: live until `northstar maintain` rebuilds
+        return None  # built for other weeks: live until `northstar maintain` rebuilds
+    # A quarter's rows do not depend on the fiscal year (only on its first and last day):
+    # after a change of its start they answer the periods that are still stored quarters.
     return state
 
 

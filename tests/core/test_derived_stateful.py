@@ -231,14 +231,18 @@ class DerivedTables(RuleBasedStateMachine):
         weeks, month = org.working_weeks_per_year, org.fiscal_year_start_month
         current = quarter_of(self.today, month)
         state = db.scalar(select(CostSummaryState))
-        built_for_now = state is not None and (state.working_weeks_per_year,
-                                               state.fiscal_year_start_month) == (weeks, month)
+        built_for_now = state is not None and state.working_weeks_per_year == weeks
         quarters = [current, current.next(), current.previous(), current.previous().previous()]
         for quarter in quarters:
             period = dict(first=quarter.first_day, last=quarter.last_day, weeks=weeks,
                           group_by=GroupBy.team)
             stored = summary.cost_figures(db, PainPointFilters(), **period)
-            covered = built_for_now and state.first_day <= quarter.first_day <= state.last_day
+            # Stored: the same weeks, and the period is one of the stored quarters (a change
+            # of the fiscal year's start may keep the same quarters: 1 → 4 → 7).
+            covered = built_for_now and (
+                state.first_day <= quarter.first_day <= state.last_day
+                and quarter_of(quarter.first_day, state.fiscal_year_start_month).first_day
+                == quarter.first_day)
             assert (stored is not None) == covered, (quarter, state)
             if stored is None:
                 continue
