@@ -29,13 +29,15 @@ Writes that bypass the ORM call `derived.rebuild_all` (the benchmark's COPY, a r
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
-    Connection, Date, and_, case, delete, func, insert, inspect, literal, or_, select, update,
+    Connection, Date, and_, bindparam, case, delete, func, insert, inspect, literal, or_, select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -125,10 +127,35 @@ def _recompute(connection: Connection, state: Any, scopes: set[Scope]) -> None:
     connection.execute(delete(table).where(_scope_condition(
         scopes, table.c.team_id, table.c.persona_id, table.c.stage_id)))
     quarter = quarter_of(state.first_day, state.fiscal_year_start_month)
+    [scope] = scopes if len(scopes) == 1 else [None]
     while quarter.first_day <= state.last_day:
-        connection.execute(insert(table).from_select(
-            _COLUMNS, _quarter_rows(quarter, state.working_weeks_per_year, condition)))
+        if scope is not None:  # one save: a statement built once, its scope as parameters
+            statement = _one_scope_insert(quarter.first_day, state.fiscal_year_start_month,
+                                          state.working_weeks_per_year,
+                                          tuple(v is not None for v in scope))
+            connection.execute(statement, {name: v for name, v in zip(_SCOPE_PARAMS, scope)
+                                           if v is not None})
+        else:
+            connection.execute(insert(table).from_select(
+                _COLUMNS, _quarter_rows(quarter, state.working_weeks_per_year, condition)))
         quarter = quarter.next()
+
+
+_SCOPE_PARAMS = ("scope_team", "scope_persona", "scope_stage")
+
+
+@lru_cache(maxsize=256)
+def _one_scope_insert(first: date, start_month: int, weeks: Decimal,
+                      shape: tuple[bool, bool, bool]) -> Any:
+    """The INSERT … SELECT of one quarter for one scope of this shape (which of team, persona,
+    stage it names), its values left as parameters: building the cost formula's expression
+    took longer than running it, on every save."""
+    columns = (PainPoint.team_id, PainPoint.persona_id, PainPoint.stage_id)
+    parts = [column == bindparam(name) for column, name, named
+             in zip(columns, _SCOPE_PARAMS, shape, strict=True) if named]
+    condition = and_(*parts) if parts else literal(True)
+    return insert(CostQuarter.__table__).from_select(
+        _COLUMNS, _quarter_rows(quarter_of(first, start_month), weeks, condition))
 
 
 def _org(connection: Connection) -> tuple[int, Decimal] | None:
