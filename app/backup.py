@@ -36,8 +36,7 @@ from sqlalchemy import types as sqltypes
 import app.models  # noqa: F401  (registers every table on Base.metadata)
 from app.core.errors import DomainError
 from app.db import Base
-from app.pain_points.summary import rebuild as rebuild_cost_summary
-from app.velocity.milestones import rebuild as rebuild_milestones
+from app.core.derived import rebuild_all
 
 FORMAT = "northstar-backup"
 FORMAT_VERSION = 1
@@ -293,8 +292,7 @@ def restore(conn: Connection, lines: Iterable[str], *, head: str | None,
         raise BackupError("the file ends before the end of the backup: it is truncated")
     _reset_sequences(conn, [known[name] for name in summary.rows])
     # Derived data is not in a backup: it is built from what was restored.
-    rebuild_cost_summary(conn)
-    rebuild_milestones(conn)
+    rebuild_all(conn)
     return summary
 
 

@@ -52,17 +52,7 @@ def _session() -> Iterator[Session]:
     Anything raised rolls the whole command back; a domain error becomes one `error: field:
     message` line per field on stderr and exit code 2.
     """
-    from app.migrate import current_revision, head_revision
-
-    url = get_settings().database_url
-    try:
-        current, head = current_revision(url), head_revision()
-    except OperationalError as exc:
-        _fail([f"database: cannot open it: {exc.orig}"], EXIT_DATABASE)
-    if current != head:
-        state = "has no schema yet" if current is None else f"is at revision {current}, not {head}"
-        _fail([f"database: it {state}; run `northstar migrate` first"], EXIT_DATABASE)
-    engine = make_engine(url)
+    engine = make_engine(_migrated_url())
     try:
         with make_sessionmaker(engine)() as session:
             try:
@@ -139,6 +129,65 @@ def migrate() -> None:
         typer.echo(f"Database already at revision {reached} (head).")
     else:
         typer.echo(f"Database migrated from {before or 'empty'} to revision {reached} (head).")
+
+
+def _migrated_url() -> str:
+    """The configured database's URL, once it is reachable and at the migration head."""
+    from app.migrate import current_revision, head_revision
+
+    url = get_settings().database_url
+    try:
+        current, head = current_revision(url), head_revision()
+    except OperationalError as exc:
+        _fail([f"database: cannot open it: {exc.orig}"], EXIT_DATABASE)
+    if current != head:
+        state = "has no schema yet" if current is None else f"is at revision {current}, not {head}"
+        _fail([f"database: it {state}; run `northstar migrate` first"], EXIT_DATABASE)
+    return url
+
+
+@app.command()
+def rebuild() -> None:
+    """Rebuild every derived table (dashboard totals, model milestones) from the data.
+
+    Never needed in normal operation: writes keep them in step and `northstar maintain` rolls
+    them forward. Use it after writing to the database behind Northstar's back.
+    """
+    from time import perf_counter
+
+    from app.migrate import rebuild_derived
+
+    started = perf_counter()
+    names = rebuild_derived(_migrated_url())
+    typer.echo(f"Rebuilt {', '.join(names)} in {perf_counter() - started:.1f} s.")
+
+
+@app.command()
+def maintain(
+    every: Annotated[int, typer.Option(
+        min=0, help="Run again every this many seconds, forever (0: once, as from cron).",
+    )] = 0,
+) -> None:
+    """Bring the derived tables up to date with the calendar and the org's settings.
+
+    When a new quarter begins it rolls the dashboards' stored quarters forward; after a change
+    of the working weeks or the fiscal year it rebuilds them. Until then those reads are
+    computed live (correct, slower). Schedule it: `docker compose` runs it as the `maintain`
+    service; with cron, e.g. `*/10 * * * * northstar maintain`.
+    """
+    import time
+
+    from app.migrate import maintain_derived
+
+    while True:
+        started = time.perf_counter()
+        changed = maintain_derived(_migrated_url())
+        elapsed = time.perf_counter() - started
+        typer.echo(f"Brought {', '.join(changed)} up to date in {elapsed:.1f} s." if changed
+                   else "Derived tables already up to date.")
+        if not every:
+            return
+        time.sleep(every)
 
 
 @app.command()

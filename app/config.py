@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     # thread pool's size): the others queue instead of timing out on the pool (app/db.py).
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    # A request's statement that waits this long for a lock another transaction holds (an
+    # edit of the same row, a rebuild) gives up and answers 503 with Retry-After; one that
+    # runs this long is cancelled the same way. PostgreSQL (session settings of the web app's
+    # connections; the command line's long work has none); SQLite waits `db_lock_timeout_ms`
+    # for the write lock. 0 turns a limit off.
+    db_lock_timeout_ms: int = Field(default=3000, ge=0)
+    db_statement_timeout_ms: int = Field(default=30000, ge=0)
     # `northstar serve --workers N` (N > 1): seconds uvicorn's supervisor waits for a busy
     # worker to answer its healthcheck before killing it with its requests in flight.
     worker_healthcheck_timeout: int = Field(default=30, ge=1)

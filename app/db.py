@@ -73,15 +73,22 @@ log = logging.getLogger("northstar")
 
 
 def make_engine(url: str, *, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW,
+                lock_timeout_ms: int | None = None, statement_timeout_ms: int | None = None,
                 **kwargs: Any) -> Engine:
-    """An engine with the per-backend settings this app relies on."""
+    """An engine with the per-backend settings this app relies on.
+
+    `lock_timeout_ms` / `statement_timeout_ms` (the web app's, Settings.db_*): on PostgreSQL
+    session settings of every connection, so that a request stuck behind a lock fails with an
+    OperationalError (503 + Retry-After, app/web.py) instead of hanging; on SQLite the lock
+    timeout is the busy timeout. None: the server's defaults (the command line's long work).
+    """
     parsed = make_url(url)
     if "poolclass" not in kwargs and not _sqlite_in_memory(parsed):
         kwargs.setdefault("pool_size", pool_size)
         kwargs.setdefault("max_overflow", max_overflow)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_ms=lock_timeout_ms or SQLITE_BUSY_TIMEOUT_MS)
         return engine
     # Fail fast while PostgreSQL is down or unreachable: a connection attempt gives up after
     # 2 s and a request waits at most 2 s for a pooled connection, so that requests answer 503
@@ -92,6 +99,10 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE, max_overflow: int = MAX
     if "connect_timeout" not in parsed.query:
         connect_args.setdefault("connect_timeout", 2)
     kwargs.setdefault("pool_timeout", 2)
+    limits = (("lock_timeout", lock_timeout_ms), ("statement_timeout", statement_timeout_ms))
+    options = [f"-c {name}={value}" for name, value in limits if value is not None]
+    if options:
+        connect_args["options"] = " ".join([connect_args.get("options", ""), *options]).strip()
     # pre_ping lets the first query after a database restart succeed instead of failing.
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
@@ -102,7 +113,7 @@ def _sqlite_in_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     # SQLAlchemy's documented pysqlite recipe: let SQLAlchemy emit BEGIN itself, so that
     # transactions and SAVEPOINTs (test isolation) behave; and enforce foreign keys.
     @event.listens_for(engine, "connect")
@@ -110,7 +121,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         _use_wal(cursor)
         cursor.close()
         from app.core.sql import register_sqlite_functions  # import here: sql imports db
@@ -224,10 +235,11 @@ class RequestGate:
     `pool_timeout` with 503 "database unavailable" — while others hold one waiting for a thread.
     With `capacity` = the pool's size every admitted request finds a connection at once, and
     the pool's timeout is left to mean a real outage. Static files, /healthz and /metrics need
-    no connection and are not held up.
+    no connection and are not held up; /readyz must tell the truth while every slot is taken
+    (app/health.py), so it does not queue either.
     """
 
-    EXEMPT = ("/static/", "/healthz", "/metrics")
+    EXEMPT = ("/static/", "/healthz", "/metrics", "/readyz")
 
     def __init__(self, app: Any, capacity: int) -> None:
         self.app = app

@@ -15,6 +15,7 @@ from app.config import Settings, get_settings
 from app.db import UNGATED_THREADS, RequestGate, make_engine, make_sessionmaker
 from app.edge import BufferedBody, trusted_proxy_headers
 from app.idempotency import install_idempotency
+from app.imports.service import background as import_background
 from app.migrate import head_revision
 from app.observability import install_observability
 from app.security_headers import SecurityHeaders
@@ -36,8 +37,12 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     app.state.secret_key = settings.resolved_secret_key()
     app.state.engine = engine or make_engine(settings.database_url,
                                              pool_size=settings.db_pool_size,
-                                             max_overflow=settings.db_max_overflow)
+                                             max_overflow=settings.db_max_overflow,
+                                             lock_timeout_ms=settings.db_lock_timeout_ms,
+                                             statement_timeout_ms=settings.db_statement_timeout_ms)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    # Runs large CSV imports after their request has answered (app/imports/service.py).
+    app.state.import_runner = import_background
     app.state.migration_head = head_revision()
     app.state.oidc = OidcClient(settings) if settings.oidc_enabled else None
     templates = make_templates(str(settings.templates_dir))

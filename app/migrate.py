@@ -40,16 +40,27 @@ def upgrade_to_head(database_url: str) -> str | None:
     return current_revision(database_url)
 
 
-def rebuild_derived(database_url: str) -> None:
-    """Builds the derived tables afresh: quarter totals of cost (for today's window) and
-    every model's milestones."""
-    from app.pain_points import summary
-    from app.velocity import milestones
+def rebuild_derived(database_url: str) -> list[str]:
+    """Builds every derived table afresh (app/core/derived.py `rebuild_all`); returns their
+    names."""
+    import app.models  # noqa: F401  (every model, and the derived tables they declare)
+    from app.core.derived import rebuild_all
 
     engine = make_engine(database_url)
     try:
-        with engine.begin() as conn:
-            summary.rebuild(conn)
-            milestones.rebuild(conn)
+        return rebuild_all(engine)
+    finally:
+        engine.dispose()
+
+
+def maintain_derived(database_url: str) -> list[str]:
+    """`northstar maintain`: rolls the derived tables' window forward, rebuilds what was built
+    for other org settings; returns the tables it changed."""
+    import app.models  # noqa: F401
+    from app.core.derived import maintain_all
+
+    engine = make_engine(database_url)
+    try:
+        return maintain_all(engine)
     finally:
         engine.dispose()

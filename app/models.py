@@ -8,6 +8,7 @@ from app.auth.models import (
 )
 from app.db import Base
 from app.idempotency import IdempotencyKey  # noqa: F401  (Idempotency-Key middleware's table)
+from app.imports.models import ImportJob
 from app.initiatives.models import Initiative, InitiativeLink
 from app.maturity.models import MaturityAnswer, MaturityAssessment
 from app.pain_points import summary  # noqa: F401  (keeps pain_point_cost_quarter in step)
@@ -22,7 +23,7 @@ from app.velocity.models import (
 )
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Base", "ComputeCost", "Confirmation", "CostQuarter",
+    "ApiToken", "AuditEntry", "Base", "ComputeCost", "Confirmation", "CostQuarter", "ImportJob",
     "CostSummaryState", "DeploymentMonth", "Initiative", "InitiativeLink", "LifecycleEvent",
     "LoginAttempt", "MLModel", "MaturityAnswer", "MaturityAssessment", "ModelMilestone",
     "OrgSettings", "PainPoint", "Persona", "Role", "RunRateRank", "SsoGroupMapping", "SsoLogin",

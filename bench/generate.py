@@ -499,12 +499,10 @@ def load_sqlite(engine: Engine, org: Org) -> None:
 def derive(engine: Engine) -> None:
     """The derived tables the app keeps in step on every ORM write, built once after the bulk
     load (which bypasses the ORM), then statistics for every table."""
-    from app.pain_points import summary
-    from app.velocity import milestones
+    import app.models  # noqa: F401  (every derived table declares itself)
+    from app.core.derived import rebuild_all
 
-    with engine.begin() as conn:
-        summary.rebuild(conn)
-        milestones.rebuild(conn)
+    rebuild_all(engine)
     # Outside a transaction (VACUUM refuses one; and a rolled-back ANALYZE leaves pg_statistic
     # empty although last_analyze is set): statistics, and on PostgreSQL the visibility map that
     # lets index-only scans skip the heap — what autovacuum gives a live database.

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import PROJECT_ROOT, Settings
+from app.core.derived import rebuild_all
 from app.db import make_engine
 from app.main import create_app
 
@@ -74,6 +75,7 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine, schema = isolated_engine(database_url)
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "head")
+        rebuild_all(conn)  # as `northstar migrate` does
     yield engine
     engine.dispose()
     if schema:

@@ -187,3 +187,43 @@ def test_the_module_runs_as_a_program():
                             text=True, timeout=60, cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stderr
     assert "migrate" in result.stdout and "demo" in result.stdout
+
+
+def test_rebuild_restores_the_derived_tables_and_maintain_follows_the_settings(migrated,
+                                                                               session):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from sqlalchemy import delete
+
+    from app.core import clock
+    from app.core.periods import quarter_of
+    from app.pain_points import queries, summary
+    from app.pain_points.models import CostQuarter, CostSummaryState
+    from app.settings.models import OrgSettings
+
+    team = factories.make_team(session, headcounts={"data-scientist": 4})
+    factories.make_pain_point(session, team, observed_since=clock.today() - timedelta(days=40))
+    session.commit()
+    session.execute(delete(CostQuarter))  # written behind Northstar's back
+    session.commit()
+    rebuilt = invoke("rebuild")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "Rebuilt pain_point_cost_quarter, model_milestone, deployment_month" in rebuilt.stdout
+    quarter = quarter_of(clock.today(), 1)
+    period = dict(first=quarter.first_day, last=quarter.last_day, weeks=Decimal("46"))
+    session.expire_all()
+    stored = summary.cost_figures(session, queries.PainPointFilters(), **period)
+    assert stored is not None and stored[0].pain_points == 1
+    assert stored[0].cost == queries.live_cost_figures(session, queries.PainPointFilters(),
+                                                       **period)[0].cost
+
+    assert "already up to date" in invoke("maintain").stdout
+    session.get(OrgSettings, 1).working_weeks_per_year = Decimal("40")
+    session.commit()  # no rebuild in the admin's request: the figures are live until maintain
+    assert session.get(CostSummaryState, 1).working_weeks_per_year == Decimal("46")
+    maintained = invoke("maintain")
+    assert maintained.exit_code == 0, maintained.output
+    assert "Brought pain_point_cost_quarter up to date" in maintained.stdout
+    session.rollback()  # a new snapshot: the command committed in another connection
+    assert session.get(CostSummaryState, 1).working_weeks_per_year == Decimal("40")

@@ -10,14 +10,16 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
 from app.core import clock
-from app.core.errors import FieldError, ValidationFailed
+from app.core.errors import FieldError, NotFound, ValidationFailed
 from app.db import SessionDep
 from app.forms import FormDep, redirect_with_flash
+from app.imports import queries as import_queries
+from app.imports import service as import_service
 from app.pain_points import csv_io, queries
 from app.pain_points.models import PainPointStatus
 from app.pain_points.queries import PainPointFilters, Sort
@@ -121,7 +123,20 @@ def import_csv(request: Request, session: SessionDep, principal: Editor,
             csv_io.RowError(None, "file", "choose a CSV file to import")])
     # One byte past the limit is enough to know it is too large.
     data = upload.file.read(csv_io.MAX_BYTES + 1)
-    result = csv_io.import_pain_points(session, data, actor=principal, today=clock.today(),
+    today = clock.today()
+    checked = csv_io.check_pain_points(session, data, actor=principal, today=today)
+    if checked.fatal or (checked.errors and not skip_invalid):
+        return _import_page(request, errors=checked.errors, skip_invalid=skip_invalid,
+                            filename=upload.filename, status_code=422)
+    if len(checked.made) > import_service.BACKGROUND_ROWS:
+        # Validated: stored in the background while the job's page shows the progress.
+        session.rollback()
+        job_id = import_service.start_pain_point_import(
+            request.app.state.sessionmaker, request.app.state.import_runner, data,
+            filename=upload.filename, actor=principal, today=today,
+            skip_invalid=skip_invalid, rows=len(checked.made), skipped=checked.errors)
+        return RedirectResponse(f"/pain-points/import/jobs/{job_id}", status_code=303)
+    result = csv_io.import_pain_points(session, data, actor=principal, today=today,
                                        skip_invalid=skip_invalid)
     if result.refused:
         return _import_page(request, errors=result.errors, skip_invalid=skip_invalid,
@@ -133,3 +148,15 @@ def import_csv(request: Request, session: SessionDep, principal: Editor,
                             skip_invalid=skip_invalid, filename=upload.filename)
     return redirect_with_flash(request, LEDGER,
                                f"Imported {_plural(result.imported, 'pain point')}.")
+
+
+@router.get("/import/jobs/{job_id}", name="pain_points.import_job")
+def import_job(request: Request, session: SessionDep, principal: Editor, job_id: int) -> Response:
+    """The progress of a background import; the page polls its `status` block until it ends."""
+    job = import_queries.get_job(session, job_id, principal)
+    if job is None:
+        raise NotFound(f"no import job {job_id}")
+    context = {"job": job, "percent": (100 * job.stored // job.total) if job.total else 100}
+    if request.headers.get("HX-Request"):
+        return render(request, "pain_points/_import_job.html", context)
+    return render(request, "pain_points/import_job.html", context)

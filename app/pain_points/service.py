@@ -1,5 +1,6 @@
 """Writes of pain points and confirmations, with every rule of PRODUCT.md's "Bad input"."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit.service import record, snapshot
 from app.auth.permissions import Principal
+from app.core.bulk import insert_rows
 from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from app.core.words import common_noun
 from app.db import utcnow
@@ -61,7 +63,33 @@ class _Values:
     fields: dict[str, Any]
 
 
-def _validate(session: Session, values: _Values, today: date, errors: list[FieldError]) -> None:
+class Lookups:
+    """`_lookup` and `headcount` answered once per distinct value: an import of thousands of
+    rows naming a handful of teams asks the database a handful of times."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._found: dict[tuple[Any, str], Any] = {}
+        self._headcounts: dict[tuple[int, int], int] = {}
+
+    def find(self, model: Any, value: str, field: str, errors: list[FieldError]) -> Any:
+        key = (model, value)
+        if key not in self._found:
+            self._found[key] = _lookup(self.session, model, value, field, [])
+        found = self._found[key]
+        if found is None:
+            errors.append(FieldError(field, f"unknown {field} '{value}'"))
+        return found
+
+    def headcount(self, _session: Session, team_id: int, persona_id: int) -> int:
+        key = (team_id, persona_id)
+        if key not in self._headcounts:
+            self._headcounts[key] = headcount(self.session, team_id, persona_id)
+        return self._headcounts[key]
+
+
+def _validate(session: Session, values: _Values, today: date, errors: list[FieldError],
+              headcount_of: Callable[[Session, int, int], int] = headcount) -> None:
     f = values.fields
     if values.team is not None and values.team.is_archived:
         errors.append(FieldError("team", f"team '{values.team.slug}' is archived"))
@@ -76,7 +104,7 @@ def _validate(session: Session, values: _Values, today: date, errors: list[Field
                 errors.append(FieldError(name, f"more hours per week than a week has "
                                                f"({MAX_WEEKLY_HOURS})"))
     if f["people_affected"] is None and values.team and values.persona:
-        count = headcount(session, values.team.id, values.persona.id)
+        count = headcount_of(session, values.team.id, values.persona.id)
         if count < 1:
             errors.append(FieldError(
                 "people_affected",
@@ -108,27 +136,96 @@ def _check_can_edit(actor: Principal, team: Team | None) -> None:
                                f"not of {team.name}.")
 
 
-def create_pain_point(session: Session, data: PainPointIn, *, actor: Principal,
-                      today: date) -> PainPoint:
+def _new_pain_point(session: Session, data: PainPointIn, *, actor: Principal, today: date,
+                    lookups: Lookups) -> PainPoint:
+    """A valid new pain point, not yet added; raises ValidationFailed / PermissionDenied."""
     errors: list[FieldError] = []
-    team = _lookup(session, Team, data.team, "team", errors)
-    persona = _lookup(session, Persona, data.persona, "persona", errors)
-    stage = _lookup(session, Stage, data.stage, "stage", errors)
+    team = lookups.find(Team, data.team, "team", errors)
+    persona = lookups.find(Persona, data.persona, "persona", errors)
+    stage = lookups.find(Stage, data.stage, "stage", errors)
     _check_can_edit(actor, team)
     fields = data.model_dump(exclude={"team", "persona", "stage"})
     fields["observed_since"] = fields["observed_since"] or today
     values = _Values(team, persona, stage, fields)
     if team and persona and stage:
-        _validate(session, values, today, errors)
+        _validate(session, values, today, errors, lookups.headcount)
     if errors:
         raise ValidationFailed(errors)
-    pain_point = PainPoint(team_id=team.id, persona_id=persona.id, stage_id=stage.id,
-                           reporter_id=actor.user_id, **values.fields)
+    return PainPoint(team_id=team.id, persona_id=persona.id, stage_id=stage.id,
+                     reporter_id=actor.user_id, **values.fields)
+
+
+def create_pain_point(session: Session, data: PainPointIn, *, actor: Principal,
+                      today: date) -> PainPoint:
+    pain_point = _new_pain_point(session, data, actor=actor, today=today,
+                                 lookups=Lookups(session))
     session.add(pain_point)
     session.flush()
     record(session, actor=actor.actor_label, actor_id=actor.user_id, action="create",
            entity="pain_point", entity_id=pain_point.id, after=snapshot(pain_point, FIELDS))
     return pain_point
+
+
+def check_pain_points(session: Session, rows: Sequence[tuple[int, PainPointIn]], *,
+                      actor: Principal, today: date
+                      ) -> tuple[list[PainPoint], dict[int, list[FieldError]]]:
+    """Every row validated as `create_pain_point` would, without writing: the new pain points
+    of the valid rows, and the errors of the others by line (a refused team names `team`)."""
+    lookups = Lookups(session)
+    made: list[PainPoint] = []
+    refused: dict[int, list[FieldError]] = {}
+    for line, data in rows:
+        try:
+            made.append(_new_pain_point(session, data, actor=actor, today=today, lookups=lookups))
+        except ValidationFailed as exc:
+            refused[line] = list(exc.errors)
+        except PermissionDenied as exc:
+            refused[line] = [FieldError("team", exc.message)]
+    return made, refused
+
+
+# Rows per INSERT batch of an import: each flush sends them as a few multi-row statements.
+BATCH = 1000
+
+
+# The columns a new pain point is given (the others take their defaults).
+_NEW_COLUMNS = ["team_id", "persona_id", "stage_id", "reporter_id", "title", "description",
+                "evidence", "kind", "hours_low", "hours_likely", "hours_high",
+                "people_affected", "status", "observed_since", "resolved_on"]
+
+
+def add_pain_points(session: Session, made: Sequence[PainPoint], *, actor: Principal,
+                    progress: Callable[[int], None] | None = None) -> list[int]:
+    """Stores pain points `check_pain_points` made, `BATCH` rows at a time (app/core/bulk.py),
+    each row with its audit entry. The stored quarter totals get the new rows' figures added
+    once, when the caller's transaction commits (summary.Added). Returns the new ids."""
+    from app.audit.models import AuditEntry
+    from app.core import derived
+    from app.pain_points import summary
+
+    session.flush()
+    ids: list[int] = []
+    for start in range(0, len(made), BATCH):
+        batch = made[start:start + BATCH]
+        now = utcnow()
+        rows = [{name: getattr(p, name) for name in _NEW_COLUMNS} for p in batch]
+        for row in rows:
+            row.update(description=row["description"] or "", evidence=row["evidence"] or "",
+                       version=1, created_at=now, updated_at=now)
+        connection = session.connection()
+        new = insert_rows(connection, PainPoint.__table__, rows, returning_ids=True)
+        insert_rows(connection, AuditEntry.__table__, [
+            {"at": now, "actor": actor.actor_label, "actor_id": actor.user_id,
+             "action": "create", "entity_type": "pain_point", "entity_id": str(pain_point_id),
+             "before": None, "after": {**snapshot(p, FIELDS), "deleted_at": None}}
+            for pain_point_id, p in zip(new, batch, strict=True)])
+        derived.mark(session, summary.KEPT.name, {summary.Added(tuple(
+            (pain_point_id, p.team_id, p.persona_id, p.stage_id)
+            for pain_point_id, p in zip(new, batch, strict=True)))})
+        ids += new
+        if progress is not None:
+            progress(start + len(batch))
+    return ids
 
 
 def update_pain_point(session: Session, pain_point: PainPoint, patch: PainPointPatch, *,

@@ -6,37 +6,48 @@ organisation (seconds at 100 000 pain points). So the formula runs ahead, once p
 team, persona, stage), with exactly the expressions of the live query (`queries.period_measures`),
 and a read sums those rows. Correctness rests on two rules:
 
-- **Same transaction.** Every flush that changes a pain point, a team's hourly cost for a persona,
-  a persona's default hourly cost or the org's weeks/fiscal year marks what it touched; the rows
-  of those (team, persona, stage) scopes are recomputed before the transaction commits, and
-  before any summary read in that same session. A reader never sees a total that disagrees
-  with the pain points it can see.
+- **Same transaction.** Every flush that changes a pain point, a team's hourly cost for a persona
+  or a persona's default hourly cost marks the (team, persona, stage) scopes it touched
+  (app/core/derived.py); their rows are recomputed before the transaction commits, and before
+  any summary read in that same session. A reader never sees a total that disagrees with the
+  pain points it can see. Writers of different teams lock different keys and never wait for
+  each other; a change that spans teams (a persona's default cost) locks the whole table.
 - **Run-rates.** Each live recurring pain point's as-if-open run-rate is stored beside the
   dates that decide whether it runs on a day (pain_point_run_rate), so the costliest pain
   points are read off an index; the figures shown are still computed from the pain points.
 - **Covered or live.** The rows cover the quarters the dashboards offer (`WINDOW_PAST` back from
-  the current quarter, `WINDOW_FUTURE` ahead) for the settings they were built with. A period
-  that is not a run of covered whole quarters, a filter the rows cannot answer (status, text,
-  deleted), or a database without a built summary is computed live, by the same formula.
+  the current quarter, `WINDOW_FUTURE` ahead) for the org settings they were built with
+  (pain_point_cost_summary). A period that is not a run of covered whole quarters, a filter
+  outside `KEPT.answers`, other weeks or fiscal year than the rows were built with, or a
+  database without a built summary is computed live, by the same formula. No request rebuilds
+  them: `northstar maintain` (scheduled) rolls the window forward when a quarter begins and
+  rebuilds after a change of the org's weeks or fiscal year.
 
-Writes that bypass the ORM (the benchmark's COPY, a restore) call `rebuild` themselves.
+Writes that bypass the ORM call `derived.rebuild_all` (the benchmark's COPY, a restore) or
+`derived.mark` (an import's bulk INSERT: `Added`).
 """
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
-    Connection, Date, and_, case, delete, func, insert, inspect, literal, or_, select, update,
+    Connection, Date, and_, bindparam, case, delete, func, insert, inspect, literal, or_, select,
+    update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.core import clock
-from app.core.derived import keep_in_step
+from app.core.bulk import among
+from app.core.derived import Kept, answers, fresh, keep, lock_table
 from app.core.periods import Quarter, last_quarters, quarter_of
 from app.core.sql import SQL
+from app.db import utcnow
 from app.pain_points.models import (
     CostQuarter, CostSummaryState, PainPoint, PainPointKind, RunRateRank,
 )
@@ -56,7 +67,6 @@ MAX_SCOPES = 200
 
 Scope = tuple[int | None, int | None, int | None]  # (team, persona, stage); None: any
 EVERYTHING: Scope = (None, None, None)
-_PENDING = "cost_summary_pending"
 _MEASURES = ("cost", "cost_low", "cost_high", "run_rate", "run_rate_low", "run_rate_high",
              "hours_per_week", "pain_points", "active_pain_points")
 
@@ -117,56 +127,184 @@ def _recompute(connection: Connection, state: Any, scopes: set[Scope]) -> None:
     connection.execute(delete(table).where(_scope_condition(
         scopes, table.c.team_id, table.c.persona_id, table.c.stage_id)))
     quarter = quarter_of(state.first_day, state.fiscal_year_start_month)
+    [scope] = scopes if len(scopes) == 1 else [None]
     while quarter.first_day <= state.last_day:
-        connection.execute(insert(table).from_select(
-            _COLUMNS, _quarter_rows(quarter, state.working_weeks_per_year, condition)))
+        if scope is not None:  # one save: a statement built once, its scope as parameters
+            statement = _one_scope_insert(quarter.first_day, state.fiscal_year_start_month,
+                                          state.working_weeks_per_year,
+                                          tuple(v is not None for v in scope))
+            connection.execute(statement, {name: v for name, v in zip(_SCOPE_PARAMS, scope)
+                                           if v is not None})
+        else:
+            connection.execute(insert(table).from_select(
+                _COLUMNS, _quarter_rows(quarter, state.working_weeks_per_year, condition)))
         quarter = quarter.next()
+
+
+_SCOPE_PARAMS = ("scope_team", "scope_persona", "scope_stage")
+
+
+@lru_cache(maxsize=256)
+def _one_scope_insert(first: date, start_month: int, weeks: Decimal,
+                      shape: tuple[bool, bool, bool]) -> Any:
+    """The INSERT … SELECT of one quarter for one scope of this shape (which of team, persona,
+    stage it names), its values left as parameters: building the cost formula's expression
+    took longer than running it, on every save."""
+    columns = (PainPoint.team_id, PainPoint.persona_id, PainPoint.stage_id)
+    parts = [column == bindparam(name) for column, name, named
+             in zip(columns, _SCOPE_PARAMS, shape, strict=True) if named]
+    condition = and_(*parts) if parts else literal(True)
+    return insert(CostQuarter.__table__).from_select(
+        _COLUMNS, _quarter_rows(quarter_of(first, start_month), weeks, condition))
+
+
+def _org(connection: Connection) -> tuple[int, Decimal] | None:
+    row = connection.execute(select(OrgSettings.fiscal_year_start_month,
+                                    OrgSettings.working_weeks_per_year)).one_or_none()
+    return None if row is None else (row[0], row[1])
 
 
 def rebuild(connection: Connection, *, today: date | None = None) -> None:
     """Builds every row afresh for the current window and org settings (after a bulk load, a
-    restore, a change of weeks or fiscal year, or when the window has moved on)."""
-    org = connection.execute(select(OrgSettings.fiscal_year_start_month,
-                                    OrgSettings.working_weeks_per_year)).one_or_none()
+    restore, a change of weeks or fiscal year: `derived.rebuild_all`, `northstar maintain`)."""
+    org = _org(connection)
     if org is None:
         return
     start_month, weeks = org
     quarters = window(today or clock.today(), start_month)
     state = {"id": 1, "fiscal_year_start_month": start_month, "working_weeks_per_year": weeks,
              "first_day": quarters[0].first_day, "last_day": quarters[-1].last_day,
-             "anchor": quarter_of(today or clock.today(), start_month).first_day}
+             "anchor": quarter_of(today or clock.today(), start_month).first_day,
+             "built_at": utcnow()}
     table = CostSummaryState.__table__
     if connection.execute(update(table).values(**state)).rowcount == 0:
         connection.execute(insert(table).values(**state))
     _recompute(connection, SimpleNamespace(**state), {EVERYTHING})
 
 
-def _locked_state(connection: Connection) -> Any:
-    """The state row, locked until commit on PostgreSQL: recomputations of two concurrent
-    transactions run one after the other, the second seeing the first's committed rows
-    (SQLite serialises writers anyway)."""
-    query = select(CostSummaryState.__table__)
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return connection.execute(query).one_or_none()
+def _roll_forward(connection: Connection, state: Any, quarters: list[Quarter]) -> None:
+    """Moves the window to `quarters` (same settings): the quarters that left it are deleted,
+    the new ones computed for every scope; the rows of the others are unchanged."""
+    table = CostQuarter.__table__
+    first, last = quarters[0].first_day, quarters[-1].last_day
+    connection.execute(delete(table).where(or_(table.c.quarter_first < first,
+                                               table.c.quarter_first > last)))
+    weeks = state.working_weeks_per_year
+    for quarter in quarters:
+        if state.first_day <= quarter.first_day <= state.last_day:
+            continue
+        connection.execute(insert(table).from_select(
+            _COLUMNS, _quarter_rows(quarter, weeks, literal(True))))
+    connection.execute(update(CostSummaryState.__table__).values(
+        first_day=first, last_day=last, anchor=quarters[-1 - WINDOW_FUTURE].first_day,
+        built_at=utcnow()))
 
 
-def refresh_pending(session: Session) -> None:
-    """Recomputes what this session's flushes have touched (see the module docstring)."""
-    pending: set[Scope] | None = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    connection = session.connection()
-    state = _locked_state(connection)
-    org = connection.execute(select(OrgSettings.fiscal_year_start_month,
-                                    OrgSettings.working_weeks_per_year)).one_or_none()
-    today = clock.today()
-    if (state is None or org is None or EVERYTHING in pending or len(pending) > MAX_SCOPES
-            or (state.fiscal_year_start_month, state.working_weeks_per_year) != tuple(org)
-            or state.anchor != quarter_of(today, state.fiscal_year_start_month).first_day):
+def maintain(connection: Connection, *, today: date | None = None) -> bool:
+    """`northstar maintain`: rebuilds when the org's weeks or fiscal year differ from what the
+    rows were built with (reads are live until then), and rolls the window forward when the
+    current quarter has moved on (reads of quarters past it are live until then)."""
+    today = today or clock.today()
+    org = _org(connection)
+    state = connection.execute(select(CostSummaryState.__table__)).one_or_none()
+    if org is None:
+        return False
+    start_month, _ = org
+    quarters = window(today, start_month)
+    stale = state is None or (state.fiscal_year_start_month,
+                              state.working_weeks_per_year) != org
+    if not stale and (state.first_day, state.last_day) == (quarters[0].first_day,
+                                                           quarters[-1].last_day):
+        return False
+    lock_table(connection, KEPT)
+    state = connection.execute(select(CostSummaryState.__table__)).one_or_none()
+    if stale or state is None or quarters[0].first_day < state.first_day:
         rebuild(connection, today=today)
     else:
-        _recompute(connection, state, pending)
+        _roll_forward(connection, state, quarters)
+    return True
+
+
+@dataclass(frozen=True)
+class Added:
+    """Pain points inserted in bulk (an import, `service.add_pain_points`): their figures are
+    added to the stored totals instead of recomputing every scope they fall in."""
+    rows: tuple[tuple[int, int, int, int], ...]  # (pain point, team, persona, stage)
+
+
+def _covered(scopes: set[Hashable], team: int, persona: int, stage: int) -> bool:
+    """Whether one of `scopes` (None: any) contains (team, persona, stage)."""
+    return any((t, p, s) in scopes for t in (team, None) for p in (persona, None)
+               for s in (stage, None))
+
+
+# IN lists of an added batch stay well under SQLite's limit of bound parameters.
+ADD_CHUNK = 5000
+
+
+def _add(connection: Connection, state: Any, ids: list[int]) -> None:
+    """Adds the figures of the new pain points `ids` to every quarter's rows of their scopes
+    (an upsert: the totals are sums) and their run-rates to the index."""
+    table = CostQuarter.__table__
+    keys = ["quarter_first", "team_id", "persona_id", "stage_id"]
+    upsert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    weeks = state.working_weeks_per_year
+    dialect = connection.dialect.name
+    # PostgreSQL takes the ids as one array parameter: no chunks.
+    size = len(ids) if dialect == "postgresql" else ADD_CHUNK
+    for start in range(0, len(ids), size):
+        new = among(PainPoint.id, ids[start:start + size], dialect)
+        connection.execute(insert(RunRateRank.__table__).from_select(
+            ["pain_point_id", "team_id", "persona_id", "stage_id", "observed_since",
+             "resolved_on", "run_rate"],
+            with_costs(select(PainPoint.id, PainPoint.team_id, PainPoint.persona_id,
+                              PainPoint.stage_id, PainPoint.observed_since,
+                              PainPoint.resolved_on, run_rate("expected", weeks)))
+            .where(PainPoint.deleted_at.is_(None), PainPoint.kind == PainPointKind.recurring,
+                   new)))
+        quarter = quarter_of(state.first_day, state.fiscal_year_start_month)
+        while quarter.first_day <= state.last_day:
+            statement = upsert(table).from_select(
+                _COLUMNS, _quarter_rows(quarter, weeks, new))
+            statement = statement.on_conflict_do_update(index_elements=keys, set_={
+                name: table.c[name] + statement.excluded[name]
+                for name in (*_MEASURES, "cost_resolved")})
+            connection.execute(statement)
+            quarter = quarter.next()
+
+
+def _refresh(connection: Connection, marks: set[Hashable]) -> None:
+    """Recomputes the rows of the marked scopes (and adds those of pain points added in bulk)
+    for the window and settings the rows were built with (a change of settings, or a new
+    quarter, waits for `northstar maintain`; reads that the rows no longer answer are live
+    until then). Not built yet: nothing to keep."""
+    state = connection.execute(select(CostSummaryState.__table__)).one_or_none()
+    if state is None:
+        return
+    scopes = {m for m in marks if not isinstance(m, Added)}
+    if EVERYTHING in scopes:
+        rebuild(connection)
+        return
+    if scopes:
+        _recompute(connection, state, scopes)  # type: ignore[arg-type]
+    added = [pain_point for mark in marks if isinstance(mark, Added)
+             for pain_point, *scope in mark.rows if not _covered(scopes, *scope)]
+    if added:
+        _add(connection, state, added)
+
+
+def _replay(marks: set[Hashable]) -> set[Hashable]:
+    """After a savepoint rolled back: added rows are recomputed by their scopes instead (adding
+    them twice would count them twice)."""
+    return ({m for m in marks if not isinstance(m, Added)}
+            | {tuple(row[1:]) for m in marks if isinstance(m, Added) for row in m.rows})
+
+
+def _lock_keys(mark: Hashable) -> Iterable[int] | None:
+    if isinstance(mark, Added):
+        return {row[1] for row in mark.rows}
+    team = mark[0]  # type: ignore[index]
+    return None if team is None else (team,)
 
 
 # --- what a flush touched -------------------------------------------------------------------
@@ -206,20 +344,22 @@ def _touched(session: Session) -> set[Scope]:
             if obj in session.new or inspect(obj).attrs.hourly_cost.history.has_changes() \
                     or obj in session.deleted:
                 scopes.add((None, obj.id, None))
-        elif isinstance(obj, OrgSettings):
-            attrs = inspect(obj).attrs
-            if (obj in session.new or attrs.working_weeks_per_year.history.has_changes()
-                    or attrs.fiscal_year_start_month.history.has_changes()):
-                scopes.add(EVERYTHING)
     return scopes
 
 
-def _collect(session: Session) -> None:
-    if scopes := _touched(session):
-        session.info.setdefault(_PENDING, set()).update(scopes)
-
-
-keep_in_step((_PENDING,), _collect, refresh_pending)
+KEPT = keep(Kept(
+    name="pain_point_cost_quarter",  # with pain_point_run_rate and pain_point_cost_summary
+    depends_on=("pain_point", "team_persona", "persona", "org_settings"),
+    touched=_touched,  # type: ignore[arg-type]
+    refresh=_refresh,
+    rebuild=rebuild,
+    lock_keys=_lock_keys,
+    replay=_replay,
+    answers=frozenset({"team_ids", "persona_id", "stage_id"}),
+    lock_class=1301,
+    max_scopes=MAX_SCOPES,
+    maintain=maintain,
+))
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -229,14 +369,14 @@ _SIMPLE = PainPointFilters()
 
 def _state(session: Session, filters: PainPointFilters, weeks: Decimal) -> Any:
     """The summary's state when its rows can answer these filters and weeks, else None."""
-    if (filters.statuses or filters.text or filters.include_deleted
-            or filters.observed_from is not None or filters.observed_to is not None):
+    if not answers(KEPT, filters):
         return None
-    session.flush()
-    refresh_pending(session)
+    fresh(session, KEPT.name)
     state = session.execute(select(CostSummaryState)).scalar_one_or_none()
     if state is None or state.working_weeks_per_year != weeks:
-        return None
+        return None  # built for other weeks: live until `northstar maintain` rebuilds
+    # A quarter's rows do not depend on the fiscal year (only on its first and last day):
+    # after a change of its start they answer the periods that are still stored quarters.
     return state
 
 

@@ -1,8 +1,9 @@
 """CSV import of lifecycle events, with the rules of every import (app.core.csv_tools): UTF-8
 (a byte-order mark is dropped), a header row naming the columns, every bad row reported by line
 number and field, and nothing stored unless every row is valid (or bad rows are to be skipped).
-Each row goes through the bulk service (`record_events`) inside a SAVEPOINT, so a refused row
-leaves nothing behind — not even the model it would have created."""
+Every row is checked in bulk (`service.check_events`: the rules of `record_events`, in a
+handful of queries) before anything is stored, so a refused row leaves nothing behind — not even
+the model it would have created; then the models and events go in as batches."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,6 @@ from app.auth.permissions import Principal
 from app.core.csv_tools import (
     ImportResult, RowError, cell_problem, parse_table, pydantic_message,
 )
-from app.core.errors import Conflict, PermissionDenied, ValidationFailed
 from app.velocity import service
 from app.velocity.models import EventSource
 from app.velocity.schemas import BulkEventIn
@@ -90,30 +90,19 @@ def import_events(session: Session, data: bytes, *, actor: Principal,
     if parsed.fatal:
         return EventImportResult(0, parsed.errors)
     result = EventImportResult(0, list(parsed.errors))
-    everything = session.begin_nested()
+    inputs = []
     for line, cells in parsed.rows:
         event_in, problems = row_to_input(cells)
         if event_in is None:
             result.errors += [RowError(line, name, message) for name, message in problems]
-            continue
-        try:
-            with session.begin_nested():  # a refused row leaves nothing, even a created model
-                [recorded] = service.record_events(session, [event_in], actor=actor)
-        except ValidationFailed as exc:
-            result.errors += [RowError(line, _unprefixed(e.field), e.message) for e in exc.errors]
-        except Conflict as exc:
-            result.errors.append(RowError(line, _unprefixed(exc.field or "external_id"),
-                                          exc.message))
-        except PermissionDenied as exc:
-            result.errors.append(RowError(line, "team", exc.message))
         else:
-            if recorded.created:
-                result.imported += 1
-            else:
-                result.existing += 1
+            inputs.append((line, event_in))
+    checked = service.check_events(session, inputs, actor=actor)
+    result.errors += [RowError(line, e.field, e.message)
+                      for line, found in checked.refused.items() for e in found]
     result.errors.sort(key=lambda e: e.line or 0)
     if result.errors and not skip_invalid:
-        everything.rollback()
         return EventImportResult(0, result.errors)
-    everything.commit()
+    result.imported = service.add_events(session, checked, actor=actor)
+    result.existing = checked.existing
     return result

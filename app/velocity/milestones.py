@@ -6,28 +6,27 @@
 - deployment_month: deployments and rollbacks per team and calendar month, for the monthly
   charts (two years of events: ~400 000 rows to bucket by month on every view).
 
-A flush that adds, changes or removes events (or moves or removes a model) marks the models and
-(team, month) cells it touched; their rows are rebuilt before the transaction commits and before
-any read of them in that session, by the same aggregates the metrics used to run inline
-(`milestone_rows`, `month_rows`). Writes that bypass the ORM call `rebuild`.
+Each is declared once to app/core/derived.py (`MILESTONES`, `DEPLOYMENT_MONTHS`): a flush that
+adds, changes or removes events (or moves or removes a model) marks the models and (team, month)
+cells it touched; their rows are rebuilt before the transaction commits and before any read of
+them in that session, by the same aggregates the metrics used to run inline (`milestone_rows`,
+`month_rows`). Writes that bypass the ORM call `derived.rebuild_all`.
 """
 
+from collections.abc import Hashable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, delete, func, insert, inspect, or_, select
 from sqlalchemy.orm import Session
 
-from app.core.derived import keep_in_step
+from app.core.derived import Kept, keep
 from app.core.sql import month_index
 from app.velocity import metrics
 from app.velocity.models import (
     DeploymentMonth, EventType, LifecycleEvent, MLModel, ModelMilestone,
 )
 
-_MODELS = "model_milestone_pending"
-_CELLS = "deployment_month_pending"
-_TEAMS = "deployment_month_teams_pending"
 # More models or cells than this in one transaction (an import, a sync): rebuild every row.
 MAX_PENDING = 500
 _COLUMNS = ["model_id", *metrics.MILESTONES, "earliest"]
@@ -38,8 +37,8 @@ def milestone_rows(model_ids: Any = None) -> Any:
     """One row per model from its events: first of each milestone, earliest event."""
     query = select(LifecycleEvent.model_id, *[
         func.min(case((LifecycleEvent.type == EventType(name), LifecycleEvent.occurred_at)))
-        for name in metrics.MILESTONES
-    ], func.min(LifecycleEvent.occurred_at))
+        .label(name) for name in metrics.MILESTONES
+    ], func.min(LifecycleEvent.occurred_at).label("earliest"))
     if model_ids is not None:
         query = query.where(LifecycleEvent.model_id.in_(model_ids))
     return query.group_by(LifecycleEvent.model_id)
@@ -100,23 +99,10 @@ def _rebuild_months(connection: Connection, teams: set[int] | None,
     connection.execute(insert(table).from_select(columns, month_rows(or_(*clauses_events))))
 
 
-def rebuild(connection: Connection, model_ids: set[int] | None = None) -> None:
-    """Every derived velocity row afresh (model_ids None), or the milestones of `model_ids`."""
-    _rebuild_milestones(connection, model_ids)
-    if model_ids is None:
-        _rebuild_months(connection, None)
-
-
-def refresh_pending(session: Session) -> None:
-    models: set[int] | None = session.info.pop(_MODELS, None)
-    cells: set[tuple[int, int]] | None = session.info.pop(_CELLS, None)
-    teams: set[int] | None = session.info.pop(_TEAMS, None)
-    connection = session.connection() if (models or cells or teams) else None
-    if models:
-        _rebuild_milestones(connection, None if len(models) > MAX_PENDING else models)
-    if cells or teams:
-        everything = len(cells or ()) + len(teams or ()) > MAX_PENDING
-        _rebuild_months(connection, None if everything else set(teams or ()), cells or set())
+def rebuild(connection: Connection) -> None:
+    """Every derived velocity row afresh (both tables; `derived.rebuild_all` rebuilds each)."""
+    _rebuild_milestones(connection, None)
+    _rebuild_months(connection, None)
 
 
 def _history(obj: Any, name: str) -> list[Any]:
@@ -125,42 +111,70 @@ def _history(obj: Any, name: str) -> list[Any]:
     return [getattr(obj, name), *(history.deleted or ())]
 
 
-def _collect(session: Session) -> None:
-    models: set[int] = set()
-    cells: set[tuple[int, int]] = set()
-    teams: set[int] = set()
-    team_of: dict[int, int] = {}
-    events = [o for o in (*session.new, *session.dirty, *session.deleted)
-              if isinstance(o, LifecycleEvent)]
+def _events(session: Session) -> list[LifecycleEvent]:
+    return [o for o in (*session.new, *session.dirty, *session.deleted)
+            if isinstance(o, LifecycleEvent)]
+
+
+def _touched_models(session: Session) -> set[Hashable]:
+    return {m for e in _events(session) for m in _history(e, "model_id") if m is not None}
+
+
+def _touched_cells(session: Session) -> set[Hashable]:
+    """(team, None) for a whole team (a model moved or removed), (team, month) for one cell."""
+    scopes: set[Hashable] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, MLModel):
             changed = _history(obj, "team_id")
             if obj in session.deleted or len(changed) > 1:
-                teams.update(t for t in changed if t is not None)
+                scopes.update((t, None) for t in changed if t is not None)
+    events = [e for e in _events(session)
+              if any(EventType(t) in COUNTED for t in _history(e, "type") if t is not None)]
     if events:
         ids = {m for e in events for m in _history(e, "model_id") if m is not None}
         team_of = dict(session.connection().execute(
             select(MLModel.id, MLModel.team_id).where(MLModel.id.in_(ids))).all())
-    for obj in events:
-        ids = [m for m in _history(obj, "model_id") if m is not None]
-        models.update(ids)
-        types = _history(obj, "type")
-        if any(EventType(t) in COUNTED for t in types if t is not None):
-            for model_id in ids:
+        for obj in events:
+            for model_id in _history(obj, "model_id"):
+                if model_id not in team_of:
+                    continue
                 for moment in _history(obj, "occurred_at"):
-                    if moment is not None and model_id in team_of:
-                        cells.add((team_of[model_id], month_of(moment)))
-    for key, found in ((_MODELS, models), (_CELLS, cells), (_TEAMS, teams)):
-        if found:
-            session.info.setdefault(key, set()).update(found)
+                    if moment is not None:
+                        scopes.add((team_of[model_id], month_of(moment)))
+    return scopes
 
 
-keep_in_step((_MODELS, _CELLS, _TEAMS), _collect, refresh_pending)
+def _refresh_milestones(connection: Connection, scopes: set[Hashable]) -> None:
+    _rebuild_milestones(connection, set(scopes))  # type: ignore[arg-type]
 
 
-def fresh(session: Session) -> None:
-    """Before reading the derived tables: this session's own writes are in them."""
-    if (session.new or session.dirty or session.deleted
-            or any(session.info.get(key) for key in (_MODELS, _CELLS, _TEAMS))):
-        session.flush()
-        refresh_pending(session)
+def _refresh_months(connection: Connection, scopes: set[Hashable]) -> None:
+    teams = {t for t, m in scopes if m is None}  # type: ignore[misc]
+    cells = {(t, m) for t, m in scopes if m is not None}  # type: ignore[misc]
+    _rebuild_months(connection, teams, cells)
+
+
+MILESTONES = keep(Kept(
+    name="model_milestone",
+    depends_on=("lifecycle_event",),
+    touched=_touched_models,
+    refresh=_refresh_milestones,
+    rebuild=lambda connection: _rebuild_milestones(connection, None),
+    lock_keys=lambda model_id: (model_id,),  # type: ignore[arg-type,return-value]
+    # velocity.queries.scoped filters the rows by model id, which every filter names.
+    answers=frozenset({"team_ids", "model_id", "model_ids"}),
+    lock_class=1302,
+    max_scopes=MAX_PENDING,
+))
+
+DEPLOYMENT_MONTHS = keep(Kept(
+    name="deployment_month",
+    depends_on=("lifecycle_event", "ml_model"),
+    touched=_touched_cells,
+    refresh=_refresh_months,
+    rebuild=lambda connection: _rebuild_months(connection, None),
+    lock_keys=lambda scope: (scope[0],),  # type: ignore[index]  # the team
+    answers=frozenset({"team_ids"}),
+    lock_class=1303,
+    max_scopes=MAX_PENDING,
+))

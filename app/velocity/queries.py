@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
+from app.core.derived import answers, fresh
 from app.core.periods import Quarter, quarter_of
 from app.core.sql import days_between, month_index, percentile_cont
 from app.db import UTCDateTime
 from app.teams.models import Team
 from app.velocity import metrics
-from app.velocity.milestones import fresh, month_of
+from app.velocity.milestones import DEPLOYMENT_MONTHS, MILESTONES, milestone_rows, month_of
 from app.velocity.models import (
     ComputeCost, DeploymentMonth, EventType, LifecycleEvent, MLModel, ModelKind, ModelMilestone,
 )
@@ -61,7 +62,10 @@ def scoped(query: Select, filters: VelocityFilters, model_id_column: Any) -> Sel
 def milestones(session: Session, filters: VelocityFilters):
     """One row per model: the first occurrence of each milestone, and its earliest event (the
     model_milestone rows that app/velocity/milestones.py keeps in step with the events)."""
-    fresh(session)
+    if not answers(MILESTONES, filters):  # a filter the rows do not hold: from the events
+        live = milestone_rows().subquery()
+        return scoped(select(live), filters, live.c.model_id).subquery("milestones")
+    fresh(session, MILESTONES.name)
     query = select(ModelMilestone.model_id, *[ModelMilestone.__table__.c[name]
                                               for name in metrics.MILESTONES],
                    ModelMilestone.earliest)
@@ -507,9 +511,9 @@ def deployments_by_month(session: Session, filters: VelocityFilters, first: date
     of each month as deployment_figures computes it for a period."""
     months = _months(first, last)
     whole_months = first.day == 1 and (last + timedelta(days=1)).day == 1
-    if whole_months and filters.model_id is None and filters.model_ids is None:
+    if whole_months and answers(DEPLOYMENT_MONTHS, filters):
         # Per team and month, kept in step with the events (app/velocity/milestones.py).
-        fresh(session)
+        fresh(session, DEPLOYMENT_MONTHS.name)
         query = (select(DeploymentMonth.month, func.sum(DeploymentMonth.deployments),
                         func.sum(DeploymentMonth.rollbacks))
                  .where(DeploymentMonth.month.between(month_of(start_of(first)),

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.audit.service import record, snapshot
@@ -225,3 +225,142 @@ def get_model(session: Session, model_id: int) -> MLModel:
     if model is None:
         raise NotFound(f"no model with id {model_id}")
     return model
+
+
+# --- imports at spreadsheet scale ---------------------------------------------------------------
+
+# Rows per INSERT batch of an import.
+BATCH = 1000
+
+
+@dataclass
+class CheckedEvents:
+    """An import's rows validated in bulk, nothing written yet (see `check_events`)."""
+    new_models: dict[tuple[int, str], ModelIn]  # (team id, lower-case name) -> model to create
+    events: list[tuple[tuple[int, str], EventIn]]  # per valid new event: its model's key
+    existing: int  # rows already stored with the same content (source + external_id)
+    refused: dict[int, list[FieldError]]  # by line
+
+
+def check_events(session: Session, rows: list[tuple[int, BulkEventIn]], *,
+                 actor: Principal) -> CheckedEvents:
+    """Every row checked as `record_events` checks one, in a handful of queries: teams and
+    models by distinct value, stored external ids and each model's earliest and ideation dates
+    up front; rows accepted earlier in the file count as stored for the rows after them."""
+    checked = CheckedEvents({}, [], 0, {})
+    slugs = {data.team for _, data in rows}
+    teams = {t.slug: t for t in session.scalars(select(Team).where(Team.slug.in_(slugs)))}
+    team_ids = [t.id for t in teams.values()]
+    models: dict[tuple[int, str], MLModel] = {
+        (m.team_id, m.name.lower()): m
+        for m in session.scalars(select(MLModel).where(MLModel.team_id.in_(team_ids)))}
+    model_ids = [m.id for m in models.values()]
+    earliest: dict[Any, datetime | None] = {}
+    ideated: dict[Any, datetime | None] = {}
+    for start in range(0, len(model_ids), BATCH):
+        chunk = model_ids[start:start + BATCH]
+        for model_id, first, idea in session.execute(
+                select(LifecycleEvent.model_id, func.min(LifecycleEvent.occurred_at),
+                       func.min(case((LifecycleEvent.type == EventType.ideated,
+                                      LifecycleEvent.occurred_at))))
+                .where(LifecycleEvent.model_id.in_(chunk)).group_by(LifecycleEvent.model_id)):
+            earliest[model_id], ideated[model_id] = first, idea
+    wanted = [(d.source, d.external_id) for _, d in rows if d.external_id is not None]
+    stored: dict[tuple[Any, str], tuple[Any, ...]] = {}
+    for start in range(0, len(wanted), BATCH):
+        ids = {external for _, external in wanted[start:start + BATCH]}
+        for e in session.scalars(select(LifecycleEvent).where(
+                LifecycleEvent.external_id.in_(ids))):
+            stored[(e.source, e.external_id)] = (e.model_id, e.type, e.occurred_at,
+                                                 e.version or None)
+    now = utcnow()
+    for line, data in rows:
+        errors: list[FieldError] = []
+        try:
+            team = teams.get(data.team)
+            if team is None:
+                raise ValidationFailed([FieldError("team", f"unknown team '{data.team}'")])
+            key = (team.id, data.model.lower())
+            model = models.get(key)
+            _can_edit(actor, team.id, team.name)
+            if model is None and key not in checked.new_models:
+                if team.is_archived:
+                    raise ValidationFailed([FieldError("team",
+                                                       f"team '{team.slug}' is archived")])
+            model_ref = model.id if model is not None else key
+            occurred = data.occurred_at.astimezone(UTC)
+            content = (model_ref, data.type, occurred, data.version or None)
+            if data.external_id is not None and (data.source, data.external_id) in stored:
+                if stored[(data.source, data.external_id)] == content:
+                    checked.existing += 1
+                    continue
+                raise Conflict(f"external_id '{data.external_id}' of source '{data.source}' "
+                               "is already stored with other content; send a new id for a new "
+                               "event", field="external_id")
+            if occurred > now + FUTURE_TOLERANCE:
+                errors.append(FieldError("occurred_at", "is in the future"))
+            elif occurred < EARLIEST_EVENT:
+                errors.append(FieldError("occurred_at", "is before 2000"))
+            elif data.type == EventType.ideated:
+                first = earliest.get(model_ref)
+                if first is not None and first < occurred - BEFORE_IDEATION_BOUND:
+                    errors.append(FieldError(
+                        "occurred_at", f"is more than {BEFORE_IDEATION_BOUND.days} days after "
+                        f"the model's earliest event ({first.date().isoformat()}); check the "
+                        "date"))
+            else:
+                idea = ideated.get(model_ref)
+                if idea is not None and occurred < idea - BEFORE_IDEATION_BOUND:
+                    errors.append(FieldError(
+                        "occurred_at", f"is more than {BEFORE_IDEATION_BOUND.days} days before "
+                        f"the model was ideated ({idea.date().isoformat()}); check the date"))
+            if errors:
+                raise ValidationFailed(errors)
+        except ValidationFailed as exc:
+            checked.refused[line] = list(exc.errors)
+            continue
+        except Conflict as exc:
+            checked.refused[line] = [FieldError(exc.field or "external_id", exc.message)]
+            continue
+        except PermissionDenied as exc:
+            checked.refused[line] = [FieldError("team", exc.message)]
+            continue
+        if model is None:
+            checked.new_models.setdefault(key, ModelIn(team=team.slug, name=data.model))
+        checked.events.append((key, EventIn(type=data.type, occurred_at=occurred,
+                                            version=data.version, source=data.source,
+                                            external_id=data.external_id)))
+        if data.external_id is not None:
+            stored[(data.source, data.external_id)] = content
+        first = earliest.get(model_ref)
+        earliest[model_ref] = occurred if first is None else min(first, occurred)
+        if data.type == EventType.ideated:
+            idea = ideated.get(model_ref)
+            ideated[model_ref] = occurred if idea is None else min(idea, occurred)
+    return checked
+
+
+def add_events(session: Session, checked: CheckedEvents, *, actor: Principal,
+               progress: Any = None) -> int:
+    """Stores what `check_events` accepted: the new models (each audited), then the events in
+    batches, each with its audit entry. Returns how many events were stored."""
+    keys = {key for key, _ in checked.events}
+    models = {(m.team_id, m.name.lower()): m for m in session.scalars(
+        select(MLModel).where(MLModel.team_id.in_({team for team, _ in keys})))}
+    for key, data in checked.new_models.items():
+        models[key] = create_model(session, data, actor=actor)
+    for start in range(0, len(checked.events), BATCH):
+        batch = [LifecycleEvent(model_id=models[key].id, type=data.type,
+                                occurred_at=data.occurred_at, version=data.version,
+                                source=data.source, external_id=data.external_id)
+                 for key, data in checked.events[start:start + BATCH]]
+        session.add_all(batch)
+        session.flush()
+        for event in batch:
+            record(session, actor=actor.actor_label, actor_id=actor.user_id, action="create",
+                   entity="lifecycle_event", entity_id=event.id,
+                   after=snapshot(event, EVENT_FIELDS))
+        session.flush()
+        if progress is not None:
+            progress(start + len(batch))
+    return len(checked.events)

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import func, select
 
-from app.core import clock
+from app.core import clock, derived
 from app.core.periods import quarter_of
 from app.db import utcnow
 from app.pain_points import queries, summary
@@ -200,13 +200,21 @@ def test_every_kind_of_write_is_in_the_next_read(db, backend):
     db.commit()
     assert_same(*current_total(db), backend)
 
-    # Org settings: working weeks (every figure changes), then the fiscal year's start.
+    # Org settings: working weeks (every figure changes), then the fiscal year's start. No
+    # request rebuilds: the rows stop answering (reads are live) until `northstar maintain`.
     org(db).working_weeks_per_year = D("44.5")
     db.commit()
+    assert db.get(CostSummaryState, 1).working_weeks_per_year == D("46.0")
+    quarter = quarter_of(clock.today(), org(db).fiscal_year_start_month)
+    assert summary.cost_figures(db, PainPointFilters(), first=quarter.first_day,
+                                last=quarter.last_day, weeks=D("44.5")) is None
+    assert derived.maintain_all(db) == ["pain_point_cost_quarter"]
     assert db.get(CostSummaryState, 1).working_weeks_per_year == D("44.5")
     assert_same(*current_total(db), backend)
     org(db).fiscal_year_start_month = 7
     db.commit()
+    assert derived.maintain_all(db) == ["pain_point_cost_quarter"]
+    assert derived.maintain_all(db) == []  # nothing left to do
     assert db.get(CostSummaryState, 1).fiscal_year_start_month == 7
     assert_same(*current_total(db), backend)
 

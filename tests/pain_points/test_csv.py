@@ -20,7 +20,6 @@ from app.cli import app as cli_app
 from app.config import get_settings
 from app.core import clock
 from app.core.csv_tools import MAX_BYTES, MAX_ROWS, ImportResult, RowError, parse_table
-from app.core.errors import FieldError, ValidationFailed
 from app.db import make_engine, make_sessionmaker, utcnow
 from app.pain_points import csv_io, service
 from app.pain_points.csv_io import COLUMNS, EXPORT_COLUMNS, REQUIRED
@@ -159,24 +158,31 @@ def test_skip_invalid_imports_the_good_rows_only_and_reports_the_others(db, team
     assert [pp.title for pp in stored(db)] == ["kept 1", "kept 2"]
 
 
-def test_a_row_refused_after_the_service_flushed_leaves_nothing(db, teams, admin, monkeypatch):
-    """Each row runs in a SAVEPOINT: whatever a refused row wrote is rolled back with it."""
-    create = service.create_pain_point
+def test_an_import_audits_every_row_and_refreshes_the_totals_once(db, teams, admin,
+                                                                   monkeypatch):
+    """Every row is validated before any is stored; the rows go in as batches, each with its
+    audit entry, and the dashboards' totals are refreshed once, at the commit."""
+    import dataclasses
 
-    def create_then_refuse(session, data, **kwargs):
-        pain_point = create(session, data, **kwargs)  # flushed, audit entry written
-        if data.title == "refused late":
-            raise ValidationFailed([FieldError("title", "refused after the flush")])
-        return pain_point
+    from app.core import derived
+    from app.pain_points import summary
 
-    monkeypatch.setattr(service, "create_pain_point", create_then_refuse)
-    data = csv_bytes(good(title="kept"), good(title="refused late"), good(title="kept too"))
+    calls = []
+    kept = derived._KEPT[summary.KEPT.name]
+    monkeypatch.setitem(derived._KEPT, kept.name, dataclasses.replace(
+        kept, refresh=lambda connection, scopes: (calls.append(set(scopes)),
+                                                   kept.refresh(connection, scopes))))
+    monkeypatch.setattr(service, "BATCH", 2)  # three batches, three flushes
+    data = csv_bytes(*(good(title=f"row {n}") for n in range(5)),
+                     good(title="bad", stage="launch"))
     result = run(db, data, admin, skip_invalid=True)
-    assert (result.imported, result.errors) == (2, [RowError(3, "title",
-                                                             "refused after the flush")])
-    assert [pp.title for pp in stored(db)] == ["kept", "kept too"]
+    assert (result.imported, [(e.line, e.field) for e in result.errors]) == (5, [(7, "stage")])
+    assert calls == []  # flushes and the batches' savepoint-free writes refresh nothing
+    db.commit()
+    assert len(calls) == 1
+    assert [pp.title for pp in stored(db)] == [f"row {n}" for n in range(5)]
     entries = db.scalars(select(AuditEntry.entity_id).where(
-        AuditEntry.entity_type == "pain_point"))
+        AuditEntry.entity_type == "pain_point", AuditEntry.action == "create"))
     assert sorted(entries) == sorted(str(pp.id) for pp in stored(db))
 
 
@@ -630,3 +636,53 @@ def test_cli_refuses_a_file_that_does_not_exist(tmp_path, cli_db):
                            env={"COLUMNS": "1000"})
     assert result.exit_code == 2
     assert "nope.csv" in result.stderr
+
+
+def test_a_large_import_runs_in_the_background_and_its_page_shows_the_progress(
+        client, db, as_role, teams, app, monkeypatch):
+    """Validated in the request (bad rows skipped and listed), then stored by a job whose row
+    the page polls; nothing is visible until the job commits."""
+    from app.imports import service as import_service
+
+    monkeypatch.setattr(import_service, "BACKGROUND_ROWS", 2)
+    queued = []
+    app.state.import_runner = queued.append  # run by hand below, as the worker thread would
+    fraud, _ = teams
+    as_role("pm", teams=[fraud])
+    csrf = page_csrf(client, "/pain-points/import")
+    data = csv_bytes(*(good(title=f"row {n}") for n in range(3)), good(stage="launch"))
+    response = post_import(client, data, csrf, skip_invalid="on")
+    assert response.status_code == 303, response.text
+    job_page = response.headers["location"]
+    assert job_page.startswith("/pain-points/import/jobs/")
+
+    page = soup_of(client.get(job_page))
+    status = page.find("section", id="import-job")
+    assert status["hx-get"] == job_page and status["hx-trigger"] == "every 1s"
+    assert status.find("progress")["max"] == "3" and status.find("progress")["value"] == "0"
+    assert "Importing 3 pain points" in status.h2.get_text()
+    assert stored(db) == []
+
+    [work] = queued
+    work()
+    swap = client.get(job_page, headers={"HX-Request": "true"})
+    done = soup_of(swap).find("section", id="import-job")
+    assert done.get("hx-trigger") is None  # the polling stops
+    assert done.h2.get_text(strip=True) == "Imported 3 pain points"
+    assert [(line, field) for line, field, _ in error_rows(swap)] == [("5", "stage")]
+    assert [pp.title for pp in stored(db)] == ["row 0", "row 1", "row 2"]
+
+
+def test_an_import_job_is_shown_to_whoever_started_it_only(client, db, as_role, teams, app,
+                                                           monkeypatch):
+    from app.imports import service as import_service
+
+    monkeypatch.setattr(import_service, "BACKGROUND_ROWS", 0)
+    app.state.import_runner = lambda work: None
+    fraud, _ = teams
+    as_role("pm", teams=[fraud])
+    csrf = page_csrf(client, "/pain-points/import")
+    job_page = post_import(client, csv_bytes(good()), csrf).headers["location"]
+    client.cookies.clear()
+    as_role("pm", teams=[fraud])  # another pm of the same team
+    assert client.get(job_page).status_code == 404
