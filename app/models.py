@@ -14,14 +14,16 @@ from app.pain_points.models import (
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Stage, Team, TeamPersona
 from app.velocity import milestones  # noqa: F401  (keeps model_milestone, deployment_month in step)
+from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
 from app.velocity.models import (
     ComputeCost, DeploymentMonth, LifecycleEvent, MLModel, ModelMilestone,
 )
 
 __all__ = [
     "ApiToken", "AuditEntry", "Base", "ComputeCost", "Confirmation", "CostQuarter",
-    "CostSummaryState", "DeploymentMonth", "Initiative", "InitiativeLink", "LifecycleEvent",
+    "CostSummaryState", "DeploymentMonth", "Initiative", "InitiativeLink", "Kpi", "KpiObservation",
+    "LifecycleEvent",
     "LoginAttempt", "MLModel", "MaturityAnswer", "MaturityAssessment", "ModelMilestone",
-    "OrgSettings", "PainPoint", "Persona", "Role", "RunRateRank", "Stage", "Team",
+    "OrgSettings", "PainPoint", "Persona", "QualityMetric", "QualityObservation", "Role", "RunRateRank", "Stage", "Team",
     "TeamPersona", "User", "UserSession", "user_team",
 ]

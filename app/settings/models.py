@@ -19,10 +19,17 @@ class OrgSettings(Base):
     fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1)
     working_weeks_per_year: Mapped[Decimal] = mapped_column(Numeric(4, 1), default=Decimal("46"))
     working_hours_per_week: Mapped[Decimal] = mapped_column(Numeric(4, 1), default=Decimal("40"))
+    # Model value (PRODUCT.md): lead time beyond the target costs money; a deployment older than
+    # staleness_days puts the model's value at risk.
+    target_lead_time_days: Mapped[int] = mapped_column(Integer, default=30)
+    staleness_days: Mapped[int] = mapped_column(Integer, default=180)
 
     __table_args__ = (
         CheckConstraint(f"id = {ORG_SETTINGS_ID}", name="single_row"),
         CheckConstraint("fiscal_year_start_month BETWEEN 1 AND 12", name="fiscal_month"),
         CheckConstraint("working_weeks_per_year > 0 AND working_weeks_per_year <= 52", name="weeks"),
         CheckConstraint("working_hours_per_week > 0 AND working_hours_per_week <= 168", name="hours"),
+        CheckConstraint("target_lead_time_days >= 0 AND target_lead_time_days <= 3650",
+                        name="target_lead_time"),
+        CheckConstraint("staleness_days >= 1 AND staleness_days <= 3650", name="staleness"),
     )
