@@ -298,7 +298,8 @@ def generate(scale: dict[str, int], *, seed: int, today: date, personas: Sequenc
                  for t in team_ids}
     model_cum = list(_cumulative([s ** 0.9 for s in sizes]))
     model_t = Table("ml_model", ("id", "team_id", "name", "use_case", "kind",
-                                 "business_value_per_month", "created_at", "archived_at"))
+                                 "annual_value_low", "annual_value_likely",
+                                 "annual_value_high", "created_at", "archived_at"))
     event_rows: list[list[Any]] = []  # [model_id, type, occurred_at, version]
     deployed_at: dict[int, datetime] = {}
     llm_models: list[tuple[int, date]] = []
@@ -314,7 +315,10 @@ def generate(scale: dict[str, int], *, seed: int, today: date, personas: Sequenc
         t = at_time(ideated_day, rng)
         value = money(rng.lognormvariate(math.log(20_000), 1.0)) if rng.random() < 0.6 else None
         archived = now - timedelta(days=rng.randrange(1, 60)) if rng.random() < 0.03 else None
-        model_t.rows.append((mid, team, name, use_case, "llm" if llm else "classical", value, t,
+        low, high = ((money(float(value) * 12 * 0.6), money(float(value) * 12 * 1.5))
+                     if value is not None else (None, None))
+        model_t.rows.append((mid, team, name, use_case, "llm" if llm else "classical", low,
+                             None if value is None else value * 12, high, t,
                              archived))
         chain = MILESTONE_CHAIN if rng.random() > 0.05 else MILESTONE_CHAIN[1:]
         event_rows.append([mid, chain[0], t, None])

@@ -531,7 +531,7 @@ def _add_models(session: Session, plan: _Plan, *, today: date,
                 team_ids: dict[str, int]) -> dict[str, int]:
     models = [
         MLModel(team_id=team_ids[m["team"]], name=m["name"], use_case=m["use_case"],
-                kind=ModelKind(m["kind"]), business_value_per_month=m["value_per_month"])
+                kind=ModelKind(m["kind"]), **catalog.annual_value(m["value_per_month"]))
         for m in catalog.MODELS
     ]
     session.add_all(models)
