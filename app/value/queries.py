@@ -402,3 +402,109 @@ def _as_date(value: Any) -> date:
     if isinstance(value, datetime):
         return (value.astimezone(UTC) if value.tzinfo else value).date()
     return value
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+def model_ids_named(session: Session, name: str,
+                    team_ids: frozenset[int] | None) -> frozenset[int]:
+    """Ids of the models with this name (any case), within the teams given."""
+    query = select(MLModel.id).where(func.lower(MLModel.name) == name.strip().lower())
+    if team_ids is not None:
+        query = query.where(MLModel.team_id.in_(team_ids))
+    return frozenset(session.scalars(query))
+
+
+def kpis_of(session: Session, model_id: int, *, archived: bool | None = None) -> list[Kpi]:
+    query = select(Kpi).where(Kpi.model_id == model_id).order_by(Kpi.key)
+    if archived is not None:
+        query = query.where(Kpi.archived_at.is_not(None) if archived
+                            else Kpi.archived_at.is_(None))
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class ObservationFilters:
+    team_ids: frozenset[int] | None = None
+    model_ids: frozenset[int] | None = None
+    first: date | None = None  # months overlapping [first, last]
+    last: date | None = None
+
+
+@dataclass
+class KpiObservationRow:
+    observation: KpiObservation
+    kpi: Kpi
+    model_name: str
+    team_slug: str
+
+    @property
+    def value(self) -> Decimal:
+        return self.observation.amount * self.kpi.value_per_unit
+
+
+def list_kpi_observations(session: Session, filters: ObservationFilters, *, offset: int = 0,
+                          limit: int | None = None) -> tuple[list[KpiObservationRow], int]:
+    """KPI observations, newest month first, then by model name and KPI key."""
+    ko = KpiObservation
+    query = _scope(select(ko, Kpi, MLModel.name, Team.slug).join(Kpi, Kpi.id == ko.kpi_id)
+                   .join(MLModel, MLModel.id == ko.model_id)
+                   .join(Team, Team.id == MLModel.team_id),
+                   ValueFilters(filters.team_ids, filters.model_ids), ko.model_id)
+    if filters.first is not None:
+        query = query.where(ko.month >= f.month_start(filters.first))
+    if filters.last is not None:
+        query = query.where(ko.month <= filters.last)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(ko.month.desc(), MLModel.name, Kpi.key)
+                           .offset(offset).limit(limit)).all()
+    return [KpiObservationRow(o, k, name, slug) for o, k, name, slug in rows], total
+
+
+def quality_metrics_of(session: Session, model_id: int) -> list[QualityMetric]:
+    return list(session.scalars(select(QualityMetric).where(QualityMetric.model_id == model_id)
+                                .order_by(QualityMetric.name)))
+
+
+def quality_observations_of(session: Session, model_id: int, *, since: datetime | None = None,
+                            limit: int = 2000) -> list[tuple[str, QualityObservation]]:
+    """A model's quality observations (metric name, observation), oldest first."""
+    query = (select(QualityMetric.name, QualityObservation)
+             .join(QualityMetric, QualityMetric.id == QualityObservation.metric_id)
+             .where(QualityObservation.model_id == model_id))
+    if since is not None:
+        query = query.where(QualityObservation.observed_at >= since)
+    return [(name, obs) for name, obs in session.execute(
+        query.order_by(QualityObservation.observed_at.desc(), QualityObservation.id.desc())
+        .limit(limit)).all()][::-1]
+
+
+# --- everything GET /api/v1/metrics/value answers -------------------------------------------
+
+@dataclass
+class ValueReport:
+    first: date
+    last: date
+    figures: ValueFigures
+    delay: Delay
+    risk: RiskSummary
+    models: list[ModelValue]
+    models_total: int
+
+
+def value_report(session: Session, filters: ValueFilters, first: date, last: date, *,
+                 today: date, target_lead_time_days: int, staleness_days: int,
+                 offset: int = 0, limit: int | None = 100, order: str = "value",
+                 risk_limit: int | None = 50) -> ValueReport:
+    """The period's value figures, the `limit` models from `offset` (by value, or net value)
+    with their quality status at the risk day, and the value at risk with its models."""
+    day = f.risk_day(first, last, today)
+    figures = value_figures(session, filters, first, last)
+    delay = delay_by_bucket(session, filters, [(0, first, last)], target_lead_time_days)[0]
+    risk = value_at_risk(session, filters, day, staleness_days, limit=risk_limit)
+    models, total = value_by_model(session, filters, first, last, order=order, offset=offset,
+                                   limit=limit)
+    quality = quality_of(session, [m.model_id for m in models], day)
+    for m in models:
+        m.quality = quality.get(m.model_id, [])
+    return ValueReport(first, last, figures, delay, risk, models, total)
