@@ -6,7 +6,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, Field, GetPydanticSchema, PlainSerializer
 from pydantic import WithJsonSchema
 from sqlalchemy.orm import Session
@@ -129,9 +128,9 @@ def update_kpi(session: SessionDep, principal: Editor, model_id: ModelId, key: K
 
 
 @router.delete("/models/{model_id}/kpis/{key}", name="api.kpis.delete",
-               summary="Remove a KPI", tags=["model value"], response_model=None,
+               summary="Remove a KPI", tags=["model value"], response_model=KpiOut,
                responses={200: {"description": "The KPI has observations: it was archived "
-                                               "(its months keep counting).", "model": KpiOut},
+                                               "(its months keep counting)."},
                           204: {"description": "The KPI had no observations: deleted."}}
                | problem_responses(401, 403, 404))
 def delete_kpi(session: SessionDep, principal: Editor, model_id: ModelId,
@@ -142,7 +141,7 @@ def delete_kpi(session: SessionDep, principal: Editor, model_id: ModelId,
     kpi = service.kpi_by_key(session, model, key)
     if service.remove_kpi(session, model, kpi, actor=principal):
         return Response(status_code=204)
-    return JSONResponse(_kpi_out(kpi).model_dump(mode="json"))
+    return _kpi_out(kpi)
 
 
 # --- bulk observations ----------------------------------------------------------------------
