@@ -438,7 +438,7 @@ def token_revoke(request: Request, session: SessionDep, principal: Admin,
 # --- organisation -----------------------------------------------------------------------------
 
 ORG_FIELDS = ["name", "currency", "fiscal_year_start_month", "working_weeks_per_year",
-              "working_hours_per_week"]
+              "working_hours_per_week", "target_lead_time_days", "staleness_days"]
 
 
 def _organisation_page(request: Request, session: Session, *,
@@ -462,7 +462,10 @@ def organisation_update(request: Request, session: SessionDep, principal: Admin,
                         form: FormDep) -> Response:
     values = {f: form_text(form, f) for f in ORG_FIELDS}
     try:
-        data = OrgSettingsUpdate(**values)
+        # The model-value thresholds came later: a form without them keeps the stored ones.
+        data = OrgSettingsUpdate(**{f: v for f, v in values.items()
+                                    if v != "" or f not in ("target_lead_time_days",
+                                                            "staleness_days")})
         settings_service.update_org_settings(session, data, actor=principal)
     except ValidationError as exc:
         return _organisation_page(request, session, values=values, errors=_field_errors(exc),

@@ -15,6 +15,8 @@ class OrgSettingsOut(BaseModel):
     fiscal_year_start_month: int
     working_weeks_per_year: Decimal
     working_hours_per_week: Decimal
+    target_lead_time_days: int
+    staleness_days: int
 
 
 class OrgSettingsUpdate(BaseModel):
@@ -26,3 +28,8 @@ class OrgSettingsUpdate(BaseModel):
     fiscal_year_start_month: Annotated[int, Field(ge=1, le=12)] | None = None
     working_weeks_per_year: Annotated[Decimal, Field(gt=0, le=52, decimal_places=1)] | None = None
     working_hours_per_week: Annotated[Decimal, Field(gt=0, le=168, decimal_places=1)] | None = None
+    target_lead_time_days: Annotated[int, Field(
+        ge=0, le=3650, description="Lead time beyond this costs money (cost of delay).")] | None = None
+    staleness_days: Annotated[int, Field(
+        ge=1, le=3650, description="A model deployed longer ago than this is stale: its value "
+                                   "is at risk.")] | None = None
