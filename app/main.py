@@ -77,6 +77,7 @@ def _include_routers(app: FastAPI) -> None:
     from app.auth.routes import router as auth_router
     from app.dashboards.roi_routes import router as roi_dashboard_router
     from app.dashboards.routes import router as dashboard_router
+    from app.dashboards.value_routes import router as value_dashboard_router
     from app.docs import router as docs_router
     from app.health import router as health_router
     from app.initiatives.routes import router as initiative_router
@@ -90,7 +91,8 @@ def _include_routers(app: FastAPI) -> None:
     # The CSV routes come first: /pain-points/import must not be taken for a pain point id.
     for router in (health_router, auth_router, docs_router, settings_router,
                    pain_point_csv_router, pain_point_router, model_router, maturity_router,
-                   initiative_router, roi_dashboard_router, dashboard_router):
+                   initiative_router, roi_dashboard_router, value_dashboard_router,
+                   dashboard_router):
         app.include_router(router)
     app.include_router(reports_router)
     app.include_router(api_router, prefix="/api/v1")

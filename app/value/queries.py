@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.core.sql import SQL, utc_day_number
 from app.pain_points.cost import day_number
 from app.teams.models import Team
+from app.value import figures as value_figures_module
 from app.value import formulas as f
 from app.value.formulas import Triple
 from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
@@ -508,3 +509,35 @@ def value_report(session: Session, filters: ValueFilters, first: date, last: dat
     for m in models:
         m.quality = quality.get(m.model_id, [])
     return ValueReport(first, last, figures, delay, risk, models, total)
+
+
+def tile_figures(session: Session, filters: ValueFilters, first: date, last: date, *,
+                 today: date, target_lead_time_days: int, staleness_days: int):
+    """The overview's three value tiles for one period."""
+    from_figures = value_figures(session, filters, first, last)
+    delay = delay_by_bucket(session, filters, [(0, first, last)], target_lead_time_days)[0]
+    risk = value_at_risk(session, filters, f.risk_day(first, last, today), staleness_days,
+                         limit=0)
+    return value_figures_module.ValueTileFigures(
+        from_figures.value.expected, from_figures.value.low, from_figures.value.high,
+        from_figures.measured, delay.cost.expected, delay.cost.low, delay.cost.high,
+        delay.models, risk.value.expected, risk.value.low, risk.value.high, risk.count)
+
+
+def value_overview(session: Session, org: Any, filters: Any, today: date):
+    """The overview's value tiles (the quarter shown against the one before) and the cost of
+    delay of each trend quarter, for the lead-time chart's hover."""
+    scope = ValueFilters(team_ids=filters.team_ids)
+    quarter = filters.quarter_to
+    previous = quarter.previous()
+    settings = dict(today=today, target_lead_time_days=org.target_lead_time_days,
+                    staleness_days=org.staleness_days)
+    current = tile_figures(session, scope, quarter.first_day, quarter.last_day, **settings)
+    before = tile_figures(session, scope, previous.first_day, previous.last_day, **settings)
+    tiles = value_figures_module.value_tiles(current, before, org.currency, previous.label)
+    quarters = filters.quarters
+    delays = delay_by_bucket(session, scope, [(i, q.first_day, q.last_day)
+                                              for i, q in enumerate(quarters)],
+                             org.target_lead_time_days)
+    return tiles, {q.label: (delays[i].cost.expected, delays[i].models)
+                   for i, q in enumerate(quarters)}
