@@ -85,7 +85,9 @@ def value_vs_compute(points: Sequence[ModelPoint], currency: str) -> Figure:
                      margin={"l": 20, "r": 20, "t": 30, "b": 50})
     if not points:
         return _empty(layout)
-    top = max(max(float(p.value), float(p.compute)) for p in points) or 1.0
+    # The diagonal spans the compute axis: value is often orders of magnitude above compute,
+    # and drawing it to the largest value would squash every dot against the left edge.
+    top = max(float(p.compute) for p in points) * 1.15 or max(float(p.value) for p in points)
     traces = []
     for kind, label, colour in (("llm", "LLM", COLOURS["llm"]),
                                 ("classical", "Classical ML", BRAND)):

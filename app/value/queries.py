@@ -325,6 +325,7 @@ class AtRisk:
     model_id: int
     name: str
     team_slug: str
+    team_name: str
     stale_since: date | None
     last_deployed: date
     annual_value: Triple
@@ -382,15 +383,18 @@ def value_at_risk(session: Session, filters: ValueFilters, day: date, staleness_
     total = session.execute(select(func.count(), *(func.coalesce(func.sum(risky.c[k]), 0)
                                                    for k in annual))).one()
     summary = RiskSummary(day, Triple(_d(total[1]), _d(total[2]), _d(total[3])), total[0] or 0)
+    if limit == 0:
+        return summary
     rows = session.execute(
-        select(risky, m.name, Team.slug).join(m, m.id == risky.c.model_id)
+        select(risky, m.name, Team.slug, Team.name.label("team_name"))
+        .join(m, m.id == risky.c.model_id)
         .join(Team, Team.id == m.team_id).order_by(risky.c.mid.desc(), risky.c.model_id)
         .limit(limit)).all()
     quality_by_model = quality_of(session, [r.model_id for r in rows], day)
     for r in rows:
         deployed_on = _as_date(r.at)
         summary.models.append(AtRisk(
-            r.model_id, r.name, r.slug,
+            r.model_id, r.name, r.slug, r.team_name,
             deployed_on + timedelta(days=staleness_days + 1) if r.stale else None, deployed_on,
             Triple(_d(r.low), _d(r.mid), _d(r.high)),
             [q for q in quality_by_model.get(r.model_id, []) if q.status == "degraded"]))
@@ -511,33 +515,31 @@ def value_report(session: Session, filters: ValueFilters, first: date, last: dat
     return ValueReport(first, last, figures, delay, risk, models, total)
 
 
-def tile_figures(session: Session, filters: ValueFilters, first: date, last: date, *,
-                 today: date, target_lead_time_days: int, staleness_days: int):
-    """The overview's three value tiles for one period."""
-    from_figures = value_figures(session, filters, first, last)
-    delay = delay_by_bucket(session, filters, [(0, first, last)], target_lead_time_days)[0]
-    risk = value_at_risk(session, filters, f.risk_day(first, last, today), staleness_days,
-                         limit=0)
-    return value_figures_module.ValueTileFigures(
-        from_figures.value.expected, from_figures.value.low, from_figures.value.high,
-        from_figures.measured, delay.cost.expected, delay.cost.low, delay.cost.high,
-        delay.models, risk.value.expected, risk.value.low, risk.value.high, risk.count)
-
-
 def value_overview(session: Session, org: Any, filters: Any, today: date):
     """The overview's value tiles (the quarter shown against the one before) and the cost of
     delay of each trend quarter, for the lead-time chart's hover."""
     scope = ValueFilters(team_ids=filters.team_ids)
     quarter = filters.quarter_to
     previous = quarter.previous()
-    settings = dict(today=today, target_lead_time_days=org.target_lead_time_days,
-                    staleness_days=org.staleness_days)
-    current = tile_figures(session, scope, quarter.first_day, quarter.last_day, **settings)
-    before = tile_figures(session, scope, previous.first_day, previous.last_day, **settings)
-    tiles = value_figures_module.value_tiles(current, before, org.currency, previous.label)
-    quarters = filters.quarters
-    delays = delay_by_bucket(session, scope, [(i, q.first_day, q.last_day)
-                                              for i, q in enumerate(quarters)],
+    # One statement per figure for both quarters (and the trend's quarters): the overview
+    # answers in a bounded number of statements.
+    pair = [(0, quarter.first_day, quarter.last_day), (1, previous.first_day, previous.last_day)]
+    values = value_by_bucket(session, scope, pair)
+    trend = [q for q in filters.quarters if q not in (quarter, previous)]
+    delays = delay_by_bucket(session, scope, pair + [(i + 2, q.first_day, q.last_day)
+                                                     for i, q in enumerate(trend)],
                              org.target_lead_time_days)
-    return tiles, {q.label: (delays[i].cost.expected, delays[i].models)
-                   for i, q in enumerate(quarters)}
+    labels = {0: quarter.label, 1: previous.label} | {i + 2: q.label for i, q in enumerate(trend)}
+
+    def tile(key: int, first: date, last: date) -> Any:
+        risk = value_at_risk(session, scope, f.risk_day(first, last, today), org.staleness_days,
+                             limit=0)
+        v, d = values[key], delays[key]
+        return value_figures_module.ValueTileFigures(
+            v.value.expected, v.value.low, v.value.high, v.measured, d.cost.expected,
+            d.cost.low, d.cost.high, d.models, risk.value.expected, risk.value.low,
+            risk.value.high, risk.count)
+
+    tiles = value_figures_module.value_tiles(tile(*pair[0]), tile(*pair[1]), org.currency,
+                                             previous.label)
+    return tiles, {labels[key]: (d.cost.expected, d.models) for key, d in delays.items()}
