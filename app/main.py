@@ -86,11 +86,13 @@ def _include_routers(app: FastAPI) -> None:
     from app.pain_points.routes import router as pain_point_router
     from app.reports.routes import router as reports_router
     from app.settings.routes import router as settings_router
+    from app.value.routes import router as model_value_router
     from app.velocity.routes import router as model_router
 
     # The CSV routes come first: /pain-points/import must not be taken for a pain point id.
     for router in (health_router, auth_router, docs_router, settings_router,
-                   pain_point_csv_router, pain_point_router, model_router, maturity_router,
+                   pain_point_csv_router, pain_point_router, model_value_router, model_router,
+                   maturity_router,
                    initiative_router, roi_dashboard_router, value_dashboard_router,
                    dashboard_router):
         app.include_router(router)
