@@ -66,16 +66,20 @@ def _months(buckets: Sequence[tuple[int, date, date]]):
     return union_all(*rows).cte("value_month") if len(rows) > 1 else rows[0].cte("value_month")
 
 
-def _production_intervals(filters: ValueFilters):
-    """[start, end) day numbers on which each model is in production: from each `deployed`
-    event to the next deployed/retired one (a retirement wins a tie on the same instant)."""
+def _production_intervals(filters: ValueFilters, until: date):
+    """[start, end) day numbers on which each model is in production up to `until`: from each
+    `deployed` event to the next deployed/retired one (a retirement wins a tie on the same
+    instant). Events after `until` cannot change a day before it: an interval they would end
+    is left open, and the months cap it."""
     e = LifecycleEvent
     day = utc_day_number(e.occurred_at)
     ordered = _scope(select(
         e.model_id, e.type, day.label("day"),
         func.lead(day).over(partition_by=e.model_id,
                             order_by=(e.occurred_at, e.type)).label("next_day"),
-    ).where(e.type.in_([EventType.deployed, EventType.retired])), filters, e.model_id).subquery()
+    ).where(e.type.in_([EventType.deployed, EventType.retired]),
+            e.occurred_at < start_of(until + timedelta(days=1))),
+        filters, e.model_id).subquery()
     return select(ordered.c.model_id, ordered.c.day.label("start_day"),
                   ordered.c.next_day.label("end_day")).where(
         ordered.c.type == EventType.deployed).subquery("production")
@@ -84,7 +88,10 @@ def _production_intervals(filters: ValueFilters):
 def _value_rows(filters: ValueFilters, buckets: Sequence[tuple[int, date, date]]):
     """(bucket, model_id, value low/expected/high, measured part, estimated part, compute)."""
     months = _months(buckets)
-    prod = _production_intervals(filters)
+    # A month's estimate counts its production days of the whole month, not only those inside
+    # the period: events up to the end of the last month touched matter.
+    last_month = f.month_start(max(last for _, _, last in buckets))
+    prod = _production_intervals(filters, f.next_month(last_month) - timedelta(days=1))
     overlap = SQL.greatest(
         SQL.least(func.coalesce(prod.c.end_day, months.c.end_day), months.c.end_day)
         - SQL.greatest(prod.c.start_day, months.c.start_day), SQL.whole(0))
