@@ -72,3 +72,18 @@ def test_overview_value_tiles_equal_the_metrics_api(page: Page, live_server: str
     assert Decimal(risk).quantize(Decimal("0.01")) == Decimal(body["value_at_risk"]["total"])
     page.locator("section[aria-labelledby=kpi-title]").screenshot(
         path=str(artifact("overview-value-tiles.png")))
+
+
+def test_a_drifting_models_value_page_draws_its_charts(page: Page):
+    sign_in(page, LEADER)
+    page.goto("/dashboards/value")
+    wait_for_charts(page)
+    page.locator("table[data-testid=value-at-risk] a", has_text="wholesale-buyer-clusters").click()
+    page.wait_for_url(re.compile(r"/models/\d+$"))
+    page.get_by_test_id("value-link").click()
+    page.wait_for_url(re.compile(r"/models/\d+/value$"))
+    assert wait_for_charts(page) == 2  # monthly value, silhouette_score over time
+    expect(page.locator("#quality-1")).to_contain_text("degraded")
+    expect(page.locator("table[data-testid=kpis] tbody tr")).to_have_count(1)
+    page.screenshot(path=str(artifact("model-value.png")), full_page=True)
+    assert serious_violations(page) == []
