@@ -2,7 +2,7 @@
 backends: on hand-worked cases and on random portfolios."""
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
 import pytest

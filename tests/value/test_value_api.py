@@ -301,3 +301,15 @@ def test_annual_value_patch_checks_the_order_and_stores_nothing(client, db, scor
         "2000.00", "3000.00")
     db.expire_all()
     assert db.get(MLModel, scorer.id).annual_value_low == D(1000)
+
+
+def test_a_retried_post_with_the_same_idempotency_key_is_replayed(client, db, scorer, pm):
+    add_kpi(client, pm, scorer.id)
+    body = GOOD_KPI_OBS | {"external_id": "retry-1"}
+    headers = pm | {"Idempotency-Key": "kpi-retry"}
+    first = client.post(f"{API}/kpi-observations", headers=headers, json=body)
+    again = client.post(f"{API}/kpi-observations", headers=headers, json=body)
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json()
+    assert count(db, KpiObservation) == 1
