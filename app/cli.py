@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.config import get_settings
 from app.core.errors import DomainError, FieldError, ValidationFailed
 from app.db import make_engine, make_sessionmaker
+from app.value.cli import import_kpis, import_quality
 from app.velocity.cli import import_events
 from app.velocity.mlflow_cli import sync_app
 
@@ -364,6 +365,9 @@ def import_pain_points(
 
 # `northstar import events FILE`, beside `northstar import pain-points FILE`.
 import_app.command("events")(import_events)
+# `northstar import kpis FILE` and `northstar import quality FILE`: model value observations.
+import_app.command("kpis")(import_kpis)
+import_app.command("quality")(import_quality)
 
 
 @app.command()

@@ -94,6 +94,7 @@ def _include_routers(app: FastAPI) -> None:
     from app.settings.sso_routes import router as sso_settings_router
     from app.dashboards.roi_routes import router as roi_dashboard_router
     from app.dashboards.routes import router as dashboard_router
+    from app.dashboards.value_routes import router as value_dashboard_router
     from app.docs import router as docs_router
     from app.health import router as health_router
     from app.initiatives.routes import router as initiative_router
@@ -102,13 +103,15 @@ def _include_routers(app: FastAPI) -> None:
     from app.pain_points.routes import router as pain_point_router
     from app.reports.routes import router as reports_router
     from app.settings.routes import router as settings_router
+    from app.value.routes import router as model_value_router
     from app.velocity.routes import router as model_router
 
     # The CSV routes come first: /pain-points/import must not be taken for a pain point id.
     for router in (health_router, auth_router, oidc_router, docs_router, settings_router,
                    sso_settings_router,
-                   pain_point_csv_router, pain_point_router, model_router, maturity_router,
-                   initiative_router, roi_dashboard_router, dashboard_router):
+                   pain_point_csv_router, pain_point_router, model_value_router, model_router,
+                   maturity_router, initiative_router, roi_dashboard_router,
+                   value_dashboard_router, dashboard_router):
         app.include_router(router)
     app.include_router(reports_router)
     app.include_router(api_router, prefix="/api/v1")

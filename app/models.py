@@ -18,14 +18,16 @@ from app.pain_points.models import (
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Stage, Team, TeamPersona
 from app.velocity import milestones  # noqa: F401  (keeps model_milestone, deployment_month in step)
+from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
 from app.velocity.models import (
     ComputeCost, DeploymentMonth, LifecycleEvent, MLModel, ModelMilestone,
 )
 
 __all__ = [
     "ApiToken", "AuditEntry", "Base", "ComputeCost", "Confirmation", "CostQuarter", "ImportJob",
-    "CostSummaryState", "DeploymentMonth", "Initiative", "InitiativeLink", "LifecycleEvent",
-    "LoginAttempt", "MLModel", "MaturityAnswer", "MaturityAssessment", "ModelMilestone",
-    "OrgSettings", "PainPoint", "Persona", "Role", "RunRateRank", "SsoGroupMapping", "SsoLogin",
-    "Stage", "Team", "TeamPersona", "User", "UserSession", "sso_group_mapping_team", "user_team",
+    "CostSummaryState", "DeploymentMonth", "Initiative", "InitiativeLink", "Kpi", "KpiObservation",
+    "LifecycleEvent", "LoginAttempt", "MLModel", "MaturityAnswer", "MaturityAssessment",
+    "ModelMilestone", "OrgSettings", "PainPoint", "Persona", "QualityMetric", "QualityObservation",
+    "Role", "RunRateRank", "SsoGroupMapping", "SsoLogin", "Stage", "Team", "TeamPersona", "User",
+    "UserSession", "sso_group_mapping_team", "user_team",
 ]

@@ -25,6 +25,7 @@ NAV = [
     NavItem("Velocity", "/dashboards/velocity", Permission.read, also=("/models",)),
     # Until the velocity dashboard exists, the section opens on the models list.
     NavItem("Velocity", "/models", Permission.read, also=("/models",)),
+    NavItem("Value", "/dashboards/value", Permission.read),
     NavItem("Maturity", "/dashboards/maturity", Permission.read, also=("/maturity/",)),
     NavItem("Initiatives", "/initiatives", Permission.read, also=("/dashboards/roi",)),
     NavItem("Reports", "/reports", Permission.export),

@@ -60,7 +60,8 @@ BENCH_PASSWORD = "northstar-bench-password"
 QUARTERS = 12
 
 L_SCALE = {"teams": 500, "pain_points": 100_000, "models": 20_000, "events": 500_000,
-           "initiatives": 5_000, "assessments": 2_000}
+           "initiatives": 5_000, "assessments": 2_000, "kpi_observations": 200_000,
+           "quality_observations": 500_000}
 SCALES = {
     "L": L_SCALE,
     "M": {k: max(1, v // 10) for k, v in L_SCALE.items()},
@@ -298,7 +299,8 @@ def generate(scale: dict[str, int], *, seed: int, today: date, personas: Sequenc
                  for t in team_ids}
     model_cum = list(_cumulative([s ** 0.9 for s in sizes]))
     model_t = Table("ml_model", ("id", "team_id", "name", "use_case", "kind",
-                                 "business_value_per_month", "created_at", "archived_at"))
+                                 "annual_value_low", "annual_value_likely",
+                                 "annual_value_high", "created_at", "archived_at"))
     event_rows: list[list[Any]] = []  # [model_id, type, occurred_at, version]
     deployed_at: dict[int, datetime] = {}
     llm_models: list[tuple[int, date]] = []
@@ -314,7 +316,10 @@ def generate(scale: dict[str, int], *, seed: int, today: date, personas: Sequenc
         t = at_time(ideated_day, rng)
         value = money(rng.lognormvariate(math.log(20_000), 1.0)) if rng.random() < 0.6 else None
         archived = now - timedelta(days=rng.randrange(1, 60)) if rng.random() < 0.03 else None
-        model_t.rows.append((mid, team, name, use_case, "llm" if llm else "classical", value, t,
+        low, high = ((money(float(value) * 12 * 0.6), money(float(value) * 12 * 1.5))
+                     if value is not None else (None, None))
+        model_t.rows.append((mid, team, name, use_case, "llm" if llm else "classical", low,
+                             None if value is None else value * 12, high, t,
                              archived))
         chain = MILESTONE_CHAIN if rng.random() > 0.05 else MILESTONE_CHAIN[1:]
         event_rows.append([mid, chain[0], t, None])
@@ -379,6 +384,7 @@ def generate(scale: dict[str, int], *, seed: int, today: date, personas: Sequenc
             growth *= rng.uniform(1.0, 1.08)
             month = (month + timedelta(days=32)).replace(day=1)
     tables["compute_cost"] = cost_t
+    tables.update(_model_value(scale, rng, model_t, deployed_at, today=today, now=now))
 
     # Initiatives and their links; delivered ones resolve some of their pain points afterwards.
     init_t = Table("initiative", ("id", "team_id", "title", "description", "owner", "status",
@@ -447,6 +453,67 @@ def generate(scale: dict[str, int], *, seed: int, today: date, personas: Sequenc
     return Org(tables, counts)
 
 
+def _model_value(scale: dict[str, int], rng: random.Random, model_t: "Table",
+                 deployed_at: dict[int, datetime], *, today: date,
+                 now: datetime) -> dict[str, "Table"]:
+    """Business KPIs with monthly amounts for about half the deployed models with an annual
+    value (the most recent months, up to the scale's count), and a quality metric per deployed
+    model observed weekly back from now (15 % of them drifting)."""
+    kpi_t = Table("kpi", ("id", "model_id", "key", "name", "unit", "value_per_unit",
+                          "archived_at", "version", "created_at"))
+    obs_t = Table("kpi_observation", ("id", "kpi_id", "model_id", "month", "amount", "source",
+                                      "external_id", "note", "created_at", "updated_at"))
+    metric_t = Table("quality_metric", ("id", "model_id", "name", "higher_is_better",
+                                        "tolerance"))
+    quality_t = Table("quality_observation", ("id", "metric_id", "model_id", "value",
+                                              "observed_at", "version", "source", "external_id",
+                                              "created_at"))
+    deployed = sorted(deployed_at)
+    valued = [m for m in deployed if model_t.rows[m - 1][6] is not None]
+    this_month = today.replace(day=1)
+    for mid in valued:
+        if len(obs_t.rows) >= scale["kpi_observations"]:
+            break
+        months, month = [], deployed_at[mid].date().replace(day=1)
+        while month < this_month:
+            months.append(month)
+            month = (month + timedelta(days=32)).replace(day=1)
+        kpis = rng.randint(1, 4)  # fraud losses, tickets deflected, hours saved…
+        for n in range(kpis):
+            kid = len(kpi_t.rows) + 1
+            per_unit = rng.choice((Decimal("1"), Decimal("4.50"), Decimal("38"), Decimal("150")))
+            kpi_t.rows.append((kid, mid, f"kpi_{n + 1}", f"Business KPI {n + 1}", "units",
+                               per_unit, None, 1, deployed_at[mid]))
+            monthly = float(model_t.rows[mid - 1][6]) / 12 / kpis / float(per_unit)
+            for month in months:
+                at = datetime.combine(month, datetime.min.time(), tzinfo=UTC) + timedelta(days=35)
+                obs_t.rows.append((len(obs_t.rows) + 1, kid, mid, month,
+                                   Decimal(f"{monthly * rng.uniform(0.7, 1.3):.2f}"), "api",
+                                   None, "", min(at, now), min(at, now)))
+    # Twice a week per metric, one or two metrics per deployed model, back from now.
+    for mid in deployed:
+        if len(quality_t.rows) >= scale["quality_observations"]:
+            break
+        for name, lower in rng.sample((("auc", False), ("rmse", True), ("accuracy", False)),
+                                      rng.randint(1, 2)):
+            metric_id = len(metric_t.rows) + 1
+            metric_t.rows.append((metric_id, mid, name, not lower, Decimal("0.05")))
+            level = rng.uniform(0.3, 0.6) if lower else rng.uniform(0.7, 0.95)
+            drift = rng.uniform(0.06, 0.25) if rng.random() < 0.15 else 0.0
+            times, at = [], now - timedelta(hours=rng.randrange(72))
+            while at > deployed_at[mid] and len(times) < 60:
+                times.append(at)
+                at -= timedelta(days=3, hours=rng.randrange(24))
+            times.reverse()
+            for i, at in enumerate(times):
+                change = drift * i / max(1, len(times) - 1)
+                value = level * (1 + change if lower else 1 - change) * rng.uniform(0.99, 1.01)
+                quality_t.rows.append((len(quality_t.rows) + 1, metric_id, mid,
+                                       round(value, 4), at, None, "api", None, at))
+    return {"kpi": kpi_t, "kpi_observation": obs_t, "quality_metric": metric_t,
+            "quality_observation": quality_t}
+
+
 def _cumulative(weights: Iterable[float]) -> Iterable[float]:
     total = 0.0
     for w in weights:
@@ -457,9 +524,11 @@ def _cumulative(weights: Iterable[float]) -> Iterable[float]:
 # --- loading ----------------------------------------------------------------------------------
 
 LOAD_ORDER = ("team", "team_persona", "pain_point", "ml_model", "lifecycle_event",
-              "compute_cost", "initiative", "initiative_pain_point", "maturity_assessment",
+              "compute_cost", "kpi", "kpi_observation", "quality_metric",
+              "quality_observation", "initiative", "initiative_pain_point", "maturity_assessment",
               "maturity_answer")
 SERIAL_TABLES = ("team", "pain_point", "ml_model", "lifecycle_event", "compute_cost",
+                 "kpi", "kpi_observation", "quality_metric", "quality_observation",
                  "initiative", "maturity_assessment")
 SQLITE_BATCH = 20_000
 
@@ -514,6 +583,7 @@ def derive(engine: Engine) -> None:
 GENERATED = ("pain_point_cost_quarter", "pain_point_cost_summary", "model_milestone",
              "deployment_month", "pain_point_run_rate",
              "maturity_answer", "maturity_assessment", "initiative_pain_point", "initiative",
+             "quality_observation", "quality_metric", "kpi_observation", "kpi",
              "compute_cost", "lifecycle_event", "ml_model", "pain_point_confirmation",
              "pain_point", "team_persona", "user_team", "api_token", "user_session",
              "login_attempt", "idempotency_key", "audit_log", "app_user", "team")

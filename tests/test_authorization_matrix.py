@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from app.value.models import Kpi
 from app.auth.permissions import GRANTS, Principal
 from app.core.routes import iter_app_routes
 from app.initiatives.models import Initiative
@@ -46,6 +47,7 @@ def world(db):
         db.flush()
         db.add(LifecycleEvent(model_id=model.id, type="ideated",
                               occurred_at=datetime(2026, 1, 5, tzinfo=UTC)))
+        db.add(Kpi(model_id=model.id, key="kpi", name="KPI", unit="USD", value_per_unit=1))
         initiative = Initiative(team_id=team.id, title=f"initiative {key}")
         db.add(initiative)
         db.flush()
@@ -56,7 +58,7 @@ def world(db):
             actor=principal, today=date(2026, 11, 29))
         objects[key] = {"pain_point_id": pp.id, "model_id": model.id,
                         "initiative_id": initiative.id, "slug": team.slug, "team": team.slug,
-                        "assessment_id": assessment.id}
+                        "assessment_id": assessment.id, "key": "kpi"}
     user = factories.make_user(db, role="viewer")
     token_owner = factories.make_user(db, role="pm", teams=[own])
     factories.make_token(db, token_owner)

@@ -75,7 +75,8 @@ ENTITIES = [
         {"use_case": "Churn (API)"}, lambda o: o.use_case,
         lambda o: f"/models/{o.id}/edit", lambda o: f"/models/{o.id}",
         lambda use_case: {"name": "churn-propensity", "use_case": use_case,
-                          "kind": "classical", "business_value_per_month": ""},
+                          "kind": "classical", "annual_value_low": "", "annual_value_likely": "",
+                          "annual_value_high": ""},
         "Churn (first)", "Churn (second)"),
     Entity(
         "team", lambda db, team: team, lambda o: f"/api/v1/teams/{o.slug}",

@@ -36,8 +36,10 @@ class ModelOut(BaseModel):
     name: str
     use_case: str
     kind: ModelKind
-    business_value_per_month: Money | None = Field(description="Estimated, in the org's "
-                                                               "currency.")
+    annual_value_low: Money | None = Field(description="Money a year while in production, in "
+                                                       "the org's currency: lowest estimate.")
+    annual_value_likely: Money | None = Field(description="… most likely.")
+    annual_value_high: Money | None = Field(description="… highest.")
     archived: bool
     created_at: datetime
     first_ideated_at: datetime | None
@@ -91,7 +93,8 @@ def _model_out(row: ModelRow) -> ModelOut:
     m = row.model
     return ModelOut(
         id=m.id, team=row.team_slug, name=m.name, use_case=m.use_case, kind=m.kind,
-        business_value_per_month=m.business_value_per_month,
+        annual_value_low=m.annual_value_low, annual_value_likely=m.annual_value_likely,
+        annual_value_high=m.annual_value_high,
         archived=m.archived_at is not None, created_at=m.created_at,
         first_ideated_at=row.first_ideated_at, first_deployed_at=row.first_deployed_at,
         lead_time_days=row.lead_time_days, deployments=row.deployments,

@@ -5,7 +5,7 @@ from fastapi.security import HTTPBearer
 
 from app.api import (
     initiatives, maturity, metrics, models, pain_points, reference, reports, settings, teams,
-    velocity,
+    value, velocity,
 )
 
 # Documentation only (auto_error=False never refuses anything): it gives /openapi.json the
@@ -17,5 +17,5 @@ router = APIRouter(dependencies=[Depends(bearer)],
                    generate_unique_id_function=lambda route: route.name)
 for sub_router in (teams.router, reference.router, settings.router, pain_points.router,
                    metrics.router, models.router, velocity.router, maturity.router,
-                   initiatives.router, reports.router):
+                   initiatives.router, reports.router, value.router):
     router.include_router(sub_router)

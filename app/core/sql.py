@@ -179,3 +179,25 @@ class _PercentileCont:
 
 def register_sqlite_functions(dbapi_connection: Any) -> None:
     dbapi_connection.create_aggregate("ns_percentile_cont", 2, _PercentileCont)
+
+
+class utc_day_number(FunctionElement[int]):
+    """Whole days from the cost module's EPOCH to the UTC date of a timestamp."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(utc_day_number, "postgresql")
+def _utc_day_number_pg(element: utc_day_number, compiler: Any, **kw: Any) -> str:
+    (arg,) = element.clauses
+    return (f"(CAST(({compiler.process(arg, **kw)}) AT TIME ZONE 'UTC' AS DATE)"
+            f" - DATE '{EPOCH.isoformat()}')")
+
+
+@compiles(utc_day_number, "sqlite")
+def _utc_day_number_sqlite(element: utc_day_number, compiler: Any, **kw: Any) -> str:
+    (arg,) = element.clauses
+    # SQLite keeps UTC timestamps as naive text (app.db.UTCDateTime).
+    return (f"CAST(julianday(date({compiler.process(arg, **kw)})) - "
+            f"julianday('{EPOCH.isoformat()}') AS INTEGER)")

@@ -670,6 +670,7 @@ class Tile:
     low: Decimal | None = None
     high: Decimal | None = None
     n: int | None = None
+    kind_text: str = ""  # what the figure rests on, when "estimated from pain points" is not it
 
 
 

@@ -28,6 +28,8 @@ from app.teams import queries as team_queries
 from app.templating import is_htmx, render
 from app.velocity import metrics
 from app.velocity import queries as velocity
+from app.value import figures as value_figures
+from app.value.queries import value_overview
 from app.velocity.queries import VelocityFilters
 
 router = APIRouter(include_in_schema=False)
@@ -101,14 +103,16 @@ def overview(request: Request, session: SessionDep, principal: Reader) -> Respon
     lead = velocity.lead_time_by_quarter(session, VelocityFilters(team_ids=filters.team_ids),
                                          filters.quarters)
     lead_rows = [(q.label, d) for q, d in lead.items()]
+    value_tiles, delays = value_overview(session, org, filters, today)
     context |= {
         "quarter": quarter, "previous": previous, "kpis": current_kpis,
         "tiles": figures.build_tiles(current_kpis, previous_kpis, org.currency, previous.label,
-                                     top_level=max(load_rubric().levels)),
+                                     top_level=max(load_rubric().levels)) + value_tiles,
         "top": top, "by_stage": by_stage, "lead_rows": lead_rows,
         "stage_figure": figures.cost_bars(
             by_stage, org.currency, link=lambda slug: filters.pain_points_url(stage=slug)),
-        "lead_figure": figures.lead_time_trend(lead_rows),
+        "lead_figure": value_figures.with_delay_hover(figures.lead_time_trend(lead_rows),
+                                                      delays, org.currency),
     }
     return _respond(request, "dashboards/overview.html", filters, context)
 

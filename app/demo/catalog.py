@@ -928,6 +928,17 @@ PAIN_POINTS = [
     },
 ]
 
+def annual_value(per_month: Decimal | None) -> dict[str, Decimal | None]:
+    """The annual value estimate of a demo model from its monthly figure: a range around 12 ×
+    it (the demo's PMs are honest about their uncertainty)."""
+    if per_month is None:
+        return {"annual_value_low": None, "annual_value_likely": None, "annual_value_high": None}
+    yearly = per_month * 12
+    return {"annual_value_low": (yearly * Decimal("0.6")).quantize(Decimal("1")),
+            "annual_value_likely": yearly,
+            "annual_value_high": (yearly * Decimal("1.5")).quantize(Decimal("1"))}
+
+
 MODELS = [
     # fraud-detection
     {"team": "fraud-detection", "name": "card-fraud-scorer", "use_case": "Real-time fraud score for card transactions", "kind": "classical", "value_per_month": Decimal("420000"), "profile": "fast"},

@@ -21,6 +21,7 @@ from app.auth.passwords import MIN_PASSWORD_LENGTH, verify_password
 from app.auth.service import create_user
 from app.core.errors import FieldError, ValidationFailed
 from app.demo import catalog
+from app.demo.value import add_model_value
 from app.initiatives.models import Initiative, InitiativeLink, InitiativeStatus
 from app.maturity.models import Answer, MaturityAnswer, MaturityAssessment
 from app.maturity.rubric import Rubric, load_rubric
@@ -436,6 +437,8 @@ def load_demo(session: Session, *, today: date, password: str = DEFAULT_PASSWORD
                                       reporter_id=user_ids["pm@northstar.demo"])
     counts["pain_points"] = len(pain_point_ids)
     counts |= _add_models(session, plan, today=today, team_ids=team_ids)
+    counts |= add_model_value(session, plan.histories, today=today, team_ids=team_ids,
+                              via_api=frozenset(API_TEAMS))
     counts |= _add_initiatives(session, today=today, team_ids=team_ids,
                                pain_point_ids=pain_point_ids)
     counts |= _add_assessments(session, plan, today=today, team_ids=team_ids,
@@ -531,7 +534,7 @@ def _add_models(session: Session, plan: _Plan, *, today: date,
                 team_ids: dict[str, int]) -> dict[str, int]:
     models = [
         MLModel(team_id=team_ids[m["team"]], name=m["name"], use_case=m["use_case"],
-                kind=ModelKind(m["kind"]), business_value_per_month=m["value_per_month"])
+                kind=ModelKind(m["kind"]), **catalog.annual_value(m["value_per_month"]))
         for m in catalog.MODELS
     ]
     session.add_all(models)

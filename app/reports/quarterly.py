@@ -31,6 +31,8 @@ from app.reports import formats as f
 from app.reports import narrative
 from app.reports.queries import Listing, opened_in, resolved_in
 from app.settings.models import OrgSettings
+from app.value import queries as value_queries
+from app.value.queries import ValueFilters, ValueReport
 from app.velocity.queries import MonthDeployments, VelocityFilters, deployments_by_month
 
 TOP_PAIN_POINTS = 10
@@ -42,6 +44,8 @@ MAX_INITIATIVES = 25
 MAX_TEAMS = 25
 # ROI as the initiative pages show it by default.
 ROI_HORIZON_YEARS = 3
+# The models whose value is at risk, most valuable first.
+MAX_AT_RISK = 25
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,8 @@ class QuarterlyReport:
     maturity_total: int = 0  # teams in the scope
     initiatives_total: int = 0  # initiatives in the scope
     narrative: list[str] = field(default_factory=list)
+    # Model value: GET /api/v1/metrics/value's figures for the quarter (its models at risk).
+    value: ValueReport | None = None
 
     @property
     def first(self) -> date:
@@ -275,6 +281,10 @@ def build_report(session: Session, org: OrgSettings, quarter: Quarter, scope: Sc
         maturity=_maturity(session, scope, quarter, previous),
         initiatives=_initiatives(session, org, scope, quarter),
     )
+    report.value = value_queries.value_report(
+        session, ValueFilters(team_ids=team_ids), first, last, today=today,
+        target_lead_time_days=org.target_lead_time_days, staleness_days=org.staleness_days,
+        limit=0, risk_limit=MAX_AT_RISK)
     # The sentences speak of everything; the sections then list only the largest part.
     report.narrative = narrative.sentences(report)
     report.maturity_total, report.initiatives_total = len(report.maturity), len(report.initiatives)

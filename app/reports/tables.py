@@ -204,6 +204,56 @@ def _initiatives(r: QuarterlyReport) -> Table:
     return table
 
 
+def _value(r: QuarterlyReport) -> Table:
+    table = Table("model_value", "Model value", [
+        Column("key", "Key"), Column("figure", "Figure"),
+        Column("value", r.quarter.label, f.MONEY), Column("low", "Low", f.MONEY),
+        Column("high", "High", f.MONEY), Column("models", "Models", f.COUNT),
+    ], note="What the models earn: measured from their KPIs in the months recorded, else "
+            "estimated from their annual value; the same figures as the metrics API.")
+    v = r.value
+    if v is None:
+        return table
+    fig, delay, risk = v.figures, v.delay, v.risk
+    share = fig.measured / fig.value.expected if fig.value.expected else None
+    per_dollar = fig.per_compute_dollar
+    table.rows = [
+        ["value_delivered", "Value delivered", fig.value.expected, fig.value.low, fig.value.high,
+         None],
+        ["value_measured", "of which measured by KPIs", fig.measured, None, None, None],
+        ["value_estimated", "of which estimated from annual values", fig.estimated, None, None,
+         None],
+        ["measured_share", "Measured share", Typed(share, f.RATIO), None, None, None],
+        ["compute_cost", "Compute cost", fig.compute, None, None, None],
+        ["net_value", "Net value (value delivered − compute)", fig.net, None, None, None],
+        ["value_per_compute_dollar", f"Value per {r.currency} of compute",
+         Typed(per_dollar, f.NUMBER), None, None, None],
+        ["cost_of_delay", "Cost of delay (lead time beyond the target)", delay.cost.expected,
+         delay.cost.low, delay.cost.high, delay.models],
+        ["week_value", "Value of a week cut from their lead time", delay.week_value.expected,
+         delay.week_value.low, delay.week_value.high, delay.models],
+        ["value_at_risk", f"Value at risk on {risk.day.isoformat()} (a year)",
+         risk.value.expected, risk.value.low, risk.value.high, risk.count],
+    ]
+    return table
+
+
+def _at_risk(r: QuarterlyReport) -> Table:
+    risk = r.value.risk if r.value else None
+    table = Table("value_at_risk", "Models whose value is at risk", [
+        Column("model", "Model"), Column("team", "Team"), Column("reasons", "Why"),
+        Column("annual_value", "Annual value", f.MONEY), Column("low", "Low", f.MONEY),
+        Column("high", "High", f.MONEY),
+    ], note="In production and stale, or with a quality metric degraded since the last "
+            "deployment; annual value measured over the last three months, else estimated.",
+        total=risk.count if risk else 0,
+        more_what="models at risk, with a smaller annual value: see the value dashboard")
+    for m in (risk.models if risk else []):
+        table.rows.append([m.name, m.team_name, "; ".join(m.reasons), m.annual_value.expected,
+                           m.annual_value.low, m.annual_value.high])
+    return table
+
+
 def report_tables(r: QuarterlyReport) -> list[Table]:
     """Every table of the report, in reading order."""
     sections = [
@@ -216,7 +266,7 @@ def report_tables(r: QuarterlyReport) -> list[Table]:
                 note="Annual cost is what each cost a year while open."),
         _by_group("cost_by_stage", "Cost by lifecycle stage", "Stage", r.cost_by_stage),
         _by_group("cost_by_persona", "Cost by persona", "Persona", r.cost_by_persona),
-        _months(r), _maturity(r), _initiatives(r),
+        _months(r), _maturity(r), _initiatives(r), _value(r), _at_risk(r),
     ]
     return [_about(r, sections), _headline(r), _narrative(r), _top(r), *sections]
 

@@ -493,13 +493,15 @@ def token_revoke(request: Request, session: SessionDep, principal: Admin,
 # --- organisation -----------------------------------------------------------------------------
 
 ORG_FIELDS = ["name", "currency", "fiscal_year_start_month", "working_weeks_per_year",
-              "working_hours_per_week"]
+              "working_hours_per_week", "target_lead_time_days", "staleness_days"]
 
 
 ORG_LABELS = {"name": "Name", "currency": "Currency",
               "fiscal_year_start_month": "Fiscal year starts in",
               "working_weeks_per_year": "Working weeks per year",
-              "working_hours_per_week": "Working hours per week"}
+              "working_hours_per_week": "Working hours per week",
+              "target_lead_time_days": "Target lead time (days)",
+              "staleness_days": "Stale after (days)"}
 
 
 def _org_values(session: Session) -> dict[str, str]:
@@ -532,7 +534,10 @@ def organisation_update(request: Request, session: SessionDep, principal: Admin,
     values = {f: form_text(form, f) for f in ORG_FIELDS}
     try:
         version = form_version(form_text(form, "version"))
-        data = OrgSettingsUpdate(**values, version=version)
+        # The model-value thresholds came later: a form without them keeps the stored ones.
+        data = OrgSettingsUpdate(**{f: v for f, v in values.items()
+                                    if v != "" or f not in ("target_lead_time_days",
+                                                            "staleness_days")}, version=version)
         settings_service.update_org_settings(session, data, actor=principal,
                                              require_version=True)
     except (ValidationError, ValidationFailed) as exc:

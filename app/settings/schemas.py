@@ -16,6 +16,8 @@ class OrgSettingsOut(BaseModel):
     working_weeks_per_year: Decimal
     working_hours_per_week: Decimal
     version: int
+    target_lead_time_days: int
+    staleness_days: int
 
 
 class OrgSettingsUpdate(BaseModel):
@@ -29,3 +31,8 @@ class OrgSettingsUpdate(BaseModel):
     working_hours_per_week: Annotated[Decimal, Field(gt=0, le=168, decimal_places=1)] | None = None
     version: int | None = Field(default=None, ge=1, le=999_999_999, description=(
         "The version you read (or send `If-Match`); a stale one is refused with 409."))
+    target_lead_time_days: Annotated[int, Field(
+        ge=0, le=3650, description="Lead time beyond this costs money (cost of delay).")] | None = None
+    staleness_days: Annotated[int, Field(
+        ge=1, le=3650, description="A model deployed longer ago than this is stale: its value "
+                                   "is at risk.")] | None = None

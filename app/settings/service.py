@@ -9,7 +9,7 @@ from app.settings.models import ORG_SETTINGS_ID, OrgSettings
 from app.settings.schemas import OrgSettingsUpdate
 
 FIELDS = ["name", "currency", "fiscal_year_start_month", "working_weeks_per_year",
-          "working_hours_per_week"]
+          "working_hours_per_week", "target_lead_time_days", "staleness_days"]
 
 
 def get_org_settings(session: Session) -> OrgSettings:

@@ -49,6 +49,11 @@ def sync_mlflow_command(
         help="An admin or pm to sync as (a pm syncs its own teams only); the first active "
              "admin when not given.",
     )] = None,
+    quality_metrics: Annotated[str | None, typer.Option(
+        "--quality-metrics", metavar="KEYS",
+        help="Comma-separated run metrics to bring in as quality observations, e.g. "
+             "auc,accuracy; every numeric metric of each version's run when not given.",
+    )] = None,
 ) -> None:
     """Sync an MLflow model registry into models and lifecycle events (safe to re-run)."""
     from app import cli as main_cli
@@ -72,7 +77,10 @@ def sync_mlflow_command(
         main_cli._fail([str(exc)], EXIT_UNREACHABLE)
     with main_cli._session() as session:
         actor = principal_for_user(acting_user(session, as_email, purpose="sync models"))
-        summary = apply_registry(session, snapshot, actor=actor, team_slug=team, rule=rule)
+        wanted = (None if quality_metrics is None else
+                  [key.strip() for key in quality_metrics.split(",") if key.strip()])
+        summary = apply_registry(session, snapshot, actor=actor, team_slug=team, rule=rule,
+                                 quality_metrics=wanted)
     for name, reason in summary.skipped:
         typer.echo(f"skipped: {name}: {reason}", err=True)
     for note in summary.notes:

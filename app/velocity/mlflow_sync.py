@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +29,8 @@ from app.core.errors import FieldError, ValidationFailed
 from app.db import utcnow
 from app.teams.models import Team
 from app.velocity.models import EventSource, EventType, LifecycleEvent, MLModel
+from app.value.schemas import QualityObservationIn
+from app.value.service import record_quality_observation
 from app.velocity.schemas import EventIn, ModelIn
 from app.velocity.service import create_model, record_event
 
@@ -109,6 +111,8 @@ class RegisteredModelInfo:
     versions: tuple[VersionInfo, ...]
     # run id → its start time; None when the run is gone or has no start time.
     run_starts: dict[str, datetime | None]
+    # run id → its metrics (the latest value of each key), brought in as quality observations.
+    run_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -201,13 +205,15 @@ def read_registry(tracking_uri: str, *,
                     raise
                 versions = _read_versions(client, name)
                 run_starts: dict[str, datetime | None] = {}
+                run_metrics: dict[str, dict[str, float]] = {}
                 for v in versions:
                     if v.run_id and v.run_id not in run_starts:
-                        run_starts[v.run_id] = _run_start(client, v.run_id, MlflowException)
+                        run_starts[v.run_id], run_metrics[v.run_id] = _run_start(
+                            client, v.run_id, MlflowException)
                 models.append(RegisteredModelInfo(
                     name=name, tags=dict(registered.tags or {}),
                     aliases={str(k): str(v) for k, v in (registered.aliases or {}).items()},
-                    versions=tuple(versions), run_starts=run_starts))
+                    versions=tuple(versions), run_starts=run_starts, run_metrics=run_metrics))
     except MlflowException as exc:
         raise MlflowUnreachable(tracking_uri, _reason(exc)) from exc
     except OSError as exc:  # requests' errors are OSErrors too
@@ -228,16 +234,20 @@ def _read_versions(client: Any, name: str) -> list[VersionInfo]:
     return sorted(versions, key=lambda v: _version_key(v.version))
 
 
-def _run_start(client: Any, run_id: str, mlflow_exception: type[Exception]) -> datetime | None:
+def _run_start(client: Any, run_id: str, mlflow_exception: type[Exception],
+               ) -> tuple[datetime | None, dict[str, float]]:
+    """The run's start time and its metrics (the latest value of each numeric key)."""
     try:
         run = client.get_run(run_id)
     except mlflow_exception as exc:
         # A run on another server or purged: the version still counts, without its experiment.
         if getattr(exc, "error_code", None) == "RESOURCE_DOES_NOT_EXIST":
-            return None
+            return None, {}
         raise
     start = run.info.start_time
-    return from_millis(start) if start else None
+    metrics = {str(k): float(v) for k, v in (run.data.metrics or {}).items()
+               if isinstance(v, int | float) and not isinstance(v, bool)}
+    return (from_millis(start) if start else None), metrics
 
 
 def _version_key(version: str) -> tuple[int, int | str]:
@@ -276,6 +286,8 @@ class SyncSummary:
     events_unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    quality_added: int = 0
+    quality_unchanged: int = 0
 
     def lines(self) -> list[str]:
         added = ", ".join(f"{kind.value} {self.events_added.get(kind.value, 0)}"
@@ -287,6 +299,8 @@ class SyncSummary:
             + (f" ({', '.join(self.models_created)})" if self.models_created else ""),
             f"events added: {added} (already stored: {self.events_unchanged})",
             f"skipped: {len(self.skipped)}",
+            f"quality observations added: {self.quality_added} (already stored: "
+            f"{self.quality_unchanged})",
         ]
 
 
@@ -344,9 +358,12 @@ def _team_for(session: Session, info: RegisteredModelInfo, forced: Team | None,
 
 def apply_registry(session: Session, snapshot: RegistrySnapshot, *, actor: Principal,
                    team_slug: str | None = None, rule: ProductionRule | None = None,
-                   now: datetime | None = None) -> SyncSummary:
+                   now: datetime | None = None,
+                   quality_metrics: Sequence[str] | None = None) -> SyncSummary:
     """Writes the snapshot as models and events in the caller's transaction. A refusal
-    (`DomainError`) leaves it to the caller to roll back, so nothing is half-written."""
+    (`DomainError`) leaves it to the caller to roll back, so nothing is half-written.
+    `quality_metrics`: the run metrics to bring as quality observations (None: every numeric
+    metric of each version's run)."""
     rule = rule or ProductionRule()
     now = now or utcnow()
     summary = SyncSummary(tracking_uri=snapshot.tracking_uri, models_seen=len(snapshot.models))
@@ -367,6 +384,8 @@ def apply_registry(session: Session, snapshot: RegistrySnapshot, *, actor: Princ
         if model is None:
             continue
         _sync_model(session, info, model, actor=actor, rule=rule, now=now, summary=summary)
+        _sync_quality(session, info, model, team, actor=actor, wanted=quality_metrics,
+                      summary=summary)
         summary.models_synced.append(info.name)
     return summary
 
@@ -438,6 +457,35 @@ def _sync_model(session: Session, info: RegisteredModelInfo, model: MLModel, *,
         _record(session, model, _event(EventType.experiment_started, started, None, external_id),
                 actor, summary, f"{name}/{v.version}.")
     _sync_deployment(session, info, model, actor=actor, rule=rule, now=now, summary=summary)
+
+
+def _sync_quality(session: Session, info: RegisteredModelInfo, model: MLModel, team: Team, *,
+                  actor: Principal, wanted: Sequence[str] | None, summary: SyncSummary) -> None:
+    """Each synced version's run metrics as quality observations, observed at the version's
+    creation; idempotent by run id + metric key (a run registered twice counts once)."""
+    seen_runs: set[str] = set()
+    for v in info.versions:
+        if v.status != READY or not v.run_id or v.run_id in seen_runs:
+            continue
+        seen_runs.add(v.run_id)
+        for key, value in sorted(info.run_metrics.get(v.run_id, {}).items()):
+            if wanted is not None and key not in wanted:
+                continue
+            try:
+                data = QualityObservationIn(
+                    team=team.slug, model=model.name, metric=key, value=value,
+                    observed_at=v.created_at, version=v.version, source=EventSource.mlflow,
+                    external_id=f"{v.run_id}/{key}")
+            except ValidationError:
+                summary.notes.append(f"{info.name} version {v.version}: metric {key} = {value} "
+                                     "is not a finite number; not brought in")
+                continue
+            result = record_quality_observation(session, model, data, actor=actor,
+                                                prefix=f"{info.name}/{v.version}.")
+            if result.created:
+                summary.quality_added += 1
+            else:
+                summary.quality_unchanged += 1
 
 
 def _sync_deployment(session: Session, info: RegisteredModelInfo, model: MLModel, *,

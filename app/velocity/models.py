@@ -47,7 +47,10 @@ class MLModel(Base):
     kind: Mapped[ModelKind] = mapped_column(
         str_enum(ModelKind, "model_kind"), default=ModelKind.classical
     )
-    business_value_per_month: Mapped[Decimal | None] = mapped_column(Money)
+    # Money a year while in production, a three-point estimate (all three or none).
+    annual_value_low: Mapped[Decimal | None] = mapped_column(Money)
+    annual_value_likely: Mapped[Decimal | None] = mapped_column(Money)
+    annual_value_high: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Optimistic locking: a save names the version it read; a stale one is refused (409).
@@ -60,8 +63,11 @@ class MLModel(Base):
         UniqueConstraint("team_id", "name"),
         CheckConstraint("name <> ''", name="name_not_empty"),
         CheckConstraint(
-            "business_value_per_month IS NULL OR business_value_per_month >= 0",
-            name="value_non_negative",
+            "(annual_value_low IS NULL AND annual_value_likely IS NULL "
+            "AND annual_value_high IS NULL) OR (annual_value_low >= 0 "
+            "AND annual_value_low <= annual_value_likely "
+            "AND annual_value_likely <= annual_value_high)",
+            name="annual_value_ordered",
         ),
     )
 

@@ -40,12 +40,14 @@ PAGE_SIZE = 50
 # Compute cost is shown over the model's whole life: from the service's earliest event year.
 COMPUTE_FROM = date(2000, 1, 1)
 
-MODEL_FIELDS = ["team", "name", "use_case", "kind", "business_value_per_month"]
+MODEL_FIELDS = ["team", "name", "use_case", "kind", "annual_value_low", "annual_value_likely",
+                "annual_value_high"]
 EVENT_FIELDS = ["type", "occurred_at", "version"]
 COST_FIELDS = ["month", "gpu_hours", "amount"]
 LABELS = {
     "team": "Team", "name": "Name", "use_case": "Use case", "kind": "Kind",
-    "business_value_per_month": "Business value per month", "type": "Event type",
+    "annual_value_low": "Annual value, low", "annual_value_likely": "Annual value, likely",
+    "annual_value_high": "Annual value, high", "type": "Event type",
     "occurred_at": "Occurred at (UTC)", "version": "Version", "source": "Source",
     "external_id": "External id", "month": "Month", "gpu_hours": "GPU hours",
     "amount": "Amount", "note": "Note", "archived": "Status", "page": "Page",
@@ -243,8 +245,7 @@ def create(request: Request, session: SessionDep, principal: Editor, form: FormD
     try:
         data = ModelIn(team=values["team"], name=values["name"], use_case=values["use_case"],
                        kind=values["kind"] or ModelKind.classical,
-                       business_value_per_month=_blank_is_none(
-                           values["business_value_per_month"]))
+                       **_annual_values(values))
         model = service.create_model(session, data, actor=principal)
     except (ValidationError, ValidationFailed) as exc:
         return _form_page(request, session, principal, values=values, errors=field_errors(exc),
@@ -255,11 +256,21 @@ def create(request: Request, session: SessionDep, principal: Editor, form: FormD
     return redirect_with_flash(request, _detail_url(request, model.id), f"Model “{model.name}” created.")
 
 
+def _annual_values(values: dict[str, str]) -> dict[str, str | None]:
+    return {name: _blank_is_none(values[name])
+            for name in ("annual_value_low", "annual_value_likely", "annual_value_high")}
+
+
+def _plain(value: Any) -> str:
+    return "" if value is None else format(value.normalize(), "f")
+
+
 def _values_of(model: MLModel) -> dict[str, str]:
-    value = model.business_value_per_month
     return {"team": "", "name": model.name, "use_case": model.use_case or "",
             "kind": ModelKind(model.kind).value,
-            "business_value_per_month": "" if value is None else format(value.normalize(), "f")}
+            "annual_value_low": _plain(model.annual_value_low),
+            "annual_value_likely": _plain(model.annual_value_likely),
+            "annual_value_high": _plain(model.annual_value_high)}
 
 
 @router.get("/{model_id}/edit", name="models.edit")
@@ -278,8 +289,7 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
     try:
         patch = ModelPatch(name=values["name"], use_case=values["use_case"],
                            kind=values["kind"] or ModelKind.classical,
-                           business_value_per_month=_blank_is_none(
-                               values["business_value_per_month"]),
+                           **_annual_values(values),
                            version=form_version(typed))
         service.update_model(session, model, patch, actor=principal, require_version=True)
     except (ValidationError, ValidationFailed) as exc:

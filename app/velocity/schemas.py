@@ -20,7 +20,10 @@ class ModelIn(BaseModel):
     name: ModelName
     use_case: Annotated[str, StringConstraints(max_length=2000)] = ""
     kind: ModelKind = ModelKind.classical
-    business_value_per_month: MoneyIn | None = None
+    annual_value_low: MoneyIn | None = Field(
+        default=None, description="Money a year while in production: lowest believable.")
+    annual_value_likely: MoneyIn | None = Field(default=None, description="… most likely.")
+    annual_value_high: MoneyIn | None = Field(default=None, description="… highest believable.")
 
 
 class ModelPatch(BaseModel):
@@ -29,7 +32,11 @@ class ModelPatch(BaseModel):
     name: ModelName | None = None
     use_case: Annotated[str, StringConstraints(max_length=2000)] | None = None
     kind: ModelKind | None = None
-    business_value_per_month: MoneyIn | None = None
+    annual_value_low: MoneyIn | None = Field(
+        default=None, description="Money a year while in production: lowest believable. The "
+                                  "three are given together, or all null to clear the estimate.")
+    annual_value_likely: MoneyIn | None = None
+    annual_value_high: MoneyIn | None = None
     archived: bool | None = None
     version: int | None = Field(default=None, ge=1, le=999_999_999, description=(
         "The version you read (or send `If-Match`); a stale one is refused with 409."))

@@ -18,7 +18,8 @@ from app.velocity.models import (
 )
 from app.velocity.schemas import BulkEventIn, ComputeCostIn, EventIn, ModelIn, ModelPatch
 
-MODEL_FIELDS = ["team_id", "name", "use_case", "kind", "business_value_per_month", "archived_at"]
+ANNUAL_VALUE_FIELDS = ("annual_value_low", "annual_value_likely", "annual_value_high")
+MODEL_FIELDS = ["team_id", "name", "use_case", "kind", *ANNUAL_VALUE_FIELDS, "archived_at"]
 EVENT_FIELDS = ["model_id", "type", "occurred_at", "version", "source", "external_id"]
 EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
 # Clocks of pipelines drift; an event a few minutes "in the future" is still believable.
@@ -48,6 +49,23 @@ def _name_taken(session: Session, team_id: int, name: str, own_id: int | None = 
     return session.scalar(query) is not None
 
 
+def annual_value_errors(low: Any, likely: Any, high: Any) -> list[FieldError]:
+    """All three or none, each ≥ 0 (the schema checks), in order low ≤ likely ≤ high."""
+    given = {"annual_value_low": low, "annual_value_likely": likely, "annual_value_high": high}
+    if all(v is None for v in given.values()):
+        return []
+    missing = [FieldError(name, "give the low, likely and high values together")
+               for name, v in given.items() if v is None]
+    if missing:
+        return missing
+    errors = []
+    if low > likely:
+        errors.append(FieldError("annual_value_low", "must not exceed the likely value"))
+    if likely > high:
+        errors.append(FieldError("annual_value_high", "must not be below the likely value"))
+    return errors
+
+
 def create_model(session: Session, data: ModelIn, *, actor: Principal) -> MLModel:
     team = _team(session, data.team)
     _can_edit(actor, team.id, team.name)
@@ -56,8 +74,14 @@ def create_model(session: Session, data: ModelIn, *, actor: Principal) -> MLMode
     if _name_taken(session, team.id, data.name):
         raise ValidationFailed([FieldError("name", f"{team.name} already has a model named "
                                                    f"'{data.name}'")])
+    errors = annual_value_errors(data.annual_value_low, data.annual_value_likely,
+                                 data.annual_value_high)
+    if errors:
+        raise ValidationFailed(errors)
     model = MLModel(team_id=team.id, name=data.name, use_case=data.use_case, kind=data.kind,
-                    business_value_per_month=data.business_value_per_month)
+                    annual_value_low=data.annual_value_low,
+                    annual_value_likely=data.annual_value_likely,
+                    annual_value_high=data.annual_value_high)
     session.add(model)
     session.flush()
     record(session, actor=actor.actor_label, actor_id=actor.user_id, action="create",
@@ -78,8 +102,14 @@ def update_model(session: Session, model: MLModel, data: ModelPatch, *,
     if "name" in given and _name_taken(session, model.team_id, given["name"], model.id):
         raise ValidationFailed([FieldError("name", f"{team.name} already has a model named "
                                                    f"'{given['name']}'")])
+    if any(name in given for name in ANNUAL_VALUE_FIELDS):
+        merged = {name: given[name] if name in given else getattr(model, name)
+                  for name in ANNUAL_VALUE_FIELDS}
+        errors = annual_value_errors(*merged.values())
+        if errors:
+            raise ValidationFailed(errors)
     before = snapshot(model, MODEL_FIELDS)
-    for name in ("name", "use_case", "kind", "business_value_per_month"):
+    for name in ("name", "use_case", "kind", *ANNUAL_VALUE_FIELDS):
         if name in given:
             setattr(model, name, given[name])
     if "archived" in given:

@@ -47,13 +47,15 @@ def test_a_pm_creates_a_model_of_its_team_and_reads_it_back(client, db, fraud):
     headers = bearer(db, "pm", teams=[fraud])
     response = client.post(MODELS, headers=headers, json={
         "team": "fraud", "name": "  Card fraud scorer ", "use_case": "Block fraudulent cards",
-        "kind": "llm", "business_value_per_month": "12500.5"})
+        "kind": "llm", "annual_value_low": "100000", "annual_value_likely": "150000.5",
+        "annual_value_high": "300000"})
     assert response.status_code == 201, response.text
     body = response.json()
     assert response.headers["location"] == f"http://testserver{MODELS}/{body['id']}"
     assert body == {
         "id": body["id"], "team": "fraud", "name": "Card fraud scorer",
-        "use_case": "Block fraudulent cards", "kind": "llm", "business_value_per_month": "12500.50",
+        "use_case": "Block fraudulent cards", "kind": "llm", "annual_value_low": "100000.00",
+        "annual_value_likely": "150000.50", "annual_value_high": "300000.00",
         "archived": False, "created_at": body["created_at"], "first_ideated_at": None,
         "first_deployed_at": None, "lead_time_days": None, "deployments": 0,
         "last_deployed_at": None, "retrain_cadence_days": None, "staleness_days": None,
@@ -85,7 +87,13 @@ def test_readers_may_not_create_models(client, db, fraud, role):
     ({"name": "x" * 121}, "name", "at most 120 characters"),
     ({"team": "nope"}, "team", "unknown team 'nope'"),
     ({"kind": "deep"}, "kind", "'classical' or 'llm'"),
-    ({"business_value_per_month": "-1"}, "business_value_per_month", "greater than or equal"),
+    ({"annual_value_low": "-1", "annual_value_likely": "1", "annual_value_high": "2"},
+     "annual_value_low", "greater than or equal"),
+    ({"annual_value_low": "5", "annual_value_likely": "1", "annual_value_high": "2"},
+     "annual_value_low", "must not exceed the likely value"),
+    ({"annual_value_low": "1", "annual_value_likely": "3", "annual_value_high": "2"},
+     "annual_value_high", "must not be below the likely value"),
+    ({"annual_value_likely": "3", "annual_value_high": "4"}, "annual_value_low", "together"),
 ])
 def test_bad_models_are_refused_naming_the_field(client, db, fraud, body, field, words):
     response = client.post(MODELS, headers=bearer(db, "admin"),

@@ -18,7 +18,8 @@ def test_reader_gets_the_seeded_settings(client, db):
     assert response.status_code == 200
     assert response.json() == {"name": "Northstar", "currency": "USD",
                                "fiscal_year_start_month": 1, "working_weeks_per_year": "46.0",
-                               "working_hours_per_week": "40.0", "version": 1}
+                               "working_hours_per_week": "40.0", "version": 1,
+                               "target_lead_time_days": 30, "staleness_days": 180}
 
 
 def test_admin_changes_currency_and_working_weeks(client, db):

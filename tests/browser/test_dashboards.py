@@ -46,7 +46,7 @@ def test_each_dashboard_draws_its_charts_and_passes_axe(page: Page, name: str, p
     # Every chart keeps its text alternative beside the SVG.
     assert page.locator("figure[data-plotly] details.chart-table").count() == count
     if name == "overview":
-        expect(page.locator("li.kpi")).to_have_count(10)
+        expect(page.locator("li.kpi")).to_have_count(13)
         expect(page.locator("li[data-metric=annual-cost] .kpi-value")).to_contain_text("$")
     page.screenshot(path=str(artifact(f"dashboard-{name}.png")), full_page=True)
     assert serious_violations(page) == []

@@ -63,7 +63,8 @@ def test_xlsx_has_a_sheet_per_section_each_with_a_frozen_header(client, as_role)
     book = openpyxl.load_workbook(io.BytesIO(report(client, "xlsx", QUARTER).content))
     assert book.sheetnames == ["About", "Headline", "Narrative", "Top pain points", "Opened",
                                "Resolved", "Cost by stage", "Cost by persona",
-                               "Velocity by month", "Maturity", "Initiatives"]
+                               "Velocity by month", "Maturity", "Initiatives",
+                               "Model value", "Value at risk"]
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2", sheet.title
         assert all(c.font.bold for c in sheet[1] if c.value), sheet.title
@@ -84,7 +85,7 @@ def test_csv_zip_headline_and_cost_by_stage_equal_the_metrics_api(client, db, as
     files = csv_files(report(client, "csv", QUARTER, team).content)
     assert {"about", "headline", "narrative", "top_pain_points", "opened", "resolved",
             "cost_by_stage", "cost_by_persona", "velocity_by_month", "maturity",
-            "initiatives"} == set(files)
+            "initiatives", "model_value", "value_at_risk"} == set(files)
     rows = {row["metric"]: row for row in files["headline"]}
     expected = api_headline(client, db, QUARTER, team, _scope_ids(db, team))
     previous = api_headline(client, db, PREVIOUS, team, _scope_ids(db, team))
@@ -95,6 +96,16 @@ def test_csv_zip_headline_and_cost_by_stage_equal_the_metrics_api(client, db, as
     assert dec(rows["annual_cost"]["high"]) == expected["annual_cost"]["high"]
 
     first, last = "2026-07-01", "2026-09-30"
+    value = get_json(client, "/api/v1/metrics/value", team=team, **{"from": first, "to": last})
+    figures = {row["key"]: row for row in files["model_value"]}
+    assert dec(figures["value_delivered"]["value"]) == dec(value["value"]["total"])
+    assert dec(figures["value_delivered"]["low"]) == dec(value["value"]["low"])
+    assert dec(figures["value_measured"]["value"]) == dec(value["value"]["measured"])
+    assert dec(figures["net_value"]["value"]) == dec(value["net_value"])
+    assert dec(figures["cost_of_delay"]["value"]) == dec(value["cost_of_delay"]["total"])
+    assert dec(figures["value_at_risk"]["value"]) == dec(value["value_at_risk"]["total"])
+    assert [row["model"] for row in files["value_at_risk"]] == [
+        m["model"] for m in value["value_at_risk"]["models"]]
     stages = get_json(client, "/api/v1/metrics/cost", group_by="stage", team=team,
                       **{"from": first, "to": last})["groups"]
     by_key = {row["key"]: row for row in files["cost_by_stage"]}

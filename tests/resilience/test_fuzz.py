@@ -27,6 +27,7 @@ from app.initiatives.models import Initiative
 from app.maturity.models import MaturityAssessment
 from app.pain_points.models import PainPoint
 from app.teams.models import Persona, Stage, Team
+from app.value.models import Kpi, QualityMetric
 from app.velocity.models import MLModel
 from tests import factories
 
@@ -60,7 +61,9 @@ def existing_objects(db) -> dict[str, object]:
         ("assessment_id", MaturityAssessment))}
     team = db.scalar(select(Team.slug).where(Team.is_archived.is_(False)).order_by(Team.id))
     persona = db.scalar(select(Persona.slug).order_by(Persona.id))
-    return first | {"team": team, "slug": persona}
+    kpi = db.scalar(select(Kpi.key).order_by(Kpi.id).limit(1)) or "losses_prevented"
+    metric = db.scalar(select(QualityMetric.name).order_by(QualityMetric.id).limit(1)) or "auc"
+    return first | {"team": team, "slug": persona, "key": kpi, "name": metric}
 
 
 def real_references(db) -> dict[str, str]:

@@ -423,7 +423,8 @@ def test_token_for_a_team_the_user_is_not_in_is_refused(client, db, as_role):
 def org_form(csrf: str, **fields: str) -> dict[str, str]:
     return {"csrf_token": csrf, "name": "Acme ML", "currency": " EUR ",
             "fiscal_year_start_month": "4", "working_weeks_per_year": "45.5",
-            "working_hours_per_week": "38", "version": "1"} | fields
+            "working_hours_per_week": "38", "version": "1", "target_lead_time_days": "45",
+            "staleness_days": "90"} | fields
 
 
 def test_org_settings_update_saves(client, db, as_role):
@@ -440,6 +441,24 @@ def test_org_settings_update_saves(client, db, as_role):
     soup = soup_of(client.get("/settings/organisation"))
     assert soup.find(id="currency")["value"] == "EUR"
     assert soup.select_one("#fiscal_year_start_month option[selected]").get_text() == "April"
+    assert (org.target_lead_time_days, org.staleness_days) == (45, 90)
+    assert soup.find(id="staleness_days")["value"] == "90"
+
+
+def test_a_negative_target_lead_time_is_refused(client, db, as_role):
+    as_role("admin")
+    csrf = page_csrf(client, "/settings/organisation")
+    response = client.post("/settings/organisation",
+                           data=org_form(csrf, target_lead_time_days="-1"))
+    assert response.status_code == 422
+    soup = soup_of(response)
+    message = soup.find("p", id="target_lead_time_days-error")
+    assert "greater than or equal" in message.get_text()
+    field = soup.find(id="target_lead_time_days")
+    assert field["aria-invalid"] == "true"
+    assert "target_lead_time_days-error" in field["aria-describedby"].split()
+    db.expire_all()
+    assert db.get(OrgSettings, 1).target_lead_time_days == 30
 
 
 def test_bad_currency_is_refused_and_nothing_is_saved(client, db, as_role):

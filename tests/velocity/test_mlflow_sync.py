@@ -427,3 +427,57 @@ def test_command_without_mlflow_installed_names_the_extra(file_db, monkeypatch):
     result = sync(file_db, "--tracking-uri", "http://127.0.0.1:5000")
     assert result.exit_code == 1
     assert "install the mlflow extra: pip install .[mlflow]" in result.stderr
+
+
+# --- run metrics as quality observations (model value) ---------------------------------------
+
+
+def quality(session: Session, model_name: str) -> dict[str, tuple]:
+    """external_id → (metric, value, version, observed_at) of a model's quality observations."""
+    from app.value.models import QualityMetric, QualityObservation
+
+    session.expire_all()
+    model = session.scalar(select(MLModel).where(MLModel.name == model_name))
+    rows = session.execute(select(QualityMetric.name, QualityObservation).join(
+        QualityMetric, QualityMetric.id == QualityObservation.metric_id).where(
+        QualityObservation.model_id == model.id)).all()
+    return {o.external_id: (name, o.value, o.version, o.observed_at) for name, o in rows}
+
+
+def test_run_metrics_come_in_as_quality_observations_once(db, registry, admin):
+    team = factories.make_team(db, slug=unique("fraud"))
+    reg = fill(registry, team.slug)
+    r1, r2 = reg["run_ids"]["r1"], reg["run_ids"]["r2"]
+    for run_id, auc, loss in ((r1, 0.91, 0.30), (r2, 0.93, 0.25)):
+        registry.client.log_metric(run_id, "auc", auc)
+        registry.client.log_metric(run_id, "val_loss", loss)
+    registry.client.log_metric(r1, "auc", 0.92)  # the latest value of a key counts
+    summary = sync_mlflow(db, registry.url, actor=admin, http_settings=NO_RETRIES)
+    created = {key: from_millis(mv.creation_timestamp) for key, mv in reg["versions"].items()}
+    assert quality(db, reg["scorer"]) == {
+        f"{r1}/auc": ("auc", 0.92, "1", created["scorer", "1"]),
+        f"{r1}/val_loss": ("val_loss", 0.30, "1", created["scorer", "1"]),
+        f"{r2}/auc": ("auc", 0.93, "2", created["scorer", "2"]),
+        f"{r2}/val_loss": ("val_loss", 0.25, "2", created["scorer", "2"]),
+    }
+    assert (summary.quality_added, summary.quality_unchanged) == (4, 0)
+    again = sync_mlflow(db, registry.url, actor=admin, http_settings=NO_RETRIES)
+    assert (again.quality_added, again.quality_unchanged) == (0, 4)
+    from app.value.models import QualityMetric
+
+    directions = dict(db.execute(select(QualityMetric.name, QualityMetric.higher_is_better)
+                                 .distinct()).all())
+    assert directions == {"auc": True, "val_loss": False}
+
+
+def test_command_brings_only_the_chosen_quality_metrics(file_db, registry):
+    team = factories.make_team(file_db, slug=unique("fraud"))
+    factories.make_user(file_db, role="admin", email="admin@example.com")
+    file_db.commit()
+    reg = fill(registry, team.slug)
+    registry.client.log_metric(reg["run_ids"]["r3"], "accuracy", 0.8)
+    registry.client.log_metric(reg["run_ids"]["r3"], "rmse", 1.5)
+    result = sync(file_db, "--tracking-uri", registry.url, "--quality-metrics", "accuracy,auc")
+    assert result.exit_code == 0, result.output
+    assert "quality observations added: 1 (already stored: 0)" in result.stdout
+    assert [v[0] for v in quality(file_db, reg["ranker"]).values()] == ["accuracy"]

@@ -50,7 +50,8 @@ def local(moment: datetime) -> str:
 def create_model(client, team, csrf, **fields):
     data = {"csrf_token": csrf, "team": team.slug, "name": "churn-propensity",
             "use_case": "Accounts likely to churn next quarter", "kind": "classical",
-            "business_value_per_month": "140000"} | fields
+            "annual_value_low": "1200000", "annual_value_likely": "1680000",
+            "annual_value_high": "2400000"} | fields
     return client.post("/models", data=data)
 
 
@@ -62,7 +63,7 @@ def test_pm_creates_a_model_adds_events_and_sees_the_lead_time(client, db, as_ro
     assert response.status_code == 303
     model = db.scalars(select(MLModel).where(MLModel.team_id == team.id)).one()
     assert response.headers["location"] == f"/models/{model.id}"
-    assert model.kind == "classical" and model.business_value_per_month == D(140000)
+    assert model.kind == "classical" and model.annual_value_likely == D(1680000)
 
     ideated = (utcnow() - timedelta(days=40)).replace(second=0, microsecond=0)
     deployed = ideated + timedelta(days=12, hours=12)
@@ -237,18 +238,19 @@ def test_pm_of_another_team_reads_but_cannot_change_a_model(client, db, as_role)
 
 def test_edit_and_archive_a_model(client, db, as_role):
     team = factories.make_team(db)
-    model = add_model(db, team, business_value_per_month=D(1000))
+    model = add_model(db, team, annual_value_low=D(1000), annual_value_likely=D(1200),
+                      annual_value_high=D(2000))
     as_role("pm", teams=[team])
     page = soup_of(client.get(f"/models/{model.id}/edit"))
-    assert page.select_one("#business_value_per_month")["value"] == "1000"
+    assert page.select_one("#annual_value_likely")["value"] == "1200"
     csrf = page_csrf(client, f"/models/{model.id}/edit")
     response = client.post(f"/models/{model.id}", data={
         "csrf_token": csrf, "name": "churn-v2", "use_case": "new", "kind": "llm",
-        "business_value_per_month": "", "version": page.find("input", attrs={
-            "name": "version"})["value"]})
+        "annual_value_low": "", "annual_value_likely": "", "annual_value_high": "",
+        "version": page.find("input", attrs={"name": "version"})["value"]})
     assert response.status_code == 303
     db.refresh(model)
-    assert (model.name, model.kind, model.business_value_per_month) == ("churn-v2", "llm", None)
+    assert (model.name, model.kind, model.annual_value_likely) == ("churn-v2", "llm", None)
 
     assert client.post(f"/models/{model.id}/archive",
                        data={"csrf_token": csrf}).status_code == 303

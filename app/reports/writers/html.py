@@ -16,7 +16,7 @@ from app.reports.tables import prose, report_tables
 
 # The sections in reading order, each with the chart drawn above its table (if any).
 SECTIONS = ("top_pain_points", "cost_by_stage", "cost_by_persona", "opened", "resolved",
-            "velocity_by_month", "maturity", "initiatives")
+            "velocity_by_month", "maturity", "initiatives", "model_value", "value_at_risk")
 CHART_LABELS = {
     "cost_by_stage": "Bar chart of the annual cost of friction per lifecycle stage, with its "
                      "low–high range",

@@ -6,7 +6,7 @@ from typing import Any
 
 from app.reports import formats as f
 from app.reports.quarterly import QuarterlyReport
-from app.reports.tables import report_tables
+from app.reports.tables import Column, cell_kind, report_tables
 
 SKIPPED = ("about", "headline", "narrative")  # carried at the top level instead
 
@@ -19,6 +19,11 @@ def _json_value(kind: str, value: Any) -> Any:
     return f.plain(kind, value)
 
 
+def _cell(column: Column, raw: Any) -> Any:
+    value, kind = cell_kind(column, raw)  # a Typed cell (a ratio in a money column) keeps its kind
+    return _json_value(kind, value)
+
+
 def report_dict(report: QuarterlyReport) -> dict[str, Any]:
     r = report
     sections, listed = {}, {}
@@ -28,7 +33,7 @@ def report_dict(report: QuarterlyReport) -> dict[str, Any]:
         if table.total is not None:
             listed[table.key] = {"listed": len(table.rows), "total": table.total}
         sections[table.key] = [
-            {c.key: _json_value(c.kind, v) for c, v in zip(table.columns, row, strict=True)}
+            {c.key: _cell(c, v) for c, v in zip(table.columns, row, strict=True)}
             for row in table.rows
         ]
     return {

@@ -11,7 +11,7 @@ from app.reports.tables import ProseHeader, ProseTable, prose, report_tables
 # Inline Markdown and raw HTML: a title can neither break the table nor become a link or a tag.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 PROSE_TABLES = ("top_pain_points", "cost_by_stage", "cost_by_persona", "opened", "resolved",
-                "velocity_by_month", "maturity", "initiatives")
+                "velocity_by_month", "maturity", "initiatives", "model_value", "value_at_risk")
 
 
 def escape(text: str) -> str:

@@ -1,0 +1,552 @@
+"""Model value aggregates (PRODUCT.md, "Model value"): value delivered, compute, cost of delay,
+quality status and value at risk, computed by the database with the formulas of
+app/value/formulas.py; the same numbers on PostgreSQL and SQLite."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Date, Double, Integer, Select, and_, case, cast, func, literal, null, or_, select, union_all,
+)
+from sqlalchemy.orm import Session
+
+from app.core.sql import SQL, utc_day_number
+from app.pain_points.cost import day_number
+from app.teams.models import Team
+from app.value import figures as value_figures_module
+from app.value import formulas as f
+from app.value.formulas import Triple
+from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
+from app.velocity.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
+from app.velocity.queries import lead_time_expr, milestones, start_of, to_decimal_or_none
+from app.velocity.queries import VelocityFilters
+
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class ValueFilters:
+    team_ids: frozenset[int] | None = None  # None: every team (the caller applies its scope)
+    model_ids: frozenset[int] | None = None
+
+
+def _scope(query: Select, filters: ValueFilters, model_id_column: Any) -> Select:
+    if filters.team_ids is not None:
+        query = query.where(model_id_column.in_(
+            select(MLModel.id).where(MLModel.team_id.in_(filters.team_ids))))
+    if filters.model_ids is not None:
+        query = query.where(model_id_column.in_(filters.model_ids))
+    return query
+
+
+def _d(value: Any) -> Decimal:
+    return ZERO if value is None else to_decimal_or_none(value)
+
+
+# --- value delivered and compute, per bucket (a period) and model ----------------------------
+
+def _months(buckets: Sequence[tuple[int, date, date]]):
+    """One row per (bucket, calendar month it touches), with the day counts the formulas
+    need. Day counts are exact numeric constants so that SQLite never divides integers."""
+    rows = []
+    for bucket, first, last in buckets:
+        for month in f.months_touching(first, last):
+            nxt = f.next_month(month)
+            rows.append(select(
+                literal(bucket, Integer()).label("bucket"),
+                literal(month, Date()).label("month"),
+                literal(day_number(month), Integer()).label("start_day"),
+                literal(day_number(nxt), Integer()).label("end_day"),
+                SQL.num(f.days_in_year(month.year)).label("year_days"),
+                SQL.num(f.days_in_month(month)).label("month_days"),
+                SQL.num(f.days_inside(month, first, last)).label("inside_days")))
+    return union_all(*rows).cte("value_month") if len(rows) > 1 else rows[0].cte("value_month")
+
+
+def _production_intervals(filters: ValueFilters, until: date):
+    """[start, end) day numbers on which each model is in production up to `until`: from each
+    `deployed` event to the next deployed/retired one (a retirement wins a tie on the same
+    instant). Events after `until` cannot change a day before it: an interval they would end
+    is left open, and the months cap it."""
+    e = LifecycleEvent
+    day = utc_day_number(e.occurred_at)
+    ordered = _scope(select(
+        e.model_id, e.type, day.label("day"),
+        func.lead(day).over(partition_by=e.model_id,
+                            order_by=(e.occurred_at, e.type)).label("next_day"),
+    ).where(e.type.in_([EventType.deployed, EventType.retired]),
+            e.occurred_at < start_of(until + timedelta(days=1))),
+        filters, e.model_id).subquery()
+    return select(ordered.c.model_id, ordered.c.day.label("start_day"),
+                  ordered.c.next_day.label("end_day")).where(
+        ordered.c.type == EventType.deployed).subquery("production")
+
+
+def _value_rows(filters: ValueFilters, buckets: Sequence[tuple[int, date, date]]):
+    """(bucket, model_id, value low/expected/high, measured part, estimated part, compute)."""
+    months = _months(buckets)
+    # A month's estimate counts its production days of the whole month, not only those inside
+    # the period: events up to the end of the last month touched matter.
+    last_month = f.month_start(max(last for _, _, last in buckets))
+    prod = _production_intervals(filters, f.next_month(last_month) - timedelta(days=1))
+    overlap = SQL.greatest(
+        SQL.least(func.coalesce(prod.c.end_day, months.c.end_day), months.c.end_day)
+        - SQL.greatest(prod.c.start_day, months.c.start_day), SQL.whole(0))
+    produced = select(months.c.bucket, months.c.month, prod.c.model_id,
+                      func.sum(overlap).label("days"), literal(0).label("has"),
+                      SQL.num(0).label("measured")).join(
+        prod, and_(prod.c.start_day < months.c.end_day,
+                   or_(prod.c.end_day.is_(None), prod.c.end_day > months.c.start_day))
+    ).group_by(months.c.bucket, months.c.month, prod.c.model_id)
+    ko = KpiObservation
+    measured = _scope(select(months.c.bucket, months.c.month, ko.model_id,
+                             literal(0).label("days"), literal(1).label("has"),
+                             func.sum(ko.amount * Kpi.value_per_unit).label("measured"))
+                      .join(Kpi, Kpi.id == ko.kpi_id)
+                      .join(months, months.c.month == ko.month), filters, ko.model_id
+                      ).group_by(months.c.bucket, months.c.month, ko.model_id)
+    both = union_all(produced, measured).subquery()
+    per_month = select(both.c.bucket, both.c.month, both.c.model_id,
+                       func.sum(both.c.days).label("days"), func.max(both.c.has).label("has"),
+                       func.sum(both.c.measured).label("measured")).group_by(
+        both.c.bucket, both.c.month, both.c.model_id).subquery()
+    m = MLModel
+    expected = f.pert(m.annual_value_low, m.annual_value_likely, m.annual_value_high, SQL)
+    is_measured = per_month.c.has == 1
+
+    def contribution(annual: Any) -> Any:
+        month_value = case(
+            (is_measured, per_month.c.measured),
+            else_=func.coalesce(f.estimated_month_value(annual, per_month.c.days,
+                                                        months.c.year_days), SQL.num(0)))
+        return f.prorated(month_value, months.c.inside_days, months.c.month_days)
+
+    mid = contribution(expected)
+    value = select(
+        per_month.c.bucket, per_month.c.model_id,
+        contribution(m.annual_value_low).label("low"), mid.label("value"),
+        contribution(m.annual_value_high).label("high"),
+        case((is_measured, mid), else_=SQL.num(0)).label("measured"),
+        case((is_measured, SQL.num(0)), else_=mid).label("estimated"),
+        SQL.num(0).label("compute"),
+    ).join(months, and_(months.c.bucket == per_month.c.bucket,
+                        months.c.month == per_month.c.month)).join(
+        m, m.id == per_month.c.model_id)
+    cc = ComputeCost
+    compute = _scope(select(
+        months.c.bucket, cc.model_id, *(SQL.num(0).label(n) for n in
+                                        ("low", "value", "high", "measured", "estimated")),
+        f.prorated(cc.amount, months.c.inside_days, months.c.month_days).label("compute"),
+    ).join(months, months.c.month == cc.month), filters, cc.model_id)
+    rows = union_all(value, compute).subquery()
+    return select(rows.c.bucket, rows.c.model_id,
+                  *(func.sum(rows.c[n]).label(n) for n in
+                    ("low", "value", "high", "measured", "estimated", "compute"))).group_by(
+        rows.c.bucket, rows.c.model_id).subquery("model_value")
+
+
+@dataclass
+class ValueFigures:
+    value: Triple = Triple()
+    measured: Decimal = ZERO
+    estimated: Decimal = ZERO
+    compute: Decimal = ZERO
+
+    @property
+    def net(self) -> Decimal:
+        return f.net_value(self.value.expected, self.compute)
+
+    @property
+    def per_compute_dollar(self) -> Decimal | None:
+        return f.value_per_compute_dollar(self.value.expected, self.compute)
+
+
+def _figures(row: Any) -> ValueFigures:
+    return ValueFigures(Triple(_d(row.low), _d(row.value), _d(row.high)), _d(row.measured),
+                        _d(row.estimated), _d(row.compute))
+
+
+def value_by_bucket(session: Session, filters: ValueFilters,
+                    buckets: Sequence[tuple[int, date, date]]) -> dict[int, ValueFigures]:
+    """Value delivered (measured and estimated parts) and compute cost per period."""
+    rows = _value_rows(filters, buckets)
+    query = select(rows.c.bucket, *(func.sum(rows.c[n]).label(n) for n in
+                                    ("low", "value", "high", "measured", "estimated",
+                                     "compute"))).group_by(rows.c.bucket)
+    found = {row.bucket: _figures(row) for row in session.execute(query)}
+    return {bucket: found.get(bucket, ValueFigures()) for bucket, _, _ in buckets}
+
+
+def value_figures(session: Session, filters: ValueFilters, first: date,
+                  last: date) -> ValueFigures:
+    return value_by_bucket(session, filters, [(0, first, last)])[0]
+
+
+@dataclass
+class ModelValue:
+    model_id: int
+    name: str
+    team_slug: str
+    team_name: str
+    kind: ModelKind
+    figures: ValueFigures
+    lead_time_days: Decimal | None
+    quality: list[f.QualityStatus] = field(default_factory=list)
+
+
+def value_by_model(session: Session, filters: ValueFilters, first: date, last: date, *,
+                   order: str = "value", offset: int = 0, limit: int | None = None,
+                   ) -> tuple[list[ModelValue], int]:
+    """Models that delivered value or spent compute in the period, by value (or net value)
+    descending, then by model id: `limit` of them from `offset`, and how many there are."""
+    rows = _value_rows(filters, [(0, first, last)])
+    ms = milestones(session, VelocityFilters(team_ids=filters.team_ids,
+                                             model_ids=filters.model_ids))
+    key = rows.c.value if order == "value" else rows.c.value - rows.c.compute
+    nonzero = or_(rows.c.value != 0, rows.c.compute != 0, rows.c.low != 0, rows.c.high != 0)
+    total = session.scalar(select(func.count()).select_from(rows).where(nonzero)) or 0
+    query = (select(rows, MLModel.name, MLModel.kind, Team.slug, Team.name.label("team_name"),
+                    lead_time_expr(ms).label("lead"))
+             .join(MLModel, MLModel.id == rows.c.model_id).join(Team, Team.id == MLModel.team_id)
+             .outerjoin(ms, ms.c.model_id == rows.c.model_id)
+             .where(nonzero).order_by(key.desc(), rows.c.model_id).offset(offset).limit(limit))
+    return [ModelValue(r.model_id, r.name, r.slug, r.team_name, ModelKind(r.kind), _figures(r),
+                       to_decimal_or_none(r.lead))
+            for r in session.execute(query)], total
+
+
+# --- cost of delay --------------------------------------------------------------------------
+
+@dataclass
+class Delay:
+    cost: Triple = Triple()
+    week_value: Triple = Triple()
+    models: int = 0
+
+
+def delay_by_bucket(session: Session, filters: ValueFilters,
+                    buckets: Sequence[tuple[int, date, date]],
+                    target_days: int) -> dict[int, Delay]:
+    """Over the models whose first deployment falls in each period (the lead-time models):
+    Σ weekly value × max(0, lead time − target) ÷ 7, and Σ weekly value."""
+    ms = milestones(session, VelocityFilters(team_ids=filters.team_ids,
+                                             model_ids=filters.model_ids))
+    lead = lead_time_expr(ms)
+    m = MLModel
+    annual = {"low": m.annual_value_low,
+              "mid": f.pert(m.annual_value_low, m.annual_value_likely, m.annual_value_high, SQL),
+              "high": m.annual_value_high}
+    bucket = case(*((and_(ms.c.deployed >= start_of(first),
+                          ms.c.deployed < start_of(last + timedelta(days=1))), key)
+                    for key, first, last in buckets), else_=null()).label("bucket")
+    inner = select(bucket, lead.label("lead"),
+                   *(v.label(k) for k, v in annual.items())).join(m, m.id == ms.c.model_id)
+    inner = inner.where(ms.c.deployed >= start_of(min(b[1] for b in buckets)),
+                        ms.c.deployed < start_of(max(b[2] for b in buckets) + timedelta(days=1))
+                        ).subquery()
+    target = SQL.num(target_days)
+    query = select(inner.c.bucket, func.count(),
+                   *(func.coalesce(func.sum(f.delay_cost(inner.c[k], inner.c.lead, target, SQL)),
+                                   0) for k in annual),
+                   *(func.coalesce(func.sum(f.weekly_value(inner.c[k], SQL)), 0)
+                     for k in annual)).where(inner.c.bucket.is_not(None)).group_by(inner.c.bucket)
+    found = {}
+    for key, count, c_low, c_mid, c_high, w_low, w_mid, w_high in session.execute(query):
+        found[key] = Delay(Triple(_d(c_low), _d(c_mid), _d(c_high)),
+                           Triple(_d(w_low), _d(w_mid), _d(w_high)), count)
+    return {key: found.get(key, Delay()) for key, _, _ in buckets}
+
+
+# --- production, quality and value at risk at a day -----------------------------------------
+
+def _last_event(filters: ValueFilters, kind: EventType, day: date, name: str):
+    e = LifecycleEvent
+    return _scope(select(e.model_id, func.max(e.occurred_at).label("at"))
+                  .where(e.type == kind, e.occurred_at < start_of(day + timedelta(days=1))),
+                  filters, e.model_id).group_by(e.model_id).subquery(name)
+
+
+def _in_production(filters: ValueFilters, day: date):
+    """Models in production on `day`, with their latest deployment on or before it."""
+    dep = _last_event(filters, EventType.deployed, day, "last_deployed")
+    ret = _last_event(filters, EventType.retired, day, "last_retired")
+    # A retirement at the same instant as the deployment wins, as in the formulas.
+    return select(dep.c.model_id, dep.c.at).outerjoin(ret, ret.c.model_id == dep.c.model_id) \
+        .where(or_(ret.c.at.is_(None), ret.c.at < dep.c.at)).subquery("in_production")
+
+
+def _quality(deployed: Any, day: date, model_ids: Any = None):
+    """Per quality metric of the models in `deployed` (model_id, at): baseline, latest and
+    whether it is degraded at `day`."""
+    qo, qm = QualityObservation, QualityMetric
+    until = start_of(day + timedelta(days=1))
+    base = select(qo.metric_id, qo.value, func.row_number().over(
+        partition_by=qo.metric_id, order_by=(qo.observed_at, qo.id)).label("rn")).join(
+        deployed, deployed.c.model_id == qo.model_id).where(
+        qo.observed_at >= deployed.c.at, qo.observed_at < until)
+    last = select(qo.metric_id, qo.value, func.row_number().over(
+        partition_by=qo.metric_id, order_by=(qo.observed_at.desc(), qo.id.desc())).label("rn")
+    ).where(qo.observed_at < until)
+    if model_ids is not None:
+        base = base.where(qo.model_id.in_(model_ids))
+        last = last.where(qo.model_id.in_(model_ids))
+    else:
+        last = last.where(qo.model_id.in_(select(deployed.c.model_id)))
+    base, last = base.subquery("baseline"), last.subquery("latest")
+    tolerance = cast(qm.tolerance, Double())
+    bad = or_(and_(qm.higher_is_better.is_(True),
+                   f.degraded(last.c.value, base.c.value, tolerance, True, SQL)),
+              and_(qm.higher_is_better.is_(False),
+                   f.degraded(last.c.value, base.c.value, tolerance, False, SQL)))
+    query = select(qm.model_id, qm.id.label("metric_id"), qm.name,
+                   base.c.value.label("baseline"), last.c.value.label("latest"),
+                   case((base.c.value.is_(None), literal("unknown")),
+                        (bad, literal("degraded")), else_=literal("ok")).label("status")
+                   ).outerjoin(base, and_(base.c.metric_id == qm.id, base.c.rn == 1)
+                               ).outerjoin(last, and_(last.c.metric_id == qm.id, last.c.rn == 1))
+    return query
+
+
+def quality_of(session: Session, model_ids: Sequence[int],
+               day: date) -> dict[int, list[f.QualityStatus]]:
+    """Each metric's baseline, latest and status at `day`, for a few models (a page)."""
+    if not model_ids:
+        return {}
+    deployed = _last_event(ValueFilters(model_ids=frozenset(model_ids)), EventType.deployed,
+                           day, "last_deployed")
+    query = _quality(deployed, day, list(model_ids)).where(
+        QualityMetric.model_id.in_(list(model_ids))).order_by(QualityMetric.model_id,
+                                                              QualityMetric.name)
+    result: dict[int, list[f.QualityStatus]] = {}
+    for row in session.execute(query):
+        result.setdefault(row.model_id, []).append(
+            f.QualityStatus(row.name, row.baseline, row.latest, row.status))
+    return result
+
+
+@dataclass
+class AtRisk:
+    model_id: int
+    name: str
+    team_slug: str
+    team_name: str
+    stale_since: date | None
+    last_deployed: date
+    annual_value: Triple
+    degraded: list[f.QualityStatus] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> list[str]:
+        reasons = []
+        if self.stale_since is not None:
+            reasons.append(f"stale since {self.stale_since} (last deployed "
+                           f"{self.last_deployed})")
+        reasons.extend(f"{q.metric} degraded: {q.baseline:g} → {q.latest:g}"
+                       for q in self.degraded)
+        return reasons
+
+
+@dataclass
+class RiskSummary:
+    day: date
+    value: Triple = Triple()
+    count: int = 0
+    models: list[AtRisk] = field(default_factory=list)
+
+
+def value_at_risk(session: Session, filters: ValueFilters, day: date, staleness_days: int, *,
+                  limit: int | None = 50) -> RiskSummary:
+    """Over the models in production at `day` that are stale or have a degraded metric: Σ
+    their annual value (measured over the three months before, else the PERT estimate);
+    the `limit` most valuable of them with their reasons."""
+    prod = _in_production(filters, day)
+    quality = _quality(prod, day).subquery()
+    degraded = select(quality.c.model_id).where(quality.c.status == "degraded").distinct() \
+        .subquery()
+    stale = utc_day_number(prod.c.at) < SQL.whole(day_number(day) - staleness_days)
+    ko = KpiObservation
+    months = f.previous_months(day)
+    measured = _scope(select(ko.model_id, ko.month, func.sum(ko.amount * Kpi.value_per_unit)
+                             .label("amount")).join(Kpi, Kpi.id == ko.kpi_id)
+                      .where(ko.month >= months[0], ko.month <= months[-1]),
+                      filters, ko.model_id).group_by(ko.model_id, ko.month).subquery()
+    recent = select(measured.c.model_id,
+                    (func.sum(measured.c.amount) * SQL.num(12)
+                     / func.count()).label("annual")).group_by(measured.c.model_id).subquery()
+    m = MLModel
+    annual = {"low": m.annual_value_low,
+              "mid": f.pert(m.annual_value_low, m.annual_value_likely, m.annual_value_high, SQL),
+              "high": m.annual_value_high}
+    values = {k: case((recent.c.annual.is_not(None), recent.c.annual),
+                      else_=func.coalesce(v, SQL.num(0))).label(k) for k, v in annual.items()}
+    risky = (select(prod.c.model_id, prod.c.at, stale.label("stale"), *values.values())
+             .join(m, m.id == prod.c.model_id)
+             .outerjoin(recent, recent.c.model_id == prod.c.model_id)
+             .outerjoin(degraded, degraded.c.model_id == prod.c.model_id)
+             .where(or_(stale, degraded.c.model_id.is_not(None)))).subquery()
+    total = session.execute(select(func.count(), *(func.coalesce(func.sum(risky.c[k]), 0)
+                                                   for k in annual))).one()
+    summary = RiskSummary(day, Triple(_d(total[1]), _d(total[2]), _d(total[3])), total[0] or 0)
+    if limit == 0:
+        return summary
+    rows = session.execute(
+        select(risky, m.name, Team.slug, Team.name.label("team_name"))
+        .join(m, m.id == risky.c.model_id)
+        .join(Team, Team.id == m.team_id).order_by(risky.c.mid.desc(), risky.c.model_id)
+        .limit(limit)).all()
+    quality_by_model = quality_of(session, [r.model_id for r in rows], day)
+    for r in rows:
+        deployed_on = _as_date(r.at)
+        summary.models.append(AtRisk(
+            r.model_id, r.name, r.slug, r.team_name,
+            deployed_on + timedelta(days=staleness_days + 1) if r.stale else None, deployed_on,
+            Triple(_d(r.low), _d(r.mid), _d(r.high)),
+            [q for q in quality_by_model.get(r.model_id, []) if q.status == "degraded"]))
+    return summary
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return (value.astimezone(UTC) if value.tzinfo else value).date()
+    return value
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+def model_ids_named(session: Session, name: str,
+                    team_ids: frozenset[int] | None) -> frozenset[int]:
+    """Ids of the models with this name (any case), within the teams given."""
+    query = select(MLModel.id).where(func.lower(MLModel.name) == name.strip().lower())
+    if team_ids is not None:
+        query = query.where(MLModel.team_id.in_(team_ids))
+    return frozenset(session.scalars(query))
+
+
+def kpis_of(session: Session, model_id: int, *, archived: bool | None = None) -> list[Kpi]:
+    query = select(Kpi).where(Kpi.model_id == model_id).order_by(Kpi.key)
+    if archived is not None:
+        query = query.where(Kpi.archived_at.is_not(None) if archived
+                            else Kpi.archived_at.is_(None))
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class ObservationFilters:
+    team_ids: frozenset[int] | None = None
+    model_ids: frozenset[int] | None = None
+    first: date | None = None  # months overlapping [first, last]
+    last: date | None = None
+
+
+@dataclass
+class KpiObservationRow:
+    observation: KpiObservation
+    kpi: Kpi
+    model_name: str
+    team_slug: str
+
+    @property
+    def value(self) -> Decimal:
+        return self.observation.amount * self.kpi.value_per_unit
+
+
+def list_kpi_observations(session: Session, filters: ObservationFilters, *, offset: int = 0,
+                          limit: int | None = None) -> tuple[list[KpiObservationRow], int]:
+    """KPI observations, newest month first, then by model name and KPI key."""
+    ko = KpiObservation
+    query = _scope(select(ko, Kpi, MLModel.name, Team.slug).join(Kpi, Kpi.id == ko.kpi_id)
+                   .join(MLModel, MLModel.id == ko.model_id)
+                   .join(Team, Team.id == MLModel.team_id),
+                   ValueFilters(filters.team_ids, filters.model_ids), ko.model_id)
+    if filters.first is not None:
+        query = query.where(ko.month >= f.month_start(filters.first))
+    if filters.last is not None:
+        query = query.where(ko.month <= filters.last)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(ko.month.desc(), MLModel.name, Kpi.key)
+                           .offset(offset).limit(limit)).all()
+    return [KpiObservationRow(o, k, name, slug) for o, k, name, slug in rows], total
+
+
+def quality_metrics_of(session: Session, model_id: int) -> list[QualityMetric]:
+    return list(session.scalars(select(QualityMetric).where(QualityMetric.model_id == model_id)
+                                .order_by(QualityMetric.name)))
+
+
+def quality_observations_of(session: Session, model_id: int, *, since: datetime | None = None,
+                            limit: int = 2000) -> list[tuple[str, QualityObservation]]:
+    """A model's quality observations (metric name, observation), oldest first."""
+    query = (select(QualityMetric.name, QualityObservation)
+             .join(QualityMetric, QualityMetric.id == QualityObservation.metric_id)
+             .where(QualityObservation.model_id == model_id))
+    if since is not None:
+        query = query.where(QualityObservation.observed_at >= since)
+    return [(name, obs) for name, obs in session.execute(
+        query.order_by(QualityObservation.observed_at.desc(), QualityObservation.id.desc())
+        .limit(limit)).all()][::-1]
+
+
+# --- everything GET /api/v1/metrics/value answers -------------------------------------------
+
+@dataclass
+class ValueReport:
+    first: date
+    last: date
+    figures: ValueFigures
+    delay: Delay
+    risk: RiskSummary
+    models: list[ModelValue]
+    models_total: int
+
+
+def value_report(session: Session, filters: ValueFilters, first: date, last: date, *,
+                 today: date, target_lead_time_days: int, staleness_days: int,
+                 offset: int = 0, limit: int | None = 100, order: str = "value",
+                 risk_limit: int | None = 50) -> ValueReport:
+    """The period's value figures, the `limit` models from `offset` (by value, or net value)
+    with their quality status at the risk day, and the value at risk with its models."""
+    day = f.risk_day(first, last, today)
+    figures = value_figures(session, filters, first, last)
+    delay = delay_by_bucket(session, filters, [(0, first, last)], target_lead_time_days)[0]
+    risk = value_at_risk(session, filters, day, staleness_days, limit=risk_limit)
+    models, total = value_by_model(session, filters, first, last, order=order, offset=offset,
+                                   limit=limit)
+    quality = quality_of(session, [m.model_id for m in models], day)
+    for m in models:
+        m.quality = quality.get(m.model_id, [])
+    return ValueReport(first, last, figures, delay, risk, models, total)
+
+
+def value_overview(session: Session, org: Any, filters: Any, today: date):
+    """The overview's value tiles (the quarter shown against the one before) and the cost of
+    delay of each trend quarter, for the lead-time chart's hover."""
+    scope = ValueFilters(team_ids=filters.team_ids)
+    quarter = filters.quarter_to
+    previous = quarter.previous()
+    # One statement per figure for both quarters (and the trend's quarters): the overview
+    # answers in a bounded number of statements.
+    pair = [(0, quarter.first_day, quarter.last_day), (1, previous.first_day, previous.last_day)]
+    values = value_by_bucket(session, scope, pair)
+    trend = [q for q in filters.quarters if q not in (quarter, previous)]
+    delays = delay_by_bucket(session, scope, pair + [(i + 2, q.first_day, q.last_day)
+                                                     for i, q in enumerate(trend)],
+                             org.target_lead_time_days)
+    labels = {0: quarter.label, 1: previous.label} | {i + 2: q.label for i, q in enumerate(trend)}
+
+    def tile(key: int, first: date, last: date) -> Any:
+        risk = value_at_risk(session, scope, f.risk_day(first, last, today), org.staleness_days,
+                             limit=0)
+        v, d = values[key], delays[key]
+        return value_figures_module.ValueTileFigures(
+            v.value.expected, v.value.low, v.value.high, v.measured, d.cost.expected,
+            d.cost.low, d.cost.high, d.models, risk.value.expected, risk.value.low,
+            risk.value.high, risk.count)
+
+    tiles = value_figures_module.value_tiles(tile(*pair[0]), tile(*pair[1]), org.currency,
+                                             previous.label)
+    return tiles, {labels[key]: (d.cost.expected, d.models) for key, d in delays.items()}
