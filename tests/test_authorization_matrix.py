@@ -12,13 +12,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from app.value.models import Kpi
 from app.auth.permissions import GRANTS, Principal
 from app.core.routes import iter_app_routes
+from app.imports.models import ImportJob, ImportKind, ImportStatus
 from app.initiatives.models import Initiative
 from app.maturity.rubric import load_rubric
 from app.maturity.schemas import AssessmentIn
 from app.maturity.service import create_assessment
+from app.value.models import Kpi
 from app.velocity.models import LifecycleEvent, MLModel
 from tests import factories
 from tests.conftest import login, page_csrf
@@ -116,6 +117,11 @@ def test_every_route_for_every_role_and_team(app, client, db, role):
     own, objects = world(db)
     user = factories.make_user(db, role=role, teams=[own])
     raw_token = factories.make_token(db, user)
+    # A background import this user started: its progress page is theirs to read.
+    job = ImportJob(kind=ImportKind.pain_points, status=ImportStatus.done, actor_id=user.id)
+    db.add(job)
+    db.flush()
+    objects["admin_only"]["job_id"] = job.id
     db.commit()
     login(client, user.email)
     csrf = page_csrf(client, "/pain-points")

@@ -290,12 +290,12 @@ def test_a_tolerance_outside_0_to_1_is_refused(client, db, scorer, pm, body, fie
 
 def test_annual_value_patch_checks_the_order_and_stores_nothing(client, db, scorer, pm):
     url = f"{API}/models/{scorer.id}"
-    response = client.patch(url, headers=pm, json={"annual_value_low": "9000"})
+    response = client.patch(url, headers=pm, json={"annual_value_low": "9000", "version": 1})
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["annual_value_low"]
     response = client.patch(url, headers=pm, json={"annual_value_low": "1000",
                                                    "annual_value_likely": "2000",
-                                                   "annual_value_high": "3000"})
+                                                   "annual_value_high": "3000", "version": 1})
     assert response.status_code == 200
     assert (response.json()["annual_value_likely"], response.json()["annual_value_high"]) == (
         "2000.00", "3000.00")
