@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -20,6 +20,7 @@ from app.auth.deps import Editor, Reader
 from app.auth.permissions import Permission, Principal
 from app.core.clock import today
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
+from app.core.types import FreeText
 from app.db import SessionDep
 from app.forms import Errors, FormDep, field_errors, form_text, redirect_with_flash
 from app.pain_points import cost, queries, service
@@ -156,7 +157,7 @@ class LedgerQuery(BaseModel):
     persona: str = ""
     stage: str = ""
     status: list[PainPointStatus] = []
-    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    q: FreeText(strip_whitespace=True, max_length=200) = ""
     sort: Sort = Sort.cost
     page: Annotated[int, Field(ge=1, le=100_000)] = 1
     include_deleted: bool = False
