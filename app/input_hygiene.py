@@ -48,7 +48,7 @@ def _check(field: str, value: str) -> None:
 
 def check_path(path: str) -> None:
     if text_problem(path, multiline=False) or any(
-            segment.isdigit() and (len(segment) > 10 or int(segment) > MAX_ID)
+            segment.isascii() and segment.isdigit() and (len(segment) > 10 or int(segment) > MAX_ID)
             for segment in path.split("/")):
         raise Refused(404, "path", "There is no page at this address.")
 
@@ -84,10 +84,12 @@ def check_body(content_type: str, body: bytes) -> None:
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
             document = json.loads(body)
+            for field, text in _walk_json(document):
+                _check(field, text)
         except ValueError:
             return  # not JSON: the route's own parser answers 422 for it
-        for field, text in _walk_json(document):
-            _check(field, text)
+        except RecursionError:  # which the route's parser would meet too, as a 500
+            raise Refused(422, "body", "the JSON document is nested too deeply") from None
     elif content_type == "application/x-www-form-urlencoded":
         for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
             _check(name or "form", name)

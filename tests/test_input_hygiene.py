@@ -39,11 +39,13 @@ SURROGATE = "a\ud800b"
 HUGE = str(2**31)  # one past the id columns' range
 HUGER = str(10**20)  # past any 64-bit integer
 FAR_DATES = ("9999-12-31", "0001-01-01", "99999-01-01")
-QUERY_VALUES = (NUL, "\x01", HUGE, HUGER, "-1", *FAR_DATES, "2026-Q9", "x" * 300)
-PATH_VALUES = (HUGE, HUGER, "0", "-1", "1.5", "%00", "%C3%A9", "x" * 300)
-# Names the pages read from their query strings, besides the ones each route declares.
-COMMON_QUERY = ("team", "persona", "stage", "quarter", "from", "to", "page", "q", "model",
-                "status", "kind", "sort", "next", "group_by", "horizon", "fmt", "undo")
+# One request per page, parameter and value: a few values that each broke something before.
+QUERY_VALUES = {"admin": (NUL, HUGE, HUGER, "9999-12-31", "²"),
+                "viewer": (NUL, HUGER, "0001-01-01")}
+PATH_VALUES = (HUGE, HUGER, "0", "-1", "²", "%00", "x" * 300)
+# Names the pages read from their query strings, besides the ones each route declares and the
+# ones its own forms and links send.
+COMMON_QUERY = ("team", "quarter", "page")
 
 
 def no_server_error(response, what: str) -> None:
@@ -309,26 +311,29 @@ def test_every_page_survives_fuzzed_path_and_query_parameters(app, client, db, d
     db.commit()
     login(client, user.email)
     routes = {route.path: route for route in ui_routes(app) if "GET" in route.methods}
-    requests = 0
+    requests, failures = 0, []
     for template, route in routes.items():
         page = re.sub(r"\{([^}]+)\}", lambda m: demo[m.group(1)], template)
         first = client.get(page)
-        no_server_error(first, page)
+        if first.status_code >= 500:
+            failures.append(f"{page}: {first.status_code}")
         for name in sorted(query_names(route, first.text, page)):
-            for bad in QUERY_VALUES:
+            for bad in QUERY_VALUES[role]:
                 response = client.get(f"{page}?{urlencode({name: bad})}")
                 requests += 1
-                no_server_error(response, f"{page}?{name}={bad!r}")
+                if response.status_code >= 500:
+                    failures.append(f"{page}?{name}={bad!r}: {response.status_code}")
         for parameter in re.findall(r"\{([^}]+)\}", template):
             for bad in PATH_VALUES:
                 url = re.sub(r"\{([^}]+)\}", lambda m, p=parameter, b=bad: b if m.group(1) == p
                              else demo[m.group(1)], template)
                 response = client.get(url)
                 requests += 1
-                no_server_error(response, url)
-                if bad in (HUGE, HUGER, "%00"):
-                    assert response.status_code in (404, 422), (url, response.status_code)
-    assert requests > 500
+                if response.status_code >= 500 or (
+                        bad in (HUGE, HUGER, "%00") and response.status_code not in (404, 422)):
+                    failures.append(f"{url}: {response.status_code}")
+    assert not failures, "\n".join(failures)
+    assert requests > 300
 
 
 def test_every_form_survives_bad_and_cleared_fields(app, client, db, demo):

@@ -2,6 +2,7 @@
 type every free-text input goes through."""
 
 import enum
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -21,6 +22,23 @@ ZERO = Decimal("0")
 # nothing. Every id that comes in is held to this range.
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+# A day anyone could mean: date arithmetic on the far ends (a period's end + 1 day, the quarter
+# after 9999-12-31) overflows Python's date, which a request must never reach.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+
+
+def parse_id(text: str) -> int | None:
+    """`text` as an id when it is one (ASCII digits within the id range), else None. Not
+    `str.isdigit()`, which also takes "²" and "٣", on which `int()` then fails."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
 
 
 def str_enum(enum_cls: type[enum.StrEnum], name: str) -> Enum:

@@ -20,7 +20,7 @@ from app.auth.deps import Editor, Reader
 from app.auth.permissions import Permission, Principal
 from app.core.clock import today
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
-from app.core.types import FreeText
+from app.core.types import FreeText, parse_id
 from app.db import SessionDep
 from app.forms import Errors, FormDep, field_errors, form_text, redirect_with_flash
 from app.pain_points import cost, queries, service
@@ -225,9 +225,9 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
             offset=(query.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
     undo = None
-    undo_id = request.query_params.get("undo", "")
-    if may_edit and undo_id.isdigit():
-        deleted = session.get(PainPoint, int(undo_id))
+    undo_id = parse_id(request.query_params.get("undo", ""))
+    if may_edit and undo_id is not None:
+        deleted = session.get(PainPoint, undo_id)
         if (deleted is not None and deleted.deleted_at is not None
                 and principal.can_edit_team(deleted.team_id)):
             undo = deleted
@@ -292,7 +292,7 @@ def _preview(session: Session, values: dict[str, str], org: Org) -> Preview:
     preview.headcount = preview.rate.headcount if preview.rate else 0
     typed = values.get("people_affected", "")
     if typed:
-        preview.people = int(typed) if typed.isdigit() else None
+        preview.people = int(typed) if typed.isascii() and typed.isdigit() else None
     else:
         preview.people, preview.people_is_default = preview.headcount, True
     hours = tuple(_decimal(values.get(name, "")) for name in HOURS_FIELDS)
@@ -462,7 +462,7 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
         service.update_pain_point(session, pain_point, patch, actor=principal, today=today())
     except (ValidationError, ValidationFailed) as exc:
         return _form_page(request, session, principal, values=values, pain_point=pain_point,
-                          version=int(version) if version.isdigit() else pain_point.version,
+                          version=parse_id(version) or pain_point.version,
                           errors=field_errors(exc), status_code=422)
     except StaleEdit as exc:
         current = exc.current
