@@ -276,7 +276,9 @@ def _decimal(value: str) -> Decimal | None:
         number = Decimal(value)
     except (InvalidOperation, ValueError):
         return None
-    return number if number.is_finite() and number >= 0 else None
+    # Beyond what the form accepts, a figure is no estimate: shown as "not entered yet" rather
+    # than priced (1e400 hours would not even round to cents).
+    return number if number.is_finite() and 0 <= number <= MAX_ONE_TIME_HOURS else None
 
 
 def _preview(session: Session, values: dict[str, str], org: Org) -> Preview:
@@ -292,7 +294,8 @@ def _preview(session: Session, values: dict[str, str], org: Org) -> Preview:
     preview.headcount = preview.rate.headcount if preview.rate else 0
     typed = values.get("people_affected", "")
     if typed:
-        preview.people = int(typed) if typed.isascii() and typed.isdigit() else None
+        people = int(typed) if typed.isascii() and typed.isdigit() and len(typed) < 10 else None
+        preview.people = people if people is not None and people <= MAX_PEOPLE_AFFECTED else None
     else:
         preview.people, preview.people_is_default = preview.headcount, True
     hours = tuple(_decimal(values.get(name, "")) for name in HOURS_FIELDS)
