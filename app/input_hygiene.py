@@ -12,7 +12,9 @@ field is a single line) with a 4xx naming the parameter or field:
   range (ids are 32-bit integers, and team and persona slugs start with a letter), which would
   otherwise overflow the query on one backend and find nothing on the other;
 - a query parameter, a JSON member or a form field: 422 with the field, as problem+json under
-  /api and as an error page elsewhere;
+  /api and as an error page elsewhere. In a url-encoded form only what no database can store
+  (NUL, surrogates) is refused here: a pasted control character is left to the form's own
+  field types, which answer with the form and the field highlighted;
 - a header: 400 naming it.
 
 Multipart bodies (CSV uploads) are left to the importers, which check every cell the same way.
@@ -44,6 +46,11 @@ def _check(field: str, value: str) -> None:
     found = text_problem(value, multiline=True)
     if found:
         raise Refused(422, field, found)
+
+
+def _check_storable(field: str, value: str) -> None:
+    if "\x00" in value or any(0xD800 <= ord(c) < 0xE000 for c in value):
+        _check(field, value)
 
 
 def check_path(path: str) -> None:
@@ -93,7 +100,7 @@ def check_body(content_type: str, body: bytes) -> None:
     elif content_type == "application/x-www-form-urlencoded":
         for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
             _check(name or "form", name)
-            _check(name, value)
+            _check_storable(name, value)
 
 
 def _content_type(scope: Scope) -> str:

@@ -162,6 +162,26 @@ def test_a_header_with_a_control_character_is_a_400(client, db):
     assert response.json()["errors"][0]["field"] == "if-match"
 
 
+def test_a_pasted_control_character_in_a_form_highlights_the_field(client, db, as_role):
+    team = factories.make_team(db, slug="fraud")
+    pain_point = factories.make_pain_point(db, team, title="Slow builds")
+    db.commit()
+    as_role("pm", teams=[team])
+    page = client.get(f"/pain-points/{pain_point.id}/edit")
+    form = BeautifulSoup(page.text, "html.parser").find(
+        "form", attrs={"action": f"/pain-points/{pain_point.id}"})
+    response = client.post(form["action"], data=form_values(form) | {
+        "title": "Slow\x0bbuilds", "description": "first line\nsecond line"})
+    assert response.status_code == 422
+    soup = BeautifulSoup(response.text, "html.parser")
+    title = soup.find(attrs={"name": "title"})
+    assert title.get("aria-invalid") == "true"
+    assert "control character U+000B" in soup.get_text()
+    assert soup.find(attrs={"name": "description"}).get("aria-invalid") != "true"
+    db.refresh(pain_point)
+    assert pain_point.title == "Slow builds"
+
+
 def test_clearing_observed_since_on_the_edit_form_is_a_field_error(client, db, as_role):
     team = factories.make_team(db, slug="fraud")
     pain_point = factories.make_pain_point(db, team)
