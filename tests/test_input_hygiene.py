@@ -455,3 +455,16 @@ def test_single_line_and_multi_line_text_types_in_a_schema():
     assert [(e["loc"], e["msg"]) for e in refused.value.errors()] == [
         (("title",), "must be a single line (no tab or line break)"),
         (("notes",), "must not contain the NUL character (U+0000)")]
+
+
+def test_user_and_token_names_refuse_control_characters(client, db, as_role):
+    as_role("admin")
+    csrf = csrf_from(client.get("/settings/users").text)
+    response = client.post("/settings/users", data={
+        "csrf_token": csrf, "email": "new@example.com", "name": "Ann\x07", "role": "viewer",
+        "password": "a-long-enough-password"})
+    assert response.status_code == 422
+    field = BeautifulSoup(response.text, "html.parser").find(attrs={"name": "name"})
+    assert field.get("aria-invalid") == "true"
+    assert db.scalar(select(func.count()).select_from(User).where(
+        User.email == "new@example.com")) == 0
