@@ -105,7 +105,8 @@ def with_hostile_value(case, place: int, pick: int, index: int):
     if not places:
         return case
     where = places[place % len(places)]
-    pool = HOSTILE_ANYWHERE + (HOSTILE_JSON if where == "body" else ())
+    json_body = where == "body" and "json" in (getattr(case, "media_type", None) or "")
+    pool = HOSTILE_ANYWHERE + (HOSTILE_JSON if json_body else ())
     if where == "path_parameters":  # a path segment is text: numbers and dates as strings
         pool = tuple(v if isinstance(v, str) else str(v) for v in HOSTILE_ANYWHERE)
     _replace_one(getattr(case, where), index, pool[pick % len(pool)])
