@@ -2,20 +2,25 @@
 
 The file is gzip'd JSON lines:
 
-    {"format": "northstar-backup", "version": 1, "alembic_revision": …, "created_at": …, …}
+    {"format": "northstar-backup", "version": 2, "alembic_revision": …, "created_at": …, …}
     {"table": "persona", "columns": ["id", "slug", …]}
     [1, "data-scientist", …]                      one array per row, in primary-key order
     {"end": "persona", "rows": 6}
     …                                             every table, parents before children
-    {"end_of_backup": true, "tables": 20, "rows": 12345}
+    {"end_of_backup": true, "tables": 20, "rows": 12345, "manifest": {"persona": 6, …}}
 
-Values are written losslessly and independently of the backend they came from: decimals as
-strings (their scale kept), dates and timestamps in ISO 8601 (timestamps in UTC with their
-zone), JSON columns as JSON, booleans as booleans. The trailer tells a complete file from a
-truncated one. Login attempts and browser sessions are transient and are not backed up; a
-table of another module opts out the same way with `info={"backup": False}`.
+Values are written losslessly and independently of the backend they came from, by one codec per
+column type (`CODECS`): decimals as strings (their scale kept), dates and timestamps in ISO 8601
+(timestamps in UTC with their zone), JSON columns as JSON, booleans as booleans, enums as their
+stored value, bytes in base64. The trailer tells a complete file from a truncated one, and its
+manifest is checked against the restored tables. Login attempts and browser sessions are
+transient and are not backed up; derived tables opt out with `info={"backup": False}` and are
+rebuilt after a restore. Idempotency keys are restored exactly: a client retrying a write
+after a restore still gets its first answer.
 """
 
+import base64
+import binascii
 import enum
 import gzip
 import json
@@ -35,15 +40,18 @@ from sqlalchemy import types as sqltypes
 
 import app.models  # noqa: F401  (registers every table on Base.metadata)
 from app.core.errors import DomainError
-from app.db import Base
 from app.core.derived import rebuild_all
+from app.db import Base, UTCDateTime
 
 FORMAT = "northstar-backup"
-FORMAT_VERSION = 1
+# 2: bytes as base64 and a manifest of row counts in the trailer. Version 1 files (no bytes
+# column could be written then) read the same way.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 BATCH_SIZE = 1000
 # Rate-limit counters and browser logins: worthless on another server, and a restored session
 # would let an old cookie in.
-TRANSIENT_TABLES = frozenset({"login_attempt", "user_session"})
+TRANSIENT_TABLES = frozenset({"login_attempt", "user_session", "sso_login"})
 # Filled by `northstar migrate` itself: an otherwise empty database holds these rows, and a
 # restore replaces them with the backup's.
 SEEDED_TABLES = frozenset({"persona", "lifecycle_stage", "org_settings"})
@@ -72,39 +80,83 @@ class Summary:
 
 
 def backed_up_tables() -> list[Table]:
-    """Every table of the schema except the transient ones, parents before children."""
+    """Every table of the schema except the transient and derived ones, parents before
+    children."""
     return [t for t in Base.metadata.sorted_tables
             if t.name not in TRANSIENT_TABLES and t.info.get("backup", True)]
+
+
+def excluded_tables() -> set[str]:
+    """Left out on purpose: transient (empty after a restore) or derived (rebuilt)."""
+    return {t.name for t in Base.metadata.sorted_tables} - {t.name for t in backed_up_tables()}
 
 
 # --- values -----------------------------------------------------------------------------------
 
 
-def _encode(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)  # "110.00" stays "110.00": scale and digits as stored
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value  # None, bool, int, str, and the dicts and lists of JSON columns
+@dataclass(frozen=True)
+class Codec:
+    """How one kind of column's Python value becomes JSON and back, losslessly."""
+
+    encode: Callable[[Any], Any]
+    decode: Callable[[Any], Any]
 
 
-def _decoder(column: Any) -> Callable[[Any], Any] | None:
-    """How a column's JSON value becomes the Python value its type binds; None: as it is."""
+def _same(value: Any) -> Any:
+    return value
+
+
+def _bytes(value: Any) -> str:
+    return base64.b64encode(bytes(value)).decode("ascii")  # psycopg may hand a memoryview
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+# One codec per SQLAlchemy type the schema uses, found through the column type's class. Order
+# matters where types inherit: Enum and Text are Strings, Float is a Numeric. A TypeDecorator
+# is listed itself (it may hand out any Python type; SQLAlchemy's Interval and PickleType are
+# decorators too). A column of a type missing here fails the backup before any file is
+# written, and tests/test_backup.py fails the build first.
+_TIMESTAMP = Codec(datetime.isoformat, datetime.fromisoformat)
+CODECS: tuple[tuple[type[sqltypes.TypeEngine[Any]], Codec], ...] = (
+    # ISO 8601; UTCDateTime gives aware UTC values, so the zone travels with them.
+    (UTCDateTime, _TIMESTAMP),
+    (sqltypes.Boolean, Codec(_same, bool)),
+    (sqltypes.Integer, Codec(_same, int)),
+    (sqltypes.Enum, Codec(_enum_value, _same)),  # the stored value; the column maps it back
+    (sqltypes.String, Codec(_same, str)),  # Text, Unicode and VARCHAR alike
+    # "110.00" stays "110.00": digits and scale as stored, never through a float.
+    (sqltypes.Numeric, Codec(str, Decimal)),
+    (sqltypes.DateTime, _TIMESTAMP),
+    (sqltypes.Date, Codec(date.isoformat, date.fromisoformat)),
+    (sqltypes.JSON, Codec(_same, _same)),  # already JSON: objects, lists, numbers, strings
+    (sqltypes.LargeBinary, Codec(_bytes, base64.b64decode)),
+)
+_FLOATS = (sqltypes.Float,)  # a Numeric that is not exact: no codec, on purpose
+_DECORATORS = tuple(base for base, _ in CODECS if issubclass(base, sqltypes.TypeDecorator))
+
+
+class NoCodec(BackupError):
+    status_code = 500
+    title = "Column type without a backup codec"
+
+
+def codec_for(column: Any) -> Codec:
+    """The codec of `column`'s type; NoCodec when the schema grew a type this file lacks."""
     kind = column.type
-    kind = getattr(kind, "impl_instance", kind)  # a TypeDecorator such as UTCDateTime
-    if isinstance(kind, sqltypes.JSON):
-        return None
-    if isinstance(kind, sqltypes.DateTime):
-        return datetime.fromisoformat
-    if isinstance(kind, sqltypes.Date):
-        return date.fromisoformat
-    if isinstance(kind, sqltypes.Numeric) and not isinstance(kind, sqltypes.Float):
-        return Decimal
-    return None
+    if not isinstance(kind, _FLOATS) and (not isinstance(kind, sqltypes.TypeDecorator)
+                                          or isinstance(kind, _DECORATORS)):
+        for base, codec in CODECS:
+            if isinstance(kind, base):
+                return codec
+    raise NoCodec(f"{column.table.name}.{column.name} is of type {type(column.type).__name__}, "
+                  "which app/backup.py cannot write losslessly: add it to CODECS")
+
+
+def _encoders(columns: list[Any]) -> list[Callable[[Any], Any]]:
+    return [codec_for(c).encode for c in columns]
 
 
 def _line(item: Any) -> str:
@@ -118,25 +170,29 @@ def write_backup(conn: Connection, out: IO[str], *, now: datetime | None = None)
     """Writes every backed-up table of `conn`'s database to `out`, streaming each table."""
     revision = MigrationContext.configure(conn).get_current_revision()
     tables = backed_up_tables()
+    encoders = {t.name: _encoders(list(t.columns)) for t in tables}  # NoCodec before any line
     created_at = (now or datetime.now(UTC)).isoformat()
     summary = Summary(revision, created_at)
     out.write(_line({
         "format": FORMAT, "version": FORMAT_VERSION, "alembic_revision": revision,
         "created_at": created_at, "source_dialect": conn.dialect.name,
-        "tables": [t.name for t in tables], "excluded": sorted(TRANSIENT_TABLES),
+        "tables": [t.name for t in tables], "excluded": sorted(excluded_tables()),
     }))
     for table in tables:
         columns = list(table.columns)
         out.write(_line({"table": table.name, "columns": [c.name for c in columns]}))
         query = select(*columns).order_by(*table.primary_key.columns)
         count = 0
+        encode = encoders[table.name]
         # yield_per streams (a server-side cursor on PostgreSQL): one batch in memory at a time.
         for row in conn.execute(query, execution_options={"yield_per": BATCH_SIZE}):
-            out.write(_line([_encode(v) for v in row]))
+            out.write(_line([None if v is None else e(v) for e, v in zip(encode, row, strict=True)]))
             count += 1
         out.write(_line({"end": table.name, "rows": count}))
         summary.rows[table.name] = count
-    out.write(_line({"end_of_backup": True, "tables": len(tables), "rows": summary.total}))
+    # The manifest: what a restore must find in the database once it is done.
+    out.write(_line({"end_of_backup": True, "tables": len(tables), "rows": summary.total,
+                     "manifest": summary.rows}))
     return summary
 
 
@@ -146,8 +202,11 @@ def backup_to_file(conn: Connection, path: Path, *, now: datetime | None = None)
     fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial",
                                    dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as out:
-            summary = write_backup(conn, out, now=now)
+        with os.fdopen(fd, "wb") as raw:
+            with gzip.open(raw, "wt", encoding="utf-8") as out:
+                summary = write_backup(conn, out, now=now)
+            raw.flush()
+            os.fsync(raw.fileno())  # on disk before it takes the name: a crash leaves no half
         os.replace(partial, path)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
@@ -177,9 +236,14 @@ def check_header(header: Any, *, head: str | None) -> dict[str, Any]:
     """The header of a backup this code can restore; else BackupError saying why."""
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise BackupError("this is not a Northstar backup (no Northstar header)")
-    if header.get("version") != FORMAT_VERSION:
-        raise BackupError(f"backup format version {header.get('version')} is not supported "
-                          f"(this Northstar reads version {FORMAT_VERSION})")
+    version = header.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        raise BackupError(f"the backup is of format version {version}, newer than this Northstar "
+                          f"reads (up to {FORMAT_VERSION}): restore it with the Northstar "
+                          "version that wrote it, or a newer one")
+    if version not in READABLE_VERSIONS:
+        raise BackupError(f"backup format version {version!r} is not supported "
+                          f"(this Northstar reads versions {', '.join(map(str, READABLE_VERSIONS))})")
     revision = header.get("alembic_revision")
     if revision != head:
         raise BackupError(
@@ -250,8 +314,12 @@ def restore(conn: Connection, lines: Iterable[str], *, head: str | None,
             if len(item) != len(keys):
                 raise BackupError(f"line {number}: {len(item)} values for the {len(keys)} "
                                   f"columns of {table.name}")
-            batch.append({key: value if decode is None or value is None else decode(value)
-                          for (key, decode), value in zip(keys, item, strict=True)})
+            try:
+                batch.append({key: None if value is None else decode(value)
+                              for (key, decode), value in zip(keys, item, strict=True)})
+            except (TypeError, ValueError, ArithmeticError, binascii.Error) as exc:
+                raise BackupError(f"line {number}: a value of {table.name} cannot be read "
+                                  f"({exc}): the file is damaged") from None
             count += 1
             if len(batch) >= BATCH_SIZE:
                 flush()
@@ -267,7 +335,7 @@ def restore(conn: Connection, lines: Iterable[str], *, head: str | None,
             if sorted(columns) != sorted(c.name for c in table.columns):
                 raise BackupError(f"line {number}: the columns of {name} differ from this "
                                   "schema's")
-            keys = [(table.c[c].key, _decoder(table.c[c])) for c in columns]
+            keys = [(table.c[c].key, codec_for(table.c[c]).decode) for c in columns]
             count = 0
         elif isinstance(item, dict) and "end" in item:
             if table is None or item["end"] != table.name:
@@ -284,6 +352,9 @@ def restore(conn: Connection, lines: Iterable[str], *, head: str | None,
             if item.get("rows") != summary.total:
                 raise BackupError(f"the backup should hold {item.get('rows')} rows, the file "
                                   f"holds {summary.total}")
+            manifest = item.get("manifest")
+            if manifest is not None and manifest != summary.rows:
+                raise BackupError("the file's manifest does not match its tables: it is damaged")
             finished = True
             break
         else:
@@ -291,7 +362,15 @@ def restore(conn: Connection, lines: Iterable[str], *, head: str | None,
     if not finished:
         raise BackupError("the file ends before the end of the backup: it is truncated")
     _reset_sequences(conn, [known[name] for name in summary.rows])
-    # Derived data is not in a backup: it is built from what was restored.
+    # What is in the database now must be what the file says it holds, table by table (a row
+    # the database dropped or merged would otherwise go unnoticed).
+    found = row_counts(conn, [known[name] for name in summary.rows])
+    wrong = {name: (n, found[name]) for name, n in summary.rows.items() if found[name] != n}
+    if wrong:
+        listed = ", ".join(f"{name} ({n} in the file, {m} restored)"
+                           for name, (n, m) in wrong.items())
+        raise BackupError(f"the restored row counts differ from the backup's: {listed}")
+    # Derived tables are not in a backup: they are built from what was restored.
     rebuild_all(conn)
     return summary
 

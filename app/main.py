@@ -16,6 +16,7 @@ from app.db import UNGATED_THREADS, RequestGate, make_engine, make_sessionmaker
 from app.edge import BufferedBody, trusted_proxy_headers
 from app.idempotency import install_idempotency
 from app.imports.service import background as import_background
+from app.input_hygiene import InputHygiene
 from app.migrate import head_revision
 from app.observability import install_observability
 from app.security_headers import SecurityHeaders
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     install_error_handlers(app)
     _include_routers(app)
     app.mount("/static", CachedStatic(directory=settings.static_dir), name="static")
+    # Before any route or dependency reads the request (and inside the request id, the
+    # security headers and the access log, which its refusals carry like any answer).
+    app.add_middleware(InputHygiene)
     # Inside GZip: stored answers are the uncompressed bodies, compressed again on replay.
     install_idempotency(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)

@@ -5,10 +5,11 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import DomainError, NotAuthenticated, TooManyRequests
 from app.templating import render
@@ -60,6 +61,59 @@ def database_unavailable_problem() -> JSONResponse:
 def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
     return render(request, "errors/error.html", {"status": status, "title": title,
                                                  "detail": detail}, status_code=status)
+
+
+def refusal_page(request: Request, status: int, title: str, detail: str) -> Response:
+    """The error page, for a refusal made before any route ran (app/input_hygiene.py)."""
+    return _error_page(request, status, title, detail)
+
+
+SERVER_ERROR_DETAIL = "Something went wrong on our side. It has been logged; please try again."
+
+
+def server_error_response(request: Request) -> Response:
+    if is_api(request):
+        return problem(500, "Internal server error", SERVER_ERROR_DETAIL)
+    try:
+        return _error_page(request, 500, "Something went wrong", SERVER_ERROR_DETAIL)
+    except Exception:  # the page itself failed (a template, the request's state): plain text
+        log.exception("the error page failed on %s %s", request.method, request.url.path)
+        return PlainTextResponse(SERVER_ERROR_DETAIL, status_code=500)
+
+
+class ServerErrors:
+    """Turns an unhandled exception into the 500 answer *inside* the middleware stack.
+
+    Starlette answers an unhandled error from its outermost layer, outside every middleware:
+    that 500 carried no X-Request-ID and no security headers, and the exception, raised again
+    to the server, made uvicorn drop the keep-alive connection. Here the answer goes out
+    through the access log, the request id and the security headers like any other, and the
+    exception ends with it (logged once, with its traceback).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            if started:
+                raise  # half an answer is out: only closing the connection tells the client
+            request = Request(scope)
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            await server_error_response(request)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -125,11 +179,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
+        # Only errors of the outer middleware get here; ServerErrors answers the rest.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        detail = "Something went wrong on our side. It has been logged; please try again."
-        if is_api(request):
-            return problem(500, "Internal server error", detail)
-        return _error_page(request, 500, "Something went wrong", detail)
+        return server_error_response(request)
+
+    app.add_middleware(ServerErrors)  # the first one added: innermost, next to the routes
 
 
 def _database_errors() -> list[type[Exception]]:

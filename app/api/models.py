@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.api.locking import IfMatch, locking_responses, set_etag, versioned
 from app.api.pagination import Page, Paging
 from app.api.pain_point_schemas import period_errors
-from app.api.types import IdPath, PROBLEM_SCHEMA, Money, problem_responses
+from app.api.types import MAX_ID, PROBLEM_SCHEMA, IdPath, Money, problem_responses
 from app.api.velocity import Days
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
@@ -278,7 +278,7 @@ def record_events(session: SessionDep, principal: Editor, data: BulkEvents) -> B
 def list_compute_costs(
     session: SessionDep, principal: Reader, paging: Paging,
     team: Annotated[str | None, Query(description="Team slug.")] = None,
-    model: Annotated[int | None, Query(description="Model id.")] = None,
+    model: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Model id.")] = None,
     from_: Annotated[date | None, Query(alias="from", description="Months overlapping the "
                                                                   "period from this day.")] = None,
     to: Annotated[date | None, Query(description="… to this day (inclusive).")] = None,

@@ -13,7 +13,7 @@ from app.api.pagination import Page, Paging
 from app.api.pain_point_schemas import (
     ConfirmationsOut, MyConfirmation, PainPointOut, period_errors,
 )
-from app.api.types import IdPath, PROBLEM_SCHEMA, problem_responses
+from app.api.types import MAX_ID, PROBLEM_SCHEMA, IdPath, problem_responses
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Permission, Principal
 from app.core import clock
@@ -189,8 +189,8 @@ def get_pain_point(
 def _if_match_version(value: str | None) -> int | None:
     if value is None:
         return None
-    match = re.fullmatch(r'\s*"?(\d+)"?\s*', value)
-    if match is None:
+    match = re.fullmatch(r'\s*"?(\d{1,10})"?\s*', value)
+    if match is None or int(match.group(1)) > MAX_ID:
         raise ValidationFailed([FieldError("If-Match", 'expected the ETag you read, e.g. "3"')])
     return int(match.group(1))
 

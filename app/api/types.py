@@ -6,6 +6,8 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import PlainSerializer, WithJsonSchema
 
+from app.core.types import MAX_ID
+
 
 def _decimal_string(exponent: Decimal):
     def serialize(value: Decimal) -> str:
@@ -70,9 +72,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-# Database ids are 32-bit integers: a larger path value can name nothing (and would overflow the
-# query), so it is refused as invalid input rather than looked up.
-MAX_ID = 2**31 - 1
+# Database ids are 32-bit integers (app.core.types.MAX_ID): a larger value names nothing.
 
 
 def IdPath(description: str):  # noqa: N802  (reads like the type it builds)

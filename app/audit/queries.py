@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, User
+from app.core.types import parse_id
 from app.initiatives.models import Initiative
 from app.maturity.models import MaturityAssessment
 from app.pain_points.models import PainPoint
@@ -205,7 +206,7 @@ def entity_refs(session: Session, keys: Iterable[tuple[str, str]]
     for kind, key in keys:
         if kind in FIXED:
             result[(kind, key)] = FIXED[kind]
-        elif kind in LOOKUPS and key.isdigit():
+        elif kind in LOOKUPS and parse_id(key) is not None:
             wanted[kind].add(int(key))
     for kind, ids in wanted.items():
         for id_, ref in LOOKUPS[kind](session, sorted(ids)).items():

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from app.audit import queries
 from app.audit.queries import AuditFilters
 from app.auth.deps import Admin
+from app.core.types import Day
 from app.db import SessionDep
 from app.templating import render
 
@@ -32,7 +33,7 @@ def _blank_is_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-OptionalDay = Annotated[date | None, BeforeValidator(_blank_is_none)]
+OptionalDay = Annotated[Day | None, BeforeValidator(_blank_is_none)]
 
 
 class AuditQuery(BaseModel):

@@ -19,6 +19,7 @@ from app.config import Settings
 from app.core.errors import (
     FieldError, NotFound, PermissionDenied, TooManyRequests, ValidationFailed,
 )
+from app.core.types import text_problem
 from app.db import utcnow
 from app.teams.models import Team
 
@@ -230,7 +231,7 @@ def create_user(
     if break_glass and role != Role.admin.value:
         errors.append(FieldError("break-glass", "only an admin can be a break-glass account"))
     email = normalise_email(email)
-    if not EMAIL_RE.match(email) or len(email) > 254:
+    if not EMAIL_RE.match(email) or len(email) > 254 or text_problem(email):
         errors.append(FieldError("email", "enter a valid email address"))
     elif session.scalar(select(User.id).where(User.email == email)) is not None:
         errors.append(FieldError("email", "a user with this email already exists"))
@@ -238,6 +239,8 @@ def create_user(
         errors.append(FieldError("password", f"use at least {MIN_PASSWORD_LENGTH} characters"))
     if len(name) > 120:
         errors.append(FieldError("name", "at most 120 characters"))
+    elif text_problem(name.strip()):
+        errors.append(FieldError("name", text_problem(name.strip())))
     try:
         parsed_role = parse_role(role)
     except ValidationFailed as exc:
@@ -268,6 +271,8 @@ def update_user(
     errors: list[FieldError] = []
     if len(name.strip()) > 120:
         errors.append(FieldError("name", "at most 120 characters"))
+    elif text_problem(name.strip()):
+        errors.append(FieldError("name", text_problem(name.strip())))
     try:
         parsed_role = parse_role(role)
     except ValidationFailed as exc:
@@ -318,6 +323,8 @@ def create_api_token(
     name = name.strip()
     if not name or len(name) > 120:
         errors.append(FieldError("name", "give the token a name of 1 to 120 characters"))
+    elif text_problem(name):
+        errors.append(FieldError("name", text_problem(name)))
     token_role = user.role
     if role:
         try:

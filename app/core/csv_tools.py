@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.types import text_problem
+
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
 
@@ -32,6 +34,9 @@ def cell_problem(name: str, raw: str, *, required: tuple[str, ...],
     """What every importer refuses in a cell before its own rules: text a spreadsheet would run
     as a formula (stored, it would run in whoever opens a later export), or a required blank."""
     value = raw.strip()
+    problem = text_problem(raw, multiline=True)  # the schema may not see it (dates, numbers)
+    if problem:
+        return problem
     if name in formula_checked and looks_like_formula(raw):
         return (f"starts with '{value[0]}', which a spreadsheet would run as a formula; start "
                 "the text with a letter or a digit")

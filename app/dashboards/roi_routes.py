@@ -15,6 +15,7 @@ from starlette.responses import Response
 from app.auth.deps import Reader
 from app.core.clock import today
 from app.core.periods import quarter_of, quarters_between
+from app.core.types import parse_id
 from app.db import SessionDep
 from app.initiatives import figures, queries, roi
 from app.initiatives.models import InitiativeStatus
@@ -46,8 +47,9 @@ def _page_number(params: QueryParams, query: ListQuery) -> int:
     raw = params.get("page", "").strip()
     if not raw:
         return 1
-    if raw.isdigit() and 1 <= int(raw) <= MAX_PAGE:
-        return int(raw)
+    page = parse_id(raw)
+    if page is not None and page <= MAX_PAGE:
+        return page
     query.errors["page"] = f"choose a page from 1 to {MAX_PAGE:,}"
     return 1
 

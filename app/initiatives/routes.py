@@ -26,6 +26,7 @@ from app.core.clock import today
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.locking import StaleVersion, form_version
 from app.core.periods import last_quarters, quarter_of
+from app.core.types import parse_id
 from app.db import SessionDep
 from app.forms import (
     Errors, FormDep, Loc, conflict_rows, dotted, field_errors, form_text, redirect_with_flash,
@@ -209,15 +210,16 @@ class FormState:
 def _ids(raw: Iterable[str]) -> list[int]:
     seen: list[int] = []
     for value in raw:
-        value = value.strip()
-        if value.isdigit() and int(value) not in seen:
-            seen.append(int(value))
+        parsed = parse_id(value)
+        if parsed is not None and parsed not in seen:
+            seen.append(parsed)
     return seen
 
 
 def _reductions(form: Mapping[str, Any]) -> dict[int, str]:
-    return {int(key.removeprefix("reduction-")): form_text(form, key) for key in form
-            if key.startswith("reduction-") and key.removeprefix("reduction-").isdigit()}
+    return {parse_id(key.removeprefix("reduction-")): form_text(form, key) for key in form
+            if key.startswith("reduction-")
+            and parse_id(key.removeprefix("reduction-")) is not None}
 
 
 def _form_state(form: FormData | Any, list_name: str = "link") -> FormState:

@@ -4,8 +4,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.types import FreeText, Id
 from app.initiatives.models import InitiativeStatus
 
 MoneyIn = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"), decimal_places=2)]
@@ -15,17 +16,17 @@ Reduction = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)]
 class LinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    pain_point: int = Field(description="Pain point id.")
+    pain_point: Id = Field(description="Pain point id.")
     expected_reduction: Reduction = Field(description="Percent of its cost expected to go, 0–100.")
 
 
 class InitiativeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    description: Annotated[str, StringConstraints(max_length=5000)] = ""
-    owner: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
-    team: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = Field(
+    title: FreeText(strip_whitespace=True, min_length=1, max_length=200)
+    description: FreeText(multiline=True, max_length=5000) = ""
+    owner: FreeText(strip_whitespace=True, max_length=120) = ""
+    team: FreeText(strip_whitespace=True, max_length=64) | None = Field(
         default=None, description="Team slug; none for an org-wide initiative.")
     status: InitiativeStatus = InitiativeStatus.proposed
     one_time_cost: MoneyIn = Decimal("0")
@@ -38,10 +39,10 @@ class InitiativeIn(BaseModel):
 class InitiativePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                            max_length=200)] | None = None
-    description: Annotated[str, StringConstraints(max_length=5000)] | None = None
-    owner: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+    title: FreeText(strip_whitespace=True, min_length=1,
+                                            max_length=200) | None = None
+    description: FreeText(multiline=True, max_length=5000) | None = None
+    owner: FreeText(strip_whitespace=True, max_length=120) | None = None
     status: InitiativeStatus | None = None
     one_time_cost: MoneyIn | None = None
     yearly_run_cost: MoneyIn | None = None

@@ -24,6 +24,7 @@ from app.auth.permissions import Principal
 from app.core import clock
 from app.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from app.core.periods import last_quarters, quarter_of
+from app.core.types import parse_id
 from app.dashboards.filters import LABELS, parse_filters
 from app.db import SessionDep
 from app.forms import FormDep
@@ -199,8 +200,9 @@ def _page_number(raw: str, errors: dict[str, str]) -> int:
     raw = raw.strip()
     if not raw:
         return 1
-    if raw.isdigit() and 1 <= int(raw) <= MAX_PAGE:
-        return int(raw)
+    page = parse_id(raw)
+    if page is not None and page <= MAX_PAGE:
+        return page
     errors["page"] = f"choose a page from 1 to {MAX_PAGE:,}"
     return 1
 

@@ -2,10 +2,10 @@
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.types import FreeText
 from app.maturity.models import Answer
 
 
@@ -13,8 +13,8 @@ class AnswerDetail(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answer: Answer
-    note: Annotated[str, StringConstraints(max_length=1000)] = ""
-    evidence: Annotated[str, StringConstraints(max_length=500)] = ""
+    note: FreeText(multiline=True, max_length=1000) = ""
+    evidence: FreeText(multiline=True, max_length=500) = ""
 
 
 class AssessmentIn(BaseModel):
@@ -22,7 +22,7 @@ class AssessmentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    team: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    team: FreeText(strip_whitespace=True, min_length=1, max_length=64)
     assessed_on: date | None = Field(default=None, description="Defaults to today.")
     answers: dict[str, Answer | AnswerDetail]
 

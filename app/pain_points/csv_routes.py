@@ -7,7 +7,7 @@ are not taken for a pain point's id.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
@@ -16,6 +16,7 @@ from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
 from app.core import clock
 from app.core.errors import FieldError, NotFound, ValidationFailed
+from app.core.types import FreeText
 from app.db import SessionDep
 from app.forms import FormDep, redirect_with_flash
 from app.imports import queries as import_queries
@@ -41,7 +42,7 @@ class LedgerQuery(BaseModel):
     persona: str = ""
     stage: str = ""
     status: list[PainPointStatus] = []
-    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    q: FreeText(strip_whitespace=True, max_length=200) = ""
     sort: Sort = Sort.cost
 
     @field_validator("status", mode="before")

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -20,6 +20,7 @@ from app.auth.deps import Editor, Reader
 from app.auth.permissions import Permission, Principal
 from app.core.clock import today
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
+from app.core.types import FreeText, parse_id
 from app.db import SessionDep
 from app.forms import Errors, FormDep, field_errors, form_text, redirect_with_flash
 from app.pain_points import cost, queries, service
@@ -156,7 +157,7 @@ class LedgerQuery(BaseModel):
     persona: str = ""
     stage: str = ""
     status: list[PainPointStatus] = []
-    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    q: FreeText(strip_whitespace=True, max_length=200) = ""
     sort: Sort = Sort.cost
     page: Annotated[int, Field(ge=1, le=100_000)] = 1
     include_deleted: bool = False
@@ -226,9 +227,9 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
         totals = queries.ledger_totals(session, filters, weeks=org.weeks)
     pages = max(1, -(-total // PAGE_SIZE))
     undo = None
-    undo_id = request.query_params.get("undo", "")
-    if may_edit and undo_id.isdigit():
-        deleted = session.get(PainPoint, int(undo_id))
+    undo_id = parse_id(request.query_params.get("undo", ""))
+    if may_edit and undo_id is not None:
+        deleted = session.get(PainPoint, undo_id)
         if (deleted is not None and deleted.deleted_at is not None
                 and principal.can_edit_team(deleted.team_id)):
             undo = deleted
@@ -277,7 +278,9 @@ def _decimal(value: str) -> Decimal | None:
         number = Decimal(value)
     except (InvalidOperation, ValueError):
         return None
-    return number if number.is_finite() and number >= 0 else None
+    # Beyond what the form accepts, a figure is no estimate: shown as "not entered yet" rather
+    # than priced (1e400 hours would not even round to cents).
+    return number if number.is_finite() and 0 <= number <= MAX_ONE_TIME_HOURS else None
 
 
 def _preview(session: Session, values: dict[str, str], org: Org) -> Preview:
@@ -293,7 +296,8 @@ def _preview(session: Session, values: dict[str, str], org: Org) -> Preview:
     preview.headcount = preview.rate.headcount if preview.rate else 0
     typed = values.get("people_affected", "")
     if typed:
-        preview.people = int(typed) if typed.isdigit() else None
+        people = int(typed) if typed.isascii() and typed.isdigit() and len(typed) < 10 else None
+        preview.people = people if people is not None and people <= MAX_PEOPLE_AFFECTED else None
     else:
         preview.people, preview.people_is_default = preview.headcount, True
     hours = tuple(_decimal(values.get(name, "")) for name in HOURS_FIELDS)
@@ -474,7 +478,7 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
         service.update_pain_point(session, pain_point, patch, actor=principal, today=today())
     except (ValidationError, ValidationFailed) as exc:
         return _form_page(request, session, principal, values=values, pain_point=pain_point,
-                          version=int(version) if version.isdigit() else pain_point.version,
+                          version=parse_id(version) or pain_point.version,
                           errors=field_errors(exc), status_code=422)
     except StaleEdit as exc:
         current = exc.current

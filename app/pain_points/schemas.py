@@ -4,14 +4,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.types import MAX_ID, FreeText
 from app.pain_points.models import (
     MAX_ONE_TIME_HOURS, MAX_PEOPLE_AFFECTED, MAX_TITLE_LENGTH, PainPointKind, PainPointStatus,
 )
 
 HoursValue = Annotated[Decimal, Field(ge=0, le=MAX_ONE_TIME_HOURS, max_digits=8, decimal_places=2)]
-Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Ref = FreeText(strip_whitespace=True, min_length=1, max_length=120)
 
 
 class PainPointIn(BaseModel):
@@ -23,10 +24,10 @@ class PainPointIn(BaseModel):
     team: Ref = Field(description="Team slug (or name in CSV imports).")
     persona: Ref = Field(description="Persona slug (or name).")
     stage: Ref = Field(description="Lifecycle stage slug (or name).")
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                            max_length=MAX_TITLE_LENGTH)]
-    description: Annotated[str, StringConstraints(max_length=5000)] = ""
-    evidence: Annotated[str, StringConstraints(max_length=2000)] = ""
+    title: FreeText(strip_whitespace=True, min_length=1,
+                                            max_length=MAX_TITLE_LENGTH)
+    description: FreeText(multiline=True, max_length=5000) = ""
+    evidence: FreeText(multiline=True, max_length=2000) = ""
     kind: PainPointKind = PainPointKind.recurring
     hours_low: HoursValue
     hours_likely: HoursValue
@@ -43,14 +44,14 @@ class PainPointPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = None
+    version: Annotated[int, Field(ge=0, le=MAX_ID)] | None = None
     team: Ref | None = None
     persona: Ref | None = None
     stage: Ref | None = None
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                            max_length=MAX_TITLE_LENGTH)] | None = None
-    description: Annotated[str, StringConstraints(max_length=5000)] | None = None
-    evidence: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    title: FreeText(strip_whitespace=True, min_length=1,
+                                            max_length=MAX_TITLE_LENGTH) | None = None
+    description: FreeText(multiline=True, max_length=5000) | None = None
+    evidence: FreeText(multiline=True, max_length=2000) | None = None
     kind: PainPointKind | None = None
     hours_low: HoursValue | None = None
     hours_likely: HoursValue | None = None
@@ -65,4 +66,4 @@ class ConfirmationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     hours: HoursValue
-    comment: Annotated[str, StringConstraints(max_length=1000)] = ""
+    comment: FreeText(multiline=True, max_length=1000) = ""

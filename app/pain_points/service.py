@@ -261,9 +261,10 @@ def update_pain_point(session: Session, pain_point: PainPoint, patch: PainPointP
         ("team" in given or "persona" in given) and "people_affected" not in given
     ):
         fields["people_affected"] = None  # follows the (new) team's headcount
+    if errors:  # a cleared field or an unknown reference: the rules below need every value
+        raise ValidationFailed(errors)
     values = _Values(team, persona, stage, fields)
-    if team and persona and stage:
-        _validate(session, values, today, errors)
+    _validate(session, values, today, errors)
     if errors:
         raise ValidationFailed(errors)
     before = snapshot(pain_point, FIELDS)

@@ -3,10 +3,12 @@
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-Currency = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
-                                            pattern=r"^[A-Za-z]{3}$")]
+from app.core.types import FreeText
+
+Currency = FreeText(strip_whitespace=True, to_upper=True,
+                                            pattern=r"^[A-Za-z]{3}$")
 
 
 class OrgSettingsOut(BaseModel):
@@ -23,8 +25,8 @@ class OrgSettingsOut(BaseModel):
 class OrgSettingsUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                           max_length=120)] | None = None
+    name: FreeText(strip_whitespace=True, min_length=1,
+                                           max_length=120) | None = None
     currency: Currency | None = Field(default=None, description="ISO 4217 code, e.g. USD")
     fiscal_year_start_month: Annotated[int, Field(ge=1, le=12)] | None = None
     working_weeks_per_year: Annotated[Decimal, Field(gt=0, le=52, decimal_places=1)] | None = None

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.core.types import MAX_ID, parse_id
 from app.teams.models import Persona, Stage, Team, TeamPersona
 
 
@@ -30,8 +31,11 @@ def list_teams(
 
 def get_team(session: Session, slug_or_id: str | int) -> Team | None:
     query = select(Team).options(selectinload(Team.headcounts).selectinload(TeamPersona.persona))
-    if isinstance(slug_or_id, int) or str(slug_or_id).isdigit():
-        query = query.where(Team.id == int(slug_or_id))
+    if isinstance(slug_or_id, int) or str(slug_or_id).strip().isdigit():
+        team_id = slug_or_id if isinstance(slug_or_id, int) else parse_id(str(slug_or_id))
+        if team_id is None or not 1 <= team_id <= MAX_ID:
+            return None  # beyond the id range: names no team (slugs start with a letter)
+        query = query.where(Team.id == team_id)
     else:
         query = query.where(Team.slug == slug_or_id)
     return session.scalar(query)

@@ -3,12 +3,14 @@
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.types import FreeText
 
 SLUG_PATTERN = r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"  # starts with a letter: never mistaken for an id
-Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
-                                        pattern=SLUG_PATTERN)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Slug = FreeText(strip_whitespace=True, min_length=1, max_length=64,
+                                        pattern=SLUG_PATTERN)
+Name = FreeText(strip_whitespace=True, min_length=1, max_length=120)
 HourlyCost = Annotated[Decimal, Field(ge=0, le=10_000, max_digits=14, decimal_places=2)]
 
 
@@ -27,7 +29,7 @@ class TeamCreate(BaseModel):
 
     name: Name
     slug: Slug
-    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    description: FreeText(multiline=True, max_length=2000) = ""
     headcounts: list[HeadcountIn] = []
 
 
@@ -36,7 +38,7 @@ class TeamUpdate(BaseModel):
 
     name: Name | None = None
     slug: Slug | None = None
-    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    description: FreeText(multiline=True, max_length=2000) | None = None
     headcounts: list[HeadcountIn] | None = None
     is_archived: bool | None = None
     version: int | None = Field(default=None, ge=1, le=999_999_999, description=(

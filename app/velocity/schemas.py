@@ -4,12 +4,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.core.types import FreeText
 from app.velocity.models import EventSource, EventType, ModelKind
 
-ModelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+ModelName = FreeText(strip_whitespace=True, min_length=1, max_length=120)
+Ref = FreeText(strip_whitespace=True, min_length=1, max_length=120)
 MoneyIn = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"), decimal_places=2)]
 
 
@@ -18,7 +19,7 @@ class ModelIn(BaseModel):
 
     team: Ref = Field(description="Team slug.")
     name: ModelName
-    use_case: Annotated[str, StringConstraints(max_length=2000)] = ""
+    use_case: FreeText(multiline=True, max_length=2000) = ""
     kind: ModelKind = ModelKind.classical
     annual_value_low: MoneyIn | None = Field(
         default=None, description="Money a year while in production: lowest believable.")
@@ -30,7 +31,7 @@ class ModelPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: ModelName | None = None
-    use_case: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    use_case: FreeText(multiline=True, max_length=2000) | None = None
     kind: ModelKind | None = None
     annual_value_low: MoneyIn | None = Field(
         default=None, description="Money a year while in production: lowest believable. The "
@@ -50,10 +51,10 @@ class EventIn(BaseModel):
     type: EventType
     occurred_at: datetime = Field(description="ISO 8601 with a time zone, e.g. "
                                               "2026-05-01T12:00:00Z; stored in UTC.")
-    version: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    version: FreeText(strip_whitespace=True, max_length=64) | None = None
     source: EventSource = EventSource.api
-    external_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                  max_length=200)] | None = Field(
+    external_id: FreeText(strip_whitespace=True, min_length=1,
+                                                  max_length=200) | None = Field(
         default=None, description="Unique per source: the same event posted twice is stored "
                                   "once.")
 
@@ -79,4 +80,4 @@ class ComputeCostIn(BaseModel):
     month: date = Field(description="Any day of the month; stored as its first day.")
     gpu_hours: Annotated[Decimal, Field(ge=0, le=10_000_000, decimal_places=2)] = Decimal("0")
     amount: MoneyIn
-    note: Annotated[str, StringConstraints(max_length=500)] = ""
+    note: FreeText(multiline=True, max_length=500) = ""

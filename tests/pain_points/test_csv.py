@@ -140,11 +140,12 @@ def test_one_bad_row_among_good_ones_imports_nothing(db, teams, admin, bad, fiel
 
 def test_each_bad_row_is_reported_with_the_line_the_file_shows(db, teams, admin):
     # A quoted line break makes the second pain point span lines 3–4; blank lines still count.
-    text = ("team,persona,stage,title,hours_low,hours_likely,hours_high\r\n"
-            "fraud,data-scientist,deployment,one,1,2,4\r\n"
-            "fraud,data-scientist,deployment,\"two\r\nlines\",1,2,4\r\n"
+    # (A description may hold line breaks; a title may not.)
+    text = ("team,persona,stage,title,description,hours_low,hours_likely,hours_high\r\n"
+            "fraud,data-scientist,deployment,one,,1,2,4\r\n"
+            "fraud,data-scientist,deployment,two,\"two\r\nlines\",1,2,4\r\n"
             "\r\n"
-            "fraud,data-scientist,nowhere,three,1,2,4\r\n")
+            "fraud,data-scientist,nowhere,three,,1,2,4\r\n")
     result = run(db, text.encode(), admin)
     assert result.errors == [RowError(6, "stage", "unknown stage 'nowhere'")]
 

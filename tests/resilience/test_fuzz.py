@@ -4,7 +4,10 @@ may be a 5xx or break the documented response schema.
 
 Bounded for CI (two cores): MAX_EXAMPLES valid and NEGATIVE_EXAMPLES invalid requests per
 operation, plus MAX_EXAMPLES more with the path parameters and the team, persona and stage a body
-names set to objects that exist (random ids and slugs only ever find 404 and 422). Generation is derandomized, so a failure reproduces on the next run. Every
+names set to objects that exist (random ids and slugs only ever find 404 and 422), plus
+HOSTILE_EXAMPLES with one parameter or body member replaced by what broke PostgreSQL before
+(issue 13/14): NUL, lone surrogates, integers past 32 and 64 bits, far dates. It runs on the
+configured backend (PostgreSQL in CI). Generation is derandomized, so a failure reproduces on the next run. Every
 failure is collected (operation, request as curl, status, body, what broke) before the test
 fails, so one run lists them all.
 """
@@ -33,6 +36,13 @@ from tests import factories
 
 MAX_EXAMPLES = 15
 NEGATIVE_EXAMPLES = 5
+HOSTILE_EXAMPLES = 10
+# Values that reach the database unless something refuses them first. Surrogates travel only in
+# JSON (a URL carries UTF-8 bytes, which cannot encode one).
+HOSTILE_ANYWHERE = ("\x00", "a\x00b", "\x1b[31m", 2**31, -(2**31) - 1, 2**63, 10**20,
+                    "2147483648", "99999999999999999999", "9999-12-31", "0001-01-01",
+                    "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "10000-01-01")
+HOSTILE_JSON = ("a\ud800b", "\udfff", "\ud83d")
 CHECKS = [not_a_server_error, response_schema_conformance]
 SETTINGS = hypothesis.settings(
     max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
@@ -80,6 +90,29 @@ def with_real_references(case, references: dict[str, str]):
         for field, value in references.items():
             if field in case.body:
                 case.body[field] = value
+    return case
+
+
+def _replace_one(container: dict, index: int, value) -> bool:
+    if not container:
+        return False
+    key = sorted(container)[index % len(container)]
+    container[key] = value
+    return True
+
+
+def with_hostile_value(case, place: int, pick: int, index: int):
+    """`case` with one member of its body, query or path replaced by a hostile value."""
+    places = [name for name in ("body", "query", "path_parameters")
+              if isinstance(getattr(case, name, None), dict) and getattr(case, name)]
+    if not places:
+        return case
+    where = places[place % len(places)]
+    json_body = where == "body" and "json" in (getattr(case, "media_type", None) or "")
+    pool = HOSTILE_ANYWHERE + (HOSTILE_JSON if json_body else ())
+    if where == "path_parameters":  # a path segment is text: numbers and dates as strings
+        pool = tuple(v if isinstance(v, str) else str(v) for v in HOSTILE_ANYWHERE)
+    _replace_one(getattr(case, where), index, pool[pick % len(pool)])
     return case
 
 
@@ -141,6 +174,11 @@ def test_every_operation_survives_generated_requests(app, db, capsys):
             strategy = operation.as_strategy(GenerationMode.POSITIVE, path_parameters=real or None)
             run(operation, strategy.map(lambda case: with_real_references(case, references)),
                 MAX_EXAMPLES)
+        hostile = operation.as_strategy(GenerationMode.POSITIVE, path_parameters={
+            name: existing[name] for name in names if name in existing} or None)
+        picks = hypothesis.strategies.integers(0, 63)
+        run(operation, hypothesis.strategies.tuples(hostile, picks, picks, picks).map(
+            lambda drawn: with_hostile_value(*drawn)), HOSTILE_EXAMPLES)
 
     total = sum(cases.values())
     with capsys.disabled():
