@@ -12,7 +12,7 @@ The file is gzip'd JSON lines:
 Values are written losslessly and independently of the backend they came from, by one codec per
 column type (`CODECS`): decimals as strings (their scale kept), dates and timestamps in ISO 8601
 (timestamps in UTC with their zone), JSON columns as JSON, booleans as booleans, enums as their
-stored value, bytes in base64. The trailer tells a complete file from a truncated one, and its
+stored value, bytes in base64, doubles as JSON numbers. The trailer tells a complete file from a truncated one, and its
 manifest is checked against the restored tables. Login attempts and browser sessions are
 transient and are not backed up; derived tables opt out with `info={"backup": False}` and are
 rebuilt after a restore. Idempotency keys are restored exactly: a client retrying a write
@@ -127,6 +127,10 @@ CODECS: tuple[tuple[type[sqltypes.TypeEngine[Any]], Codec], ...] = (
     (sqltypes.Integer, Codec(_same, int)),
     (sqltypes.Enum, Codec(_enum_value, _same)),  # the stored value; the column maps it back
     (sqltypes.String, Codec(_same, str)),  # Text, Unicode and VARCHAR alike
+    # Double precision (measured quality values): a JSON number written with Python's shortest
+    # round-tripping repr, so the same IEEE double comes back on either backend. Before
+    # Numeric, which Float subclasses.
+    (sqltypes.Float, Codec(float, float)),
     # "110.00" stays "110.00": digits and scale as stored, never through a float.
     (sqltypes.Numeric, Codec(str, Decimal)),
     (sqltypes.DateTime, _TIMESTAMP),
@@ -134,7 +138,6 @@ CODECS: tuple[tuple[type[sqltypes.TypeEngine[Any]], Codec], ...] = (
     (sqltypes.JSON, Codec(_same, _same)),  # already JSON: objects, lists, numbers, strings
     (sqltypes.LargeBinary, Codec(_bytes, base64.b64decode)),
 )
-_FLOATS = (sqltypes.Float,)  # a Numeric that is not exact: no codec, on purpose
 _DECORATORS = tuple(base for base, _ in CODECS if issubclass(base, sqltypes.TypeDecorator))
 
 
@@ -146,8 +149,7 @@ class NoCodec(BackupError):
 def codec_for(column: Any) -> Codec:
     """The codec of `column`'s type; NoCodec when the schema grew a type this file lacks."""
     kind = column.type
-    if not isinstance(kind, _FLOATS) and (not isinstance(kind, sqltypes.TypeDecorator)
-                                          or isinstance(kind, _DECORATORS)):
+    if not isinstance(kind, sqltypes.TypeDecorator) or isinstance(kind, _DECORATORS):
         for base, codec in CODECS:
             if isinstance(kind, base):
                 return codec

@@ -102,7 +102,11 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE, max_overflow: int = MAX
     limits = (("lock_timeout", lock_timeout_ms), ("statement_timeout", statement_timeout_ms))
     options = [f"-c {name}={value}" for name, value in limits if value is not None]
     if options:
-        connect_args["options"] = " ".join([connect_args.get("options", ""), *options]).strip()
+        # Options named in the URL itself (e.g. a search_path) are kept, not replaced.
+        named = connect_args.get("options") or parsed.query.get("options", "")
+        if isinstance(named, tuple):
+            named = " ".join(named)
+        connect_args["options"] = " ".join([named, *options]).strip()
     # pre_ping lets the first query after a database restart succeed instead of failing.
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
