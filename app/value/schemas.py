@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from app.core.types import FreeText
 from app.velocity.models import EventSource
 from app.velocity.schemas import ModelName, Ref
 
@@ -15,14 +16,11 @@ KEY_PATTERN = r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$"
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 KpiKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60,
                                           pattern=KEY_PATTERN)]
-MetricName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                              max_length=80)]
-ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                              max_length=200)]
-# Free text (for the lead: these switch to the shared text type).
-KpiName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-Note = Annotated[str, StringConstraints(max_length=500)]
+MetricName = FreeText(strip_whitespace=True, min_length=1, max_length=80)
+ExternalId = FreeText(strip_whitespace=True, min_length=1, max_length=200)
+KpiName = FreeText(strip_whitespace=True, min_length=1, max_length=120)
+Unit = FreeText(strip_whitespace=True, min_length=1, max_length=60)
+Note = FreeText(multiline=True, max_length=500)
 # Money per unit: positive, four places ("0.0125 USD per impression").
 ValuePerUnit = Annotated[Decimal, Field(gt=0, le=Decimal("1000000000"), decimal_places=4,
                                         allow_inf_nan=False)]
@@ -100,7 +98,7 @@ class QualityObservationIn(BaseModel):
     metric: MetricName = Field(description="e.g. `auc`, `rmse`, `thumbs_up_rate`.")
     value: QualityValue
     observed_at: datetime = Field(description="ISO 8601 with a time zone; stored in UTC.")
-    version: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    version: FreeText(strip_whitespace=True, max_length=64) | None = None
     source: EventSource = EventSource.api
     external_id: ExternalId | None = Field(
         default=None, description="Unique per source, as for events.")
