@@ -74,7 +74,7 @@ def field_errors(exc: ValidationError | ValidationFailed,
     else:
         for error in exc.errors:
             if name is not None:
-                field = name(tuple(int(p) if p.isdigit() else p
+                field = name(tuple(int(p) if p.isascii() and p.isdigit() else p
                                    for p in (error.field or "").split(".")))
             else:
                 field = error.field or "form"

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from app.auth.models import ApiToken, User
 from app.core.routes import iter_app_routes
 from app.core.types import FreeText, text_problem
+from app.imports.models import ImportJob, ImportKind, ImportStatus
 from app.demo.loader import load_demo
 from app.initiatives.models import Initiative
 from app.maturity.models import MaturityAssessment
@@ -207,7 +208,8 @@ def existing(db) -> dict[str, str]:
     """Path values that name real objects, so that a probe reaches the route's own code."""
     first = {name: db.scalar(select(model.id).order_by(model.id).limit(1)) for name, model in (
         ("pain_point_id", PainPoint), ("model_id", MLModel), ("initiative_id", Initiative),
-        ("user_id", User), ("token_id", ApiToken), ("assessment_id", MaturityAssessment))}
+        ("user_id", User), ("token_id", ApiToken), ("assessment_id", MaturityAssessment),
+        ("job_id", ImportJob))}
     team = db.scalar(select(Team.slug).where(Team.is_archived.is_(False)).order_by(Team.id))
     return {k: str(v) for k, v in first.items()} | {"team": team, "slug": team}
 
@@ -320,6 +322,7 @@ def query_names(route, html: str, path: str) -> set[str]:
 @pytest.fixture
 def demo(db):
     load_demo(db, today=date(2026, 11, 30), password="fuzz-demo-password")
+    db.add(ImportJob(kind=ImportKind.pain_points, status=ImportStatus.done, filename="p.csv"))
     db.commit()
     return existing(db)
 

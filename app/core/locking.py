@@ -99,7 +99,7 @@ def given_version(if_match: str | None, body_version: int | None) -> int | None:
 def form_version(raw: str) -> int:
     """The version a form carried (its hidden field); a form without one is refused."""
     raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 9:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise ValidationFailed([FieldError("version", "required: the version you edited; "
                                                       "reload the page")])
     return int(raw)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.auth.deps import Reader
+from app.core.types import parse_id
 from app.dashboards.routes import _page, _respond
 from app.db import SessionDep
 from app.value import figures, queries
@@ -28,8 +29,8 @@ SCATTER_POINTS = 300
 
 
 def _page_number(raw: str) -> int:
-    raw = raw.strip()
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_PAGE else 1
+    page = parse_id(raw)
+    return page if page is not None and page <= MAX_PAGE else 1
 
 
 @router.get("/value", name="dashboards.value")

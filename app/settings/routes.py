@@ -127,7 +127,7 @@ def _team_fields(personas: Sequence[Persona]) -> list[str]:
 
 def _typed_version(form: FormData) -> int | None:
     raw = form_text(form, "version")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
 
 
 def _team_values(team: Team) -> tuple[dict[str, str], dict[str, dict[str, str]]]:

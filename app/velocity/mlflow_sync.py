@@ -251,7 +251,7 @@ def _run_start(client: Any, run_id: str, mlflow_exception: type[Exception],
 
 
 def _version_key(version: str) -> tuple[int, int | str]:
-    return (0, int(version)) if version.isdigit() else (1, version)
+    return (0, int(version)) if version.isascii() and version.isdigit() else (1, version)
 
 
 def production_version(model: RegisteredModelInfo, rule: ProductionRule) -> VersionInfo | None:

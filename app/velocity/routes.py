@@ -295,7 +295,7 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
     except (ValidationError, ValidationFailed) as exc:
         return _form_page(request, session, principal, values=values, model=model,
                           team=session.get(Team, model.team_id), errors=field_errors(exc),
-                          version=int(typed) if typed.isdigit() and len(typed) < 10 else None,
+                          version=int(typed) if typed.isascii() and typed.isdigit() and len(typed) < 10 else None,
                           status_code=422)
     except StaleVersion as exc:
         current = exc.current

@@ -15,7 +15,7 @@ def test_demo_pm_signs_in_and_sees_the_overview(page: Page):
     expect(nav.get_by_role("link", name="Overview")).to_be_visible()
     expect(nav.get_by_role("link", name="Settings")).to_have_count(0)  # a PM is no admin
     # The demo organisation is there: the tiles show what was loaded.
-    expect(page.locator("li.kpi")).to_have_count(10)
+    expect(page.locator("li.kpi")).to_have_count(13)  # 10 of cost, speed and maturity; 3 of value
     expect(page.locator("li[data-metric=annual-cost] .kpi-value")).not_to_have_text("$0")
     expect(page.get_by_test_id("top-pain-points").locator("tbody tr")).to_have_count(10)
 

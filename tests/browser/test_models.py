@@ -72,7 +72,9 @@ def test_pm_adds_a_model_and_its_events(page: Page):
     page.get_by_label("Name").fill("browser-made-recommender")
     page.get_by_label("Use case").fill("Recommendations made in a browser test")
     page.get_by_label("LLM").check()
-    page.get_by_label("Business value per month (USD)").fill("12000")
+    page.get_by_label("Low").fill("100000")
+    page.get_by_label("Likely").fill("144000")
+    page.get_by_label("High").fill("200000")
     page.screenshot(path=str(artifact("models-new-form.png")), full_page=True)
     submit(page, "Create model")
 
