@@ -2,7 +2,7 @@
 type every free-text input goes through."""
 
 import enum
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -105,3 +105,15 @@ def FreeText(*, multiline: bool = False, **constraints: Any) -> Any:  # noqa: N8
 
 SingleLine = FreeText()
 MultiLine = FreeText(multiline=True)
+
+
+def _needs_zone(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("has no time zone; Northstar stores UTC, so send e.g. "
+                         "2026-05-01T12:00:00Z (UTC) or an explicit offset like +02:00")
+    return value
+
+
+# A moment a client reports (an event, an observation): without a zone it is ambiguous, and
+# guessing one would shift it by hours.
+ZonedDateTime = Annotated[datetime, AfterValidator(_needs_zone)]

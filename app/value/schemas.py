@@ -2,13 +2,13 @@
 the API, the pages and the CSV import."""
 
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from app.core.types import FreeText
+from app.core.types import FreeText, ZonedDateTime
 from app.velocity.models import EventSource
 from app.velocity.schemas import ModelName, Ref
 
@@ -97,19 +97,11 @@ class QualityObservationIn(BaseModel):
     model: ModelName = Field(description="The model's name.")
     metric: MetricName = Field(description="e.g. `auc`, `rmse`, `thumbs_up_rate`.")
     value: QualityValue
-    observed_at: datetime = Field(description="ISO 8601 with a time zone; stored in UTC.")
+    observed_at: ZonedDateTime = Field(description="ISO 8601 with a time zone; stored in UTC.")
     version: FreeText(strip_whitespace=True, max_length=64) | None = None
     source: EventSource = EventSource.api
     external_id: ExternalId | None = Field(
         default=None, description="Unique per source, as for events.")
-
-    @field_validator("observed_at")
-    @classmethod
-    def _needs_zone(cls, value: datetime) -> datetime:
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("has no time zone; Northstar stores UTC, so send e.g. "
-                             "2026-05-01T12:00:00Z (UTC) or an explicit offset like +02:00")
-        return value
 
 
 class QualityMetricIn(BaseModel):

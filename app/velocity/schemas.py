@@ -1,12 +1,12 @@
 """ML model, lifecycle event and compute cost shapes shared by pages, API, CSV and MLflow sync."""
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.types import FreeText
+from app.core.types import FreeText, ZonedDateTime
 from app.velocity.models import EventSource, EventType, ModelKind
 
 ModelName = FreeText(strip_whitespace=True, min_length=1, max_length=120)
@@ -49,7 +49,7 @@ class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: EventType
-    occurred_at: datetime = Field(description="ISO 8601 with a time zone, e.g. "
+    occurred_at: ZonedDateTime = Field(description="ISO 8601 with a time zone, e.g. "
                                               "2026-05-01T12:00:00Z; stored in UTC.")
     version: FreeText(strip_whitespace=True, max_length=64) | None = None
     source: EventSource = EventSource.api
@@ -57,14 +57,6 @@ class EventIn(BaseModel):
                                                   max_length=200) | None = Field(
         default=None, description="Unique per source: the same event posted twice is stored "
                                   "once.")
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _needs_zone(cls, value: datetime) -> datetime:
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("has no time zone; Northstar stores UTC, so send e.g. "
-                             "2026-05-01T12:00:00Z (UTC) or an explicit offset like +02:00")
-        return value
 
 
 class BulkEventIn(EventIn):
