@@ -15,7 +15,8 @@ ensure_postgres
 
 # Two workers (the machines have two cores); a test file stays on one worker, so a module's
 # expensive fixtures (an MLflow server, a throwaway PostgreSQL) start once.
-parallel=(-n "${NORTHSTAR_TEST_WORKERS:-2}" --dist loadfile)
+# The ten slowest tests close each run, so that a test that grows past its share is seen.
+parallel=(-n "${NORTHSTAR_TEST_WORKERS:-2}" --dist loadfile --durations=10)
 
 url=${NORTHSTAR_TEST_DATABASE_URL:-}
 if [[ $url == postgresql* ]]; then
