@@ -539,10 +539,13 @@ def load_postgresql(engine: Engine, org: Org) -> None:
         cur = raw.cursor()
         for name in LOAD_ORDER:
             table = org.tables[name]
-            columns = ", ".join(table.columns)
+            # COPY applies no ORM defaults: a new row's optimistic-lock version starts at 1.
+            stamp = ("version",) if "version" not in table.columns and not getattr(
+                Base.metadata.tables[name].columns.get("version"), "nullable", True) else ()
+            columns = ", ".join(table.columns + stamp)
             with cur.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
                 for row in table.rows:
-                    copy.write_row(row)
+                    copy.write_row(tuple(row) + (1,) * len(stamp))
         for name in SERIAL_TABLES:
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                         f"GREATEST((SELECT max(id) FROM {name}), 1))")
