@@ -29,7 +29,7 @@ from app.templating import is_htmx, render
 from app.velocity import metrics
 from app.velocity import queries as velocity
 from app.value import figures as value_figures
-from app.value.queries import value_overview
+from app.value.queries import delay_by_quarter, overview_tiles
 from app.velocity.queries import VelocityFilters
 
 router = APIRouter(include_in_schema=False)
@@ -103,11 +103,11 @@ def overview(request: Request, session: SessionDep, principal: Reader) -> Respon
     lead = velocity.lead_time_by_quarter(session, VelocityFilters(team_ids=filters.team_ids),
                                          filters.quarters)
     lead_rows = [(q.label, d) for q, d in lead.items()]
-    value_tiles, delays = value_overview(session, org, filters, today)
+    delays = delay_by_quarter(session, org, filters)
     context |= {
         "quarter": quarter, "previous": previous, "kpis": current_kpis,
         "tiles": figures.build_tiles(current_kpis, previous_kpis, org.currency, previous.label,
-                                     top_level=max(load_rubric().levels)) + value_tiles,
+                                     top_level=max(load_rubric().levels)),
         "top": top, "by_stage": by_stage, "lead_rows": lead_rows,
         "stage_figure": figures.cost_bars(
             by_stage, org.currency, link=lambda slug: filters.pain_points_url(stage=slug)),
@@ -115,6 +115,15 @@ def overview(request: Request, session: SessionDep, principal: Reader) -> Respon
                                                       delays, org.currency),
     }
     return _respond(request, "dashboards/overview.html", filters, context)
+
+
+@router.get("/dashboards/overview/value-tiles", name="dashboards.overview_value")
+def overview_value_tiles(request: Request, session: SessionDep, principal: Reader) -> Response:
+    """The overview's three model-value tiles, fetched by the page once it has drawn: at scale
+    they take longer than the rest of the overview together."""
+    filters, org, context = _page(request, session, principal, complete_by_default=True)
+    tiles = [] if filters.errors else overview_tiles(session, org, filters, context["today"])
+    return render(request, "dashboards/_value_tiles.html", context | {"tiles": tiles})
 
 
 @router.get("/dashboards/cost", name="dashboards.cost")

@@ -522,21 +522,18 @@ def value_report(session: Session, filters: ValueFilters, first: date, last: dat
     return ValueReport(first, last, figures, delay, risk, models, total)
 
 
-def value_overview(session: Session, org: Any, filters: Any, today: date):
-    """The overview's value tiles (the quarter shown against the one before) and the cost of
-    delay of each trend quarter, for the lead-time chart's hover."""
+def overview_tiles(session: Session, org: Any, filters: Any, today: date) -> list[Any]:
+    """The overview's value tiles: the quarter shown against the one before. The slow part of
+    the overview at scale (production intervals and quality baselines over every event and
+    observation), so the page fetches them after it has drawn (`dashboards.overview_value`)."""
     scope = ValueFilters(team_ids=filters.team_ids)
     quarter = filters.quarter_to
     previous = quarter.previous()
-    # One statement per figure for both quarters (and the trend's quarters): the overview
-    # answers in a bounded number of statements.
+    # One statement per figure for both quarters: the tiles answer in a bounded number of
+    # statements.
     pair = [(0, quarter.first_day, quarter.last_day), (1, previous.first_day, previous.last_day)]
     values = value_by_bucket(session, scope, pair)
-    trend = [q for q in filters.quarters if q not in (quarter, previous)]
-    delays = delay_by_bucket(session, scope, pair + [(i + 2, q.first_day, q.last_day)
-                                                     for i, q in enumerate(trend)],
-                             org.target_lead_time_days)
-    labels = {0: quarter.label, 1: previous.label} | {i + 2: q.label for i, q in enumerate(trend)}
+    delays = delay_by_bucket(session, scope, pair, org.target_lead_time_days)
 
     def tile(key: int, first: date, last: date) -> Any:
         risk = value_at_risk(session, scope, f.risk_day(first, last, today), org.staleness_days,
@@ -547,6 +544,16 @@ def value_overview(session: Session, org: Any, filters: Any, today: date):
             d.cost.low, d.cost.high, d.models, risk.value.expected, risk.value.low,
             risk.value.high, risk.count)
 
-    tiles = value_figures_module.value_tiles(tile(*pair[0]), tile(*pair[1]), org.currency,
-                                             previous.label)
-    return tiles, {labels[key]: (d.cost.expected, d.models) for key, d in delays.items()}
+    return value_figures_module.value_tiles(tile(*pair[0]), tile(*pair[1]), org.currency,
+                                            previous.label)
+
+
+def delay_by_quarter(session: Session, org: Any, filters: Any) -> dict[str, tuple[Any, int]]:
+    """The cost of delay of each trend quarter (and how many models it counts), for the
+    lead-time chart's hover."""
+    scope = ValueFilters(team_ids=filters.team_ids)
+    quarters = list(filters.quarters)
+    delays = delay_by_bucket(session, scope, [(i, q.first_day, q.last_day)
+                                              for i, q in enumerate(quarters)],
+                             org.target_lead_time_days)
+    return {quarters[key].label: (d.cost.expected, d.models) for key, d in delays.items()}

@@ -108,7 +108,14 @@ def test_the_overview_has_the_value_tiles(client, db, as_role, portfolio):
     page = soup_of(client.get("/?from=2024-Q3&to=2025-Q2"))
     api = client.get("/api/v1/metrics/value", params={"from": "2025-04-01", "to": "2025-06-30"},
                      headers=bearer(db, "leader")).json()
-    tiles = {n["data-metric"]: n for n in page.select("li.kpi")}
+    # The value tiles come after the page has drawn: the page holds their placeholder, whose
+    # request carries the page's filters.
+    placeholder = page.select_one("li[data-testid=value-tiles-loading]")
+    assert "from=2024-Q3" in placeholder["hx-get"] and "to=2025-Q2" in placeholder["hx-get"]
+    fragment = client.get(placeholder["hx-get"], headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    tiles = {n["data-metric"]: n for n in soup_of(fragment).select("li.kpi")}
+    assert set(tiles) == {"value-delivered", "cost-of-delay", "value-at-risk"}
     assert D(tiles["value-delivered"]["data-value"]).quantize(D("0.01")) == D(
         api["value"]["total"])
     assert D(tiles["value-at-risk"]["data-value"]).quantize(D("0.01")) == D(
