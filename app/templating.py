@@ -33,7 +33,7 @@ def make_templates(directory: str) -> Jinja2Blocks:
 
 
 def money(value: Decimal | int | float | None, currency: str = "USD") -> str:
-    """Half-even to cents only when shown (PRODUCT.md), with thousands separators."""
+    """Half-even to cents only when shown (docs/product.md), with thousands separators."""
     if value is None:
         return "—"
     amount = Decimal(value).quantize(CENTS, rounding=ROUND_HALF_EVEN)

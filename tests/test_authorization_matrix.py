@@ -1,5 +1,5 @@
 """Every route of the app (UI and API) × every role × own/other team: allowed or refused as
-PRODUCT.md says. Admin: everything. PM: reads all, changes its own teams only. Leader: reads all,
+docs/product.md says. Admin: everything. PM: reads all, changes its own teams only. Leader: reads all,
 exports, changes nothing. Viewer: reads its own teams only. API routes are called with a token of
 the role, UI routes with a signed-in session of the role (CSRF token included).
 
@@ -78,7 +78,7 @@ def concrete(path: str, values: dict) -> str:
 
 
 def expected_refusal(role: str, permission, method: str, path: str, scope: str) -> bool:
-    """True when PRODUCT.md says `role` may not do this."""
+    """True when docs/product.md says `role` may not do this."""
     if role not in {r.value for r in GRANTS[permission]}:
         return True
     team_scoped = scope == "other" and any(f"{{{p}}}" in path for p in TEAM_SCOPED)

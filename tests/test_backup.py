@@ -54,7 +54,9 @@ from tests import factories
 from tests.conftest import csrf_from, drop_schema, is_postgres, isolated_engine
 
 DEMO_PASSWORD = "demo-password-123"
-POSTGRES_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/northstar_test"
+# With no PostgreSQL URL configured: the maintenance database every server has (a fresh clone
+# needs nothing prepared); each run works in private schemas of its own and drops them.
+POSTGRES_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CENTS = Decimal("0.01")
 # Left out of a backup on purpose, and empty after a restore (docs/backup-restore-observability.md).
 TRANSIENT = {"login_attempt", "user_session", "sso_login"}

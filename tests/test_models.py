@@ -1,4 +1,4 @@
-"""The database itself refuses what PRODUCT.md calls bad data, on SQLite and PostgreSQL alike."""
+"""The database itself refuses what docs/product.md calls bad data, on SQLite and PostgreSQL alike."""
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal

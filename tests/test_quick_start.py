@@ -37,7 +37,7 @@ def test_every_link_of_the_documentation_names_a_file_of_the_repository(doc):
         if re.match(r"[a-z]+://|mailto:", target):
             continue
         assert (doc.parent / target).exists(), f"{doc.name} links to missing {target}"
-    # A file named in running text ("PRODUCT.md's formulas") exists somewhere in the repository.
+    # A file named in running text ("docs/product.md's formulas") exists somewhere in the repository.
     names = {p.name for p in _tracked_files()}
     for name in set(re.findall(r"\b([\w.-]+\.(?:md|toml|yml|sh|py))\b", body)):
         assert name in names or name.startswith(("test_x", "YYYY")), f"{doc.name}: {name}"
@@ -73,7 +73,7 @@ def _local_postgres() -> bool:
 @pytest.mark.skipif(not _local_postgres(), reason="needs the local PostgreSQL test.sh starts")
 def test_the_test_script_creates_the_database_the_tests_need():
     """scripts/test.sh calls ensure_postgres before pytest; it creates the database a test URL
-    names (northstar_test by default) and does nothing more when it exists."""
+    names and does nothing more when it exists."""
     name = f"northstar_script_{uuid.uuid4().hex[:8]}"
     env = os.environ | {"NORTHSTAR_TEST_DATABASE_URL":
                         f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"}

@@ -271,7 +271,7 @@ def roi_metrics(
 ) -> RoiMetricsOut:
     """Per initiative (not deleted, of the teams the token may read and org-wide): cost(H),
     expected annual savings with their range, savings realized in [`from`, `to`], ROI over H
-    years and payback in months, as PRODUCT.md defines them. Money is a decimal string
+    years and payback in months, as docs/product.md defines them. Money is a decimal string
     rounded half-even to cents; `roi` a ratio with four decimals (null when the initiative
     costs nothing); `payback_months` two decimals (null: never, the savings do not exceed
     the run cost). A viewer asking for a team it does not belong to gets 403.

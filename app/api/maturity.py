@@ -193,7 +193,7 @@ def list_assessments(
              responses=problem_responses(401, 403, 422))
 def create_assessment(request: Request, response: Response, session: SessionDep,
                       principal: Editor, data: AssessmentBody) -> AssessmentOut:
-    """Stores an assessment with its computed level and score (PRODUCT.md): every capability
+    """Stores an assessment with its computed level and score (docs/product.md): every capability
     of the rubric answered, `assessed_on` not in the future (default today). A PM assesses
     its own teams only; an admin any team. Answers with the level, the score and the gaps
     that block the next level."""

@@ -49,7 +49,7 @@ def cost_metrics(
     quarter: QuarterQuery = None,
 ) -> CostMetricsOut:
     """Cost of the pain points in the period [`from`, `to`] (both inclusive; or a whole
-    `quarter`; by default the current fiscal quarter), with its low–high range, as PRODUCT.md defines it: recurring
+    `quarter`; by default the current fiscal quarter), with its low–high range, as docs/product.md defines it: recurring
     pain points pro-rated by weekdays, one-time ones in the period holding their
     `observed_since`; deleted pain points count nowhere.
 

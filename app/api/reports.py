@@ -41,7 +41,7 @@ def quarterly_report(
         alias="format", description="json (default), csv (a zip of CSV files), xlsx, pdf, md "
                                     "or html.")] = None,
 ) -> Response:
-    """The quarterly summary of PRODUCT.md for one quarter and the whole organisation or one
+    """The quarterly summary of docs/product.md for one quarter and the whole organisation or one
     team: headline figures against the previous quarter (the dashboards' own), the top 10 pain
     points by cost with their ranges, pain points opened and resolved, cost by stage and
     persona, deployments by month, maturity changes, initiatives with expected and realized

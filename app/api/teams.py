@@ -38,7 +38,7 @@ def team_out(team: Team) -> TeamOut:
             HeadcountOut(
                 persona=hp.persona.slug, persona_name=hp.persona.name, headcount=hp.headcount,
                 hourly_cost=hp.hourly_cost,
-                # PRODUCT.md: the team's override for the persona, else the persona's default.
+                # docs/product.md: the team's override for the persona, else the persona's default.
                 effective_hourly_cost=(hp.hourly_cost if hp.hourly_cost is not None
                                        else hp.persona.hourly_cost),
             )

@@ -22,7 +22,7 @@ def _string_schema(pattern: str, example: str) -> WithJsonSchema:
 
 
 # A JSON number goes through binary floating point in most clients; amounts must stay exact, so
-# they leave as strings, rounded half-even to cents only here, when shown (PRODUCT.md).
+# they leave as strings, rounded half-even to cents only here, when shown (docs/product.md).
 Money = Annotated[
     Decimal,
     PlainSerializer(_decimal_string(Decimal("0.01")), return_type=str, when_used="json"),

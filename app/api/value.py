@@ -430,7 +430,7 @@ def value_metrics(
         description="Last day (inclusive); defaults to the current quarter's last day.")] = None,
     team: Annotated[str | None, Query(description="Team slug.")] = None,
 ) -> ValueMetricsOut:
-    """What the models earn in the period, as PRODUCT.md defines it: value delivered (a
+    """What the models earn in the period, as docs/product.md defines it: value delivered (a
     month with KPI observations is measured, Σ amount × value per unit; otherwise the PERT
     annual value × production days ÷ days in the year), pro-rated to the period; compute cost
     pro-rated alike; net value and value per compute dollar; cost of delay of the models first

@@ -167,7 +167,7 @@ def _scope(session: Session, principal: Principal, from_: date | None, to: date 
 def velocity_metrics(session: SessionDep, principal: Reader, from_: FromQuery = None,
                      to: ToQuery = None, team: TeamQuery = None,
                      quarter: QuarterQuery = None) -> VelocityOut:
-    """PRODUCT.md's velocity figures over [`from`, `to`] (both inclusive; or a whole `quarter`;
+    """docs/product.md's velocity figures over [`from`, `to`] (both inclusive; or a whole `quarter`;
     by default the current fiscal quarter): ideation-to-production lead time of the models first deployed in the
     period, deployments and rollbacks, deployment frequency, change failure rate, time to
     restore, stage dwell, production rate of the ideation cohorts whose quarter overlaps the

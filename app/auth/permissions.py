@@ -1,4 +1,4 @@
-"""What each role may do (PRODUCT.md "Roles"); team scope is applied on top by Principal."""
+"""What each role may do (docs/product.md "Roles"); team scope is applied on top by Principal."""
 
 import enum
 from dataclasses import dataclass, field

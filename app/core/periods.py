@@ -1,4 +1,4 @@
-"""Quarters (PRODUCT.md): labelled YYYY-Qn; with a fiscal year starting in another month than
+"""Quarters (docs/product.md): labelled YYYY-Qn; with a fiscal year starting in another month than
 January, the fiscal year is named by the calendar year in which it ends. Pure: no I/O."""
 
 import re

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 from sqlalchemy import Enum, Numeric
 
-# Money is Decimal with cents; hours are decimals with two places (PRODUCT.md).
+# Money is Decimal with cents; hours are decimals with two places (docs/product.md).
 Money = Numeric(14, 2, asdecimal=True)
 Hours = Numeric(8, 2, asdecimal=True)
 Percent = Numeric(5, 2, asdecimal=True)

@@ -26,7 +26,7 @@ FUTURE_QUARTERS = 4
 MAX_TEAMS = 50
 LABELS = {"team": "Team", "from": "From quarter", "to": "To quarter", "persona": "Persona",
           "stage": "Lifecycle stage"}
-# The pain points that make up a run-rate: recurring ones that are not resolved (PRODUCT.md).
+# The pain points that make up a run-rate: recurring ones that are not resolved (docs/product.md).
 UNRESOLVED = (PainPointStatus.open, PainPointStatus.in_progress, PainPointStatus.wont_fix)
 
 

@@ -272,7 +272,7 @@ def generate_compute_costs(
 
 
 def people_affected(pain_point: Mapping[str, Any], teams: Mapping[str, Mapping[str, Any]]) -> int:
-    """The catalog's number, else the team's headcount of that persona (PRODUCT.md)."""
+    """The catalog's number, else the team's headcount of that persona (docs/product.md)."""
     if pain_point["people_affected"] is not None:
         return pain_point["people_affected"]
     return teams[pain_point["team"]]["headcounts"].get(pain_point["persona"], 0)

@@ -75,7 +75,7 @@ def _recurring():
 
 
 def _saving(which: str, weeks: Decimal, reduction: Any = None):
-    """A link's expected yearly saving (PRODUCT.md): its pain point's run-rate as if open ×
+    """A link's expected yearly saving (docs/product.md): its pain point's run-rate as if open ×
     the reduction; one-time and deleted pain points save nothing a year."""
     reduction = _reduction() if reduction is None else reduction
     return case((_recurring(), run_rate(which, weeks) * reduction), else_=SQL.num(0))

@@ -1,4 +1,4 @@
-"""PRODUCT.md's return on investment, pure: no I/O, no ORM.
+"""docs/product.md's return on investment, pure: no I/O, no ORM.
 
 Savings themselves are computed in SQL from the cost module's run-rate (see queries.py); this
 module turns savings and costs into ROI and payback.

@@ -154,7 +154,7 @@ def initiative_scope(principal: Principal, query: ListQuery,
                      ) -> tuple[InitiativeFilters, frozenset[int] | None]:
     """Which initiatives the principal may read (of the chosen team), and whose pain points
     their figures count: a team filter counts only the links to that team's pain points
-    (PRODUCT.md; as /api/v1/metrics/roi?team= does)."""
+    (docs/product.md; as /api/v1/metrics/roi?team= does)."""
     filters = InitiativeFilters(visible_team_ids=principal.visible_team_ids,
                                 team_id=query.team_obj.id if query.team_obj else None,
                                 statuses=statuses)

@@ -15,7 +15,7 @@ Figure = dict[str, Any]
 BRAND = "#17457a"
 FONT = {"family": 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif',
         "color": "#1b2330"}
-# Answer points (PRODUCT.md: no = 0, partial = ½, yes = 1) and the colours of the grid:
+# Answer points (docs/product.md: no = 0, partial = ½, yes = 1) and the colours of the grid:
 # Okabe–Ito vermillion, orange and bluish green; every cell also says its answer in words.
 ANSWER_POINTS = {"no": 0.0, "partial": 0.5, "yes": 1.0}
 ANSWER_COLOURS = [[0.0, "#f4c7b5"], [0.25, "#f4c7b5"], [0.25, "#f7dc9c"], [0.75, "#f7dc9c"],

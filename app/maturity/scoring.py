@@ -1,4 +1,4 @@
-"""PRODUCT.md's maturity scoring, pure: no I/O, no ORM.
+"""docs/product.md's maturity scoring, pure: no I/O, no ORM.
 
 Level n: every capability of levels <= n scores at least 1/2. Score: n + the share of the points
 of level n+1 earned (no = 0, partial = 1/2, yes = 1). At the top level the score is the level.

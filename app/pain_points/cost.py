@@ -1,4 +1,4 @@
-"""PRODUCT.md's cost formulas, written once.
+"""docs/product.md's cost formulas, written once.
 
 Every function here is plain arithmetic over "numbers" and works unchanged on Python Decimals
 (a single pain point's breakdown, tests) and on SQLAlchemy column expressions (the aggregates

@@ -40,7 +40,7 @@ def to_decimal(value: Any) -> Decimal:
 # --- the cost expressions, per pain point row -----------------------------------------------
 
 def hourly_cost() -> ColumnElement[Decimal]:
-    """The team's override for the persona, else the persona's default (PRODUCT.md)."""
+    """The team's override for the persona, else the persona's default (docs/product.md)."""
     return func.coalesce(TeamPersona.hourly_cost, Persona.hourly_cost)
 
 
@@ -79,7 +79,7 @@ def resolved_by(day: date) -> ColumnElement[bool]:
 
 
 def cost_in_period(which: str, weeks: Decimal, first: date, last: date) -> ColumnElement[Decimal]:
-    """PRODUCT.md's cost in a period: pro-rated by weekdays for recurring pain points; the whole
+    """docs/product.md's cost in a period: pro-rated by weekdays for recurring pain points; the whole
     cost in the period holding `observed_since` for one-time ones."""
     resolved = func.coalesce(day_number(PainPoint.resolved_on), cost.OPEN_ENDED)
     share = cost.period_share(day_number(PainPoint.observed_since), resolved,
@@ -93,7 +93,7 @@ def cost_in_period(which: str, weeks: Decimal, first: date, last: date) -> Colum
 
 def exact_sum(expression: ColumnElement[Any]) -> ColumnElement[Decimal]:
     # Untyped scale: money columns would otherwise round every sum to cents on SQLite, and
-    # PRODUCT.md rounds only when a figure is shown.
+    # docs/product.md rounds only when a figure is shown.
     return type_coerce(func.sum(expression), Numeric(asdecimal=True))
 
 

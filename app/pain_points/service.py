@@ -1,4 +1,4 @@
-"""Writes of pain points and confirmations, with every rule of PRODUCT.md's "Bad input"."""
+"""Writes of pain points and confirmations, with every rule of docs/product.md's "Bad input"."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass

@@ -1,7 +1,7 @@
 """Quarter totals of pain-point cost, kept in step with every write they depend on.
 
 Whole quarters are what the dashboards, the metrics API and the quarterly report ask for, and
-evaluating PRODUCT.md's cost formula on every pain point for each of them grows with the
+evaluating docs/product.md's cost formula on every pain point for each of them grows with the
 organisation (seconds at 100 000 pain points). So the formula runs ahead, once per (quarter,
 team, persona, stage), with exactly the expressions of the live query (`queries.period_measures`),
 and a read sums those rows. Correctness rests on two rules:

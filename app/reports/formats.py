@@ -1,6 +1,6 @@
 """How a report value is rounded and shown, per kind of value. Pure: no I/O, no ORM.
 
-Figures are exact until shown (PRODUCT.md): every writer rounds here, half-even, to the places
+Figures are exact until shown (docs/product.md): every writer rounds here, half-even, to the places
 the metrics API uses (money to cents, hours and days to two places, ratios to four), so a cell
 of the XLSX equals the API's string for the same figure.
 """

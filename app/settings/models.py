@@ -21,7 +21,7 @@ class OrgSettings(Base):
     working_hours_per_week: Mapped[Decimal] = mapped_column(Numeric(4, 1), default=Decimal("40"))
     # Optimistic locking: a save names the version it read; a stale one is refused (409).
     version: Mapped[int] = mapped_column(Integer, default=1)
-    # Model value (PRODUCT.md): lead time beyond the target costs money; a deployment older than
+    # Model value (docs/product.md): lead time beyond the target costs money; a deployment older than
     # staleness_days puts the model's value at risk.
     target_lead_time_days: Mapped[int] = mapped_column(Integer, default=30)
     staleness_days: Mapped[int] = mapped_column(Integer, default=180)

@@ -1,4 +1,4 @@
-"""PRODUCT.md's model-value formulas ("Model value — what ML earns"), written once.
+"""docs/product.md's model-value formulas ("Model value — what ML earns"), written once.
 
 The arithmetic (PERT mean, a month's estimated value, pro-rating, weekly value, cost of delay,
 the degraded test) is plain operators over "numbers": it runs unchanged on Python Decimals and
@@ -21,7 +21,7 @@ from app.pain_points.cost import PY, Ops
 ZERO = Decimal("0")
 WEEKS_PER_YEAR = 52
 DAYS_PER_WEEK = 7
-# Names that mean "lower is better" unless the metric says otherwise (PRODUCT.md).
+# Names that mean "lower is better" unless the metric says otherwise (docs/product.md).
 LOWER_IS_BETTER_WORDS = ("error", "rmse", "mae", "loss", "latency")
 DEFAULT_TOLERANCE = Decimal("0.05")
 

@@ -1,5 +1,5 @@
 """What a model earns: business KPIs with monthly observations, and quality metrics with
-observations over time (PRODUCT.md, "Model value")."""
+observations over time (docs/product.md, "Model value")."""
 
 from datetime import date, datetime
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Model value aggregates (PRODUCT.md, "Model value"): value delivered, compute, cost of delay,
+"""Model value aggregates (docs/product.md, "Model value"): value delivered, compute, cost of delay,
 quality status and value at risk, computed by the database with the formulas of
 app/value/formulas.py; the same numbers on PostgreSQL and SQLite."""
 

@@ -1,4 +1,4 @@
-"""PRODUCT.md's velocity definitions that are not aggregates: milestone order, the production
+"""docs/product.md's velocity definitions that are not aggregates: milestone order, the production
 window, and the ratios built from counts. Pure: no I/O, no ORM."""
 
 from datetime import date, timedelta

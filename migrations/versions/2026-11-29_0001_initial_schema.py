@@ -1,4 +1,4 @@
-"""Initial schema: the whole domain of PRODUCT.md, with personas, stages and org settings seeded.
+"""Initial schema: the whole domain of docs/product.md, with personas, stages and org settings seeded.
 
 Revision ID: 0001
 Revises: 
@@ -337,7 +337,7 @@ def upgrade() -> None:
     _seed_reference_data()
 
 
-# Reference data every installation starts with (PRODUCT.md: seeded, editable). Table stubs,
+# Reference data every installation starts with (docs/product.md: seeded, editable). Table stubs,
 # never ORM models: this migration must keep working whatever the models become.
 PERSONAS = [
     ("data-scientist", "Data scientist", "110.00"),

@@ -1,4 +1,4 @@
-"""/api/v1/metrics/cost returns PRODUCT.md's hand-worked figures, split and scoped exactly."""
+"""/api/v1/metrics/cost returns docs/product.md's hand-worked figures, split and scoped exactly."""
 
 from datetime import date, timedelta
 from decimal import Decimal as D

@@ -1,6 +1,6 @@
 """Roles × own/other team × actions on pain points, through the API and through the pages.
 
-PRODUCT.md: admin does everything; a pm edits pain points of its own teams only and reads all;
+docs/product.md: admin does everything; a pm edits pain points of its own teams only and reads all;
 a leader reads everything and never edits; a viewer reads its own teams only. Confirming is for
 members of the pain point's team, signed in as themselves (never through a token).
 

@@ -1,4 +1,4 @@
-"""/api/v1/metrics/velocity and /metrics/compute: PRODUCT.md's hand-worked figures, periods,
+"""/api/v1/metrics/velocity and /metrics/compute: docs/product.md's hand-worked figures, periods,
 fiscal quarters, team scope, and a pipeline's journey from posting events to its lead time."""
 
 from datetime import date

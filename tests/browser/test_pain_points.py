@@ -1,5 +1,5 @@
 """The demo PM logs, previews, saves, edits and resolves a pain point in Chromium, and filters
-the ledger through htmx; every cost shown is checked against PRODUCT.md's formula."""
+the ledger through htmx; every cost shown is checked against docs/product.md's formula."""
 
 import re
 from datetime import timedelta

@@ -1,5 +1,5 @@
 """/api/v1/initiatives (CRUD) and /api/v1/metrics/roi: shapes, scope, every bad input of
-PRODUCT.md (422 naming the field, nothing stored) and the hand-worked ROI example."""
+docs/product.md (422 naming the field, nothing stored) and the hand-worked ROI example."""
 
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN

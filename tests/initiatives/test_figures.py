@@ -115,7 +115,7 @@ def test_realized_by_quarter_marks_the_current_quarter():
 
 
 def test_the_grouped_payback_curve_equals_counting_each_initiative_in_each_period():
-    """payback_points groups run costs by delivery; the reference below is PRODUCT.md's
+    """payback_points groups run costs by delivery; the reference below is docs/product.md's
     definition, initiative by initiative, period by period."""
     import random
     from datetime import date, timedelta

@@ -1,4 +1,4 @@
-"""Initiative writes refuse PRODUCT.md's bad input and store nothing."""
+"""Initiative writes refuse docs/product.md's bad input and store nothing."""
 
 from datetime import date
 from decimal import Decimal as D

@@ -1,4 +1,4 @@
-"""Hand-worked cases of PRODUCT.md's maturity scoring."""
+"""Hand-worked cases of docs/product.md's maturity scoring."""
 
 from decimal import Decimal
 

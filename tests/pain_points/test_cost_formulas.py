@@ -1,4 +1,4 @@
-"""PRODUCT.md's cost formulas on hand-worked cases and as properties (Python numbers)."""
+"""docs/product.md's cost formulas on hand-worked cases and as properties (Python numbers)."""
 
 from datetime import date, timedelta
 from decimal import Decimal as D

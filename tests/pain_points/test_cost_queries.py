@@ -1,4 +1,4 @@
-"""The cost aggregates the database computes equal PRODUCT.md's figures, on both backends."""
+"""The cost aggregates the database computes equal docs/product.md's figures, on both backends."""
 
 import random
 from datetime import date, timedelta

@@ -50,7 +50,7 @@ def store(session: Session, team, facts: ModelFacts, *, ideated: datetime | None
 def random_facts(rng: random.Random, name: str, first: date, span_days: int) -> tuple[
         ModelFacts, datetime]:
     """A model with random events, KPI months, compute months and quality observations, all
-    at distinct instants (ties between observations are left undefined by PRODUCT.md)."""
+    at distinct instants (ties between observations are left undefined by docs/product.md)."""
     def moment() -> datetime:
         return (datetime.combine(first, datetime.min.time(), tzinfo=UTC)
                 + timedelta(minutes=rng.randrange(span_days * 1440)))

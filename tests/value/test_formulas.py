@@ -1,4 +1,4 @@
-"""PRODUCT.md's model-value definitions on hand-worked cases, and their properties."""
+"""docs/product.md's model-value definitions on hand-worked cases, and their properties."""
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
