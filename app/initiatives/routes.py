@@ -492,7 +492,7 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
     except (ValidationError, ValidationFailed) as exc:
         return _form_page(request, session, principal, state=state, initiative=initiative,
                           team=team, errors=form_errors(exc, state.picked), status_code=422,
-                          version=int(typed) if typed.isascii() and typed.isdigit() and len(typed) < 10 else None)
+                          version=parse_id(typed))
     except StaleVersion as exc:
         current = service.get_initiative(session, initiative_id)
         # The form now carries their version: saving again is a deliberate overwrite.

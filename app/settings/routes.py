@@ -24,6 +24,7 @@ from app.auth.passwords import MIN_PASSWORD_LENGTH
 from app.auth.permissions import Principal
 from app.core.errors import FieldError, NotFound, ValidationFailed
 from app.core.locking import StaleVersion, form_version
+from app.core.types import parse_id
 from app.db import SessionDep
 from app.forms import (
     Errors, FormDep, Loc, conflict_rows, dotted, field_errors, form_text, form_texts,
@@ -127,7 +128,7 @@ def _team_fields(personas: Sequence[Persona]) -> list[str]:
 
 def _typed_version(form: FormData) -> int | None:
     raw = form_text(form, "version")
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+    return parse_id(raw)
 
 
 def _team_values(team: Team) -> tuple[dict[str, str], dict[str, dict[str, str]]]:

@@ -21,6 +21,7 @@ from app.auth.permissions import Permission, Principal
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.core.locking import StaleVersion, form_version
 from app.core.periods import parse_quarter
+from app.core.types import parse_id
 from app.db import SessionDep, utcnow
 from app.forms import (
     Errors, FormDep, conflict_rows, field_errors, form_text, redirect_with_flash,
@@ -295,7 +296,7 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
     except (ValidationError, ValidationFailed) as exc:
         return _form_page(request, session, principal, values=values, model=model,
                           team=session.get(Team, model.team_id), errors=field_errors(exc),
-                          version=int(typed) if typed.isascii() and typed.isdigit() and len(typed) < 10 else None,
+                          version=parse_id(typed),
                           status_code=422)
     except StaleVersion as exc:
         current = exc.current
