@@ -9,7 +9,10 @@ from app.auth.models import (
 from app.db import Base
 from app.idempotency import IdempotencyKey  # noqa: F401  (Idempotency-Key middleware's table)
 from app.imports.models import ImportJob
-from app.initiatives.models import Initiative, InitiativeLink
+from app.initiatives import savings  # noqa: F401  (keeps initiative_saving in step)
+from app.initiatives.models import (
+    Initiative, InitiativeLink, InitiativeRealizing, InitiativeSaving, InitiativeSavingState,
+)
 from app.maturity.models import MaturityAnswer, MaturityAssessment
 from app.pain_points import summary  # noqa: F401  (keeps pain_point_cost_quarter in step)
 from app.pain_points.models import (
@@ -25,7 +28,8 @@ from app.velocity.models import (
 
 __all__ = [
     "ApiToken", "AuditEntry", "Base", "ComputeCost", "Confirmation", "CostQuarter", "ImportJob",
-    "CostSummaryState", "DeploymentMonth", "Initiative", "InitiativeLink", "Kpi", "KpiObservation",
+    "CostSummaryState", "DeploymentMonth", "Initiative", "InitiativeLink", "InitiativeRealizing",
+    "InitiativeSaving", "InitiativeSavingState", "Kpi", "KpiObservation",
     "LifecycleEvent", "LoginAttempt", "MLModel", "MaturityAnswer", "MaturityAssessment",
     "ModelMilestone", "OrgSettings", "PainPoint", "Persona", "QualityMetric", "QualityObservation",
     "Role", "RunRateRank", "SsoGroupMapping", "SsoLogin", "Stage", "Team", "TeamPersona", "User",

@@ -14,10 +14,9 @@ from starlette.responses import Response
 
 from app.auth.deps import Reader
 from app.core.clock import today
-from app.core.periods import quarter_of, quarters_between
 from app.core.types import parse_id
 from app.db import SessionDep
-from app.initiatives import figures, queries, roi
+from app.initiatives import figures, queries
 from app.initiatives.models import InitiativeStatus
 from app.initiatives.routes import (
     HORIZONS,
@@ -68,61 +67,29 @@ def roi_dashboard(request: Request, session: SessionDep, principal: Reader) -> R
     if query.errors:
         return render(request, "dashboards/roi.html", context, block="dashboard",
                       status_code=422)
-    # Rank every initiative in scope by expected savings and by ROI from their expected
-    # savings alone (read off the stored run-rates), then compute the full figures only for the
-    # ones shown: the top bars and the table's page.
     filters, team_ids = initiative_scope(principal, query, COUNTED)
-    rows, _ = queries.list_initiatives(session, filters, with_links=False)
-    expected = queries.expected_savings(session, [r.initiative.id for r in rows],
-                                        weeks=org.weeks, team_ids=team_ids)
-    rois = {r.initiative.id: roi.roi(expected[r.initiative.id], r.initiative.one_time_cost,
-                                     r.initiative.yearly_run_cost, query.horizon)
-            for r in rows}
-    rows.sort(key=lambda r: (-expected[r.initiative.id], r.initiative.title))
-    top_rows = rows[:TOP_BARS]
-    # The table: every initiative by ROI, those without one (costing nothing) last.
-    by_roi = sorted(rows, key=lambda r: (rois[r.initiative.id] is None,
-                                         -(rois[r.initiative.id] or 0),
-                                         r.initiative.title, r.initiative.id))
-    pages = max(1, -(-len(by_roi) // PAGE_SIZE))
-    page = min(page, pages)
-    table = by_roi[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
-    shown = {r.initiative.id: r for r in [*top_rows, *by_roi[:TOP_BARS], *table]}
-    period = queries.realized_period(rows, now)
-    found = queries.initiative_figures(session, list(shown.values()), weeks=org.weeks,
-                                       horizon_years=query.horizon, first=period[0],
-                                       last=period[1], team_ids=team_ids)
+    board = queries.roi_board(session, filters, team_ids=team_ids, weeks=org.weeks,
+                              horizon_years=query.horizon, page=page, page_size=PAGE_SIZE,
+                              top=TOP_BARS, today=now)
+    points = queries.payback_curve(session, filters, team_ids=team_ids, weeks=org.weeks,
+                                   today=now, first_started=board.first_started,
+                                   fiscal_year_start_month=org.fiscal_year_start_month,
+                                   max_quarters=MAX_QUARTERS)
+    found = board.figures
     bars = [figures.SavingsBar(r.initiative.id, r.initiative.title, found[r.initiative.id].expected,
                                found[r.initiative.id].expected_low,
                                found[r.initiative.id].expected_high,
-                               found[r.initiative.id].realized) for r in top_rows]
+                               found[r.initiative.id].realized) for r in board.by_savings]
     ranked = [figures.RoiBar(r.initiative.id, r.initiative.title, found[r.initiative.id].roi)
-              for r in by_roi[:TOP_BARS] if rois[r.initiative.id] is not None]
-    ranked_total = sum(1 for value in rois.values() if value is not None)
-
-    started = [r for r in rows if r.initiative.started_on and r.initiative.started_on <= now]
-    points: list[figures.CurvePoint] = []
-    if started:
-        first = quarter_of(min(r.initiative.started_on for r in started),
-                           org.fiscal_year_start_month)
-        quarters = quarters_between(first, quarter_of(now, org.fiscal_year_start_month))
-        quarters = quarters[-MAX_QUARTERS:]
-        periods = [(q.first_day, min(q.last_day, now)) for q in quarters]
-        realized = queries.realized_by_period(
-            session, [r.initiative.id for r in started], weeks=org.weeks, periods=periods,
-            team_ids=team_ids)
-        points = figures.payback_points(
-            [(q.label, a, b) for q, (a, b) in zip(quarters, periods, strict=True)],
-            [figures.CurveInitiative(r.initiative.one_time_cost, r.initiative.yearly_run_cost,
-                                     r.initiative.started_on, r.initiative.delivered_on,
-                                     realized[r.initiative.id]) for r in started])
+              for r in board.by_roi]
     context |= {
-        "rows": rows, "figures": found, "period": period, "points": points,
-        "top_rows": top_rows, "ranked": ranked, "ranked_total": ranked_total,
-        "table": table,
-        "first_rank": (page - 1) * PAGE_SIZE + 1, "page": page, "pages": pages,
-        "page_size": PAGE_SIZE,
-        "page_qs": {n: query.query_string(page=n) for n in (page - 1, page + 1)},
+        # The template counts the initiatives in scope; it lists only the rows below.
+        "rows": range(board.total), "figures": found, "period": board.period,
+        "points": points, "top_rows": board.by_savings, "ranked": ranked,
+        "ranked_total": board.with_roi, "table": board.table,
+        "first_rank": (board.page - 1) * PAGE_SIZE + 1, "page": board.page,
+        "pages": board.pages, "page_size": PAGE_SIZE,
+        "page_qs": {n: query.query_string(page=n) for n in (board.page - 1, board.page + 1)},
         "savings_figure": figures.expected_vs_realized(bars, org.currency),
         "curve_figure": figures.payback_curve(points, org.currency),
         "roi_figure": figures.roi_ranking(ranked, query.horizon),

@@ -4,7 +4,7 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import Money, Percent, str_enum
@@ -77,3 +77,52 @@ class InitiativeLink(Base):
             "expected_reduction >= 0 AND expected_reduction <= 100", name="reduction_percent"
         ),
     )
+
+
+# --- derived: kept in step by app/initiatives/savings.py -------------------------------------
+
+class InitiativeSaving(Base):
+    """Derived data: an initiative's expected annual savings from its links to one team's pain
+    points (Σ run-rate as if open × reduction, low and high likewise) and how many links that
+    is; a row for every team it links, so that a team filter is a WHERE on this table."""
+
+    __tablename__ = "initiative_saving"
+
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    expected: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    expected_low: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    expected_high: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    linked: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = {"info": {"backup": False}}
+
+
+class InitiativeRealizing(Base):
+    """Derived data: the links of an initiative that realize savings (pain points resolved on or
+    after its delivery), their Σ run-rate as if open × reduction per (team, day resolved). The
+    savings of any period are then that rate pro-rated over [resolved_on, ∞)."""
+
+    __tablename__ = "initiative_realizing"
+
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resolved_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+
+    __table_args__ = {"info": {"backup": False}}
+
+
+class InitiativeSavingState(Base):
+    """The working weeks per year the savings rows were built with. No row: not built yet
+    (every read is live); other weeks than the org's: live until `northstar maintain`."""
+
+    __tablename__ = "initiative_saving_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    working_weeks_per_year: Mapped[Decimal] = mapped_column(Numeric(4, 1))
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"), {"info": {"backup": False}})

@@ -9,9 +9,13 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.core import clock
+from app.core.periods import quarter_of, quarters_between
 from app.core.sql import SQL, day_number
 from app.initiatives import roi
-from app.initiatives.models import Initiative, InitiativeLink, InitiativeStatus
+from app.initiatives.figures import CurveInitiative, CurvePoint, payback_points
+from app.initiatives.models import (
+    Initiative, InitiativeLink, InitiativeRealizing, InitiativeSaving, InitiativeStatus,
+)
 from app.pain_points import cost
 from app.pain_points import summary
 from app.pain_points.models import PainPoint, PainPointKind, PainPointStatus, RunRateRank
@@ -45,6 +49,9 @@ def savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decima
     point resolved before delivery. One-time and deleted pain points save nothing a year.
     `team_ids` keeps only the links to those teams' pain points (the team filter).
     """
+    if _stored(session, weeks):
+        return _stored_savings(session, initiative_ids, weeks=weeks, first=first, last=last,
+                               team_ids=team_ids)
     query = _linked(select(
         Initiative.id, *(exact_sum(_saving(which, weeks)) for which in ("expected", "low", "high")),
         exact_sum(case((_realizes(), _realized(weeks, first, last)), else_=SQL.num(0))),
@@ -56,6 +63,45 @@ def savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decima
     result = {
         i: Savings(i, to_decimal(e), to_decimal(lo), to_decimal(hi), to_decimal(r), n)
         for i, e, lo, hi, r, n in session.execute(query)
+    }
+    for i in initiative_ids or []:
+        result.setdefault(i, Savings(i, *(Decimal(0),) * 4, 0))
+    return result
+
+
+def _stored(session: Session, weeks: Decimal) -> bool:
+    """Whether initiative_saving (savings.py) holds every initiative's savings for `weeks`."""
+    from app.initiatives import savings as kept
+
+    return kept.stored(session, weeks)
+
+
+def _stored_savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decimal,
+                    first: date, last: date, team_ids: frozenset[int] | None,
+                    ) -> dict[int, Savings]:
+    """`savings` read off the stored rows: the expected figures summed over the teams asked
+    for, the realized ones the stored rate pro-rated over [resolved_on, ∞) like `_realized`."""
+    stored, rates = InitiativeSaving, InitiativeRealizing
+
+    def scoped(table: Any, *columns: Any) -> Any:
+        query = (select(table.initiative_id, *columns)
+                 .join(Initiative, Initiative.id == table.initiative_id)
+                 .where(Initiative.deleted_at.is_(None)).group_by(table.initiative_id))
+        if initiative_ids is not None:
+            query = query.where(table.initiative_id.in_(initiative_ids))
+        if team_ids is not None:
+            query = query.where(table.team_id.in_(team_ids))
+        return query
+
+    share = cost.period_share(day_number(rates.resolved_on), cost.OPEN_ENDED,
+                              cost.year_slices(first, last), SQL)
+    realized = dict(session.execute(scoped(rates, exact_sum(rates.rate * share))).all())
+    result = {
+        i: Savings(i, to_decimal(e), to_decimal(lo), to_decimal(hi), to_decimal(realized.get(i)),
+                   int(n))
+        for i, e, lo, hi, n in session.execute(scoped(
+            stored, exact_sum(stored.expected), exact_sum(stored.expected_low),
+            exact_sum(stored.expected_high), func.sum(stored.linked)))
     }
     for i in initiative_ids or []:
         result.setdefault(i, Savings(i, *(Decimal(0),) * 4, 0))
@@ -150,7 +196,9 @@ class InitiativeRow:
     team_slug: str | None
 
 
-def _apply_filters(query, filters: InitiativeFilters):
+def _apply_filters(query, filters: InitiativeFilters, *, stored: bool = False):
+    """`stored`: initiative_saving is in step (savings.py); it names the teams each initiative
+    links without reading the pain points."""
     if not filters.include_deleted:
         query = query.where(Initiative.deleted_at.is_(None))
     if filters.visible_team_ids is not None:
@@ -159,7 +207,9 @@ def _apply_filters(query, filters: InitiativeFilters):
     if filters.team_id is not None:
         # "A team filter restricts every metric to that team's pain points": the team's own
         # initiatives, and org-wide ones as far as they link the team's pain points.
-        links_team = (select(InitiativeLink.initiative_id)
+        links_team = (select(InitiativeSaving.initiative_id)
+                      .where(InitiativeSaving.team_id == filters.team_id) if stored else
+                      select(InitiativeLink.initiative_id)
                       .join(PainPoint, PainPoint.id == InitiativeLink.pain_point_id)
                       .where(PainPoint.team_id == filters.team_id))
         query = query.where(or_(Initiative.team_id == filters.team_id,
@@ -500,3 +550,197 @@ def teams_of_pain_points(session: Session, ids: list[int]) -> set[int]:
     return set(session.scalars(select(PainPoint.team_id).distinct().where(
         PainPoint.id.in_(ids), PainPoint.deleted_at.is_(None))))
 
+
+
+# --- the ROI dashboard: ranking, paging and the payback curve in SQL ------------------------
+
+@dataclass
+class RoiBoard:
+    """The initiatives in scope as the ROI dashboard shows them: counted, ranked twice (by
+    expected savings, by ROI over the horizon) and paged, with the figures of those shown."""
+
+    total: int
+    with_roi: int  # those that cost something over the horizon (the others have no ROI)
+    period: tuple[date, date]  # realized to date: from the earliest delivery to today
+    by_savings: list[InitiativeRow]  # the top ones by expected annual savings
+    by_roi: list[InitiativeRow]  # the top ones by ROI, only those with one
+    table: list[InitiativeRow]  # the page asked for, by ROI, those without one last
+    page: int  # the page asked for, at most the last
+    pages: int
+    figures: dict[int, Figures]  # of every row above
+    first_started: date | None  # the earliest start on or before today (the curve's first)
+
+
+def _title_order(session: Session) -> Any:
+    """Titles in code point order, as Python sorts them (PostgreSQL's database collation
+    would order case and punctuation otherwise)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return Initiative.title.collate("C")
+    return Initiative.title
+
+
+def _expected_by_initiative(weeks: Decimal, team_ids: frozenset[int] | None, *,
+                            stored: bool) -> Any:
+    """(initiative_id, expected): `savings(...).expected`, from the stored rows or live."""
+    if stored:
+        query = select(InitiativeSaving.initiative_id.label("initiative_id"),
+                       exact_sum(InitiativeSaving.expected).label("expected"))
+        if team_ids is not None:
+            query = query.where(InitiativeSaving.team_id.in_(team_ids))
+        return query.group_by(InitiativeSaving.initiative_id).subquery()
+    query = _linked(select(Initiative.id.label("initiative_id"),
+                           exact_sum(_saving("expected", weeks)).label("expected")))
+    if team_ids is not None:
+        query = query.where(PainPoint.team_id.in_(team_ids))
+    return query.group_by(Initiative.id).subquery()
+
+
+def _realizing(weeks: Decimal, team_ids: frozenset[int] | None, *, stored: bool) -> Any:
+    """(initiative_id, resolved_on, rate): the realizing links' run-rate × reduction by the day
+    they were resolved, from the stored rows or live."""
+    if stored:
+        table = InitiativeRealizing
+        query = select(table.initiative_id.label("initiative_id"),
+                       table.resolved_on.label("resolved_on"), table.rate.label("rate"))
+        if team_ids is not None:
+            query = query.where(table.team_id.in_(team_ids))
+        return query.subquery()
+    query = _linked(select(Initiative.id.label("initiative_id"),
+                           PainPoint.resolved_on.label("resolved_on"),
+                           exact_sum(run_rate("expected", weeks) * _reduction()).label("rate"))
+                    ).where(_realizes())
+    if team_ids is not None:
+        query = query.where(PainPoint.team_id.in_(team_ids))
+    return query.group_by(Initiative.id, PainPoint.resolved_on).subquery()
+
+
+def roi_board(session: Session, filters: InitiativeFilters, *, team_ids: frozenset[int] | None,
+              weeks: Decimal, horizon_years: int, page: int, page_size: int, top: int,
+              today: date) -> RoiBoard:
+    """The dashboard's initiatives in three small statements whatever their number: the top
+    `top` by expected savings (with the counts and dates of all of them), the top `top` and the
+    page by ROI, then the figures of those rows (`initiative_figures`). The order is the one
+    `roi.roi` and `_settled` give: expected savings settled to a millionth, ROI =
+    (savings × H − cost(H)) ÷ cost(H); ties by title, then id."""
+    from app.core.derived import answers
+    from app.initiatives import savings as kept
+
+    stored = answers(kept.KEPT, filters) and _stored(session, weeks)
+    sums = _expected_by_initiative(weeks, team_ids, stored=stored)
+    settled = func.round(func.coalesce(sums.c.expected, SQL.num(0)), 6)
+    cost_h = Initiative.one_time_cost + Initiative.yearly_run_cost * horizon_years
+    no_roi = cost_h == 0
+    roi_value = case((no_roi, None), else_=(settled * horizon_years - cost_h) / cost_h)
+    title = _title_order(session)
+
+    def scoped(*columns: Any) -> Any:
+        return _apply_filters(select(*columns).select_from(Initiative).outerjoin(
+            sums, sums.c.initiative_id == Initiative.id), filters, stored=stored)
+
+    head = session.execute(scoped(
+        Initiative.id, func.count().over(), func.count(case((~no_roi, 1))).over(),
+        func.min(Initiative.delivered_on).over(),
+        func.min(case((Initiative.started_on <= today, Initiative.started_on))).over(),
+    ).order_by(settled.desc(), title, Initiative.id).limit(top)).all()
+    total, with_roi, first_delivery, first_started = (
+        head[0][1:] if head else (0, 0, None, None))
+    pages = max(1, -(-total // page_size))
+    page = min(page, pages)
+    rank = func.row_number().over(order_by=[no_roi, roi_value.desc(), title, Initiative.id])
+    ranked = scoped(Initiative.id.label("id"), rank.label("rank"),
+                    no_roi.label("no_roi")).subquery()
+    first = (page - 1) * page_size
+    by_rank = session.execute(
+        select(ranked.c.id, ranked.c.rank, ranked.c.no_roi)
+        .where(or_(ranked.c.rank <= top, ranked.c.rank.between(first + 1, first + page_size)))
+        .order_by(ranked.c.rank)).all()
+
+    shown = {i for i, *_ in head} | {i for i, *_ in by_rank}
+    rows = {r.initiative.id: r for r in _rows_by_id(session, shown)}
+    period = (min(first_delivery or today, today), today)
+    return RoiBoard(
+        total=total, with_roi=with_roi, period=period,
+        by_savings=[rows[i] for i, *_ in head],
+        by_roi=[rows[i] for i, n, none in by_rank if n <= top and not none],
+        table=[rows[i] for i, n, _ in by_rank if first < n <= first + page_size],
+        page=page, pages=pages,
+        figures=initiative_figures(session, list(rows.values()), weeks=weeks,
+                                   horizon_years=horizon_years, first=period[0],
+                                   last=period[1], team_ids=team_ids),
+        first_started=first_started)
+
+
+def _rows_by_id(session: Session, ids: set[int]) -> list[InitiativeRow]:
+    if not ids:
+        return []
+    query = (select(Initiative, Team.name, Team.slug)
+             .outerjoin(Team, Team.id == Initiative.team_id).where(Initiative.id.in_(ids)))
+    return [InitiativeRow(i, name, slug) for i, name, slug in session.execute(query)]
+
+
+@dataclass
+class CurveInputs:
+    """What the payback curve adds up (figures.payback_points), grouped in SQL: the one-time
+    costs by start date, the yearly run costs by delivery date and the realized savings of every
+    period, of the initiatives in scope that have started."""
+
+    starts: list[tuple[date, Decimal]]
+    deliveries: list[tuple[date, Decimal]]
+    realized: list[Decimal]  # per period
+
+
+def payback_inputs(session: Session, filters: InitiativeFilters, *,
+                   team_ids: frozenset[int] | None, weeks: Decimal, today: date,
+                   periods: list[tuple[date, date]]) -> CurveInputs:
+    """Three statements over the started initiatives in scope (started on or before today):
+    their one-time costs by start, their run costs by delivery, and the savings realized in each
+    of `periods` (inclusive date pairs), summed by the day each link was resolved first."""
+    from app.core.derived import answers
+    from app.initiatives import savings as kept
+
+    stored = answers(kept.KEPT, filters) and _stored(session, weeks)
+    started = _apply_filters(select(Initiative.id), filters, stored=stored).where(
+        Initiative.started_on <= today)
+    starts = session.execute(
+        started.with_only_columns(Initiative.started_on, func.sum(Initiative.one_time_cost))
+        .group_by(Initiative.started_on).order_by(Initiative.started_on)).all()
+    deliveries = session.execute(
+        started.with_only_columns(Initiative.delivered_on, func.sum(Initiative.yearly_run_cost))
+        .where(Initiative.delivered_on.is_not(None), Initiative.yearly_run_cost != 0)
+        .group_by(Initiative.delivered_on).order_by(Initiative.delivered_on)).all()
+    realized = [Decimal(0)] * len(periods)
+    if periods:
+        links = _realizing(weeks, team_ids, stored=stored)
+        by_day = (select(links.c.resolved_on, exact_sum(links.c.rate).label("rate"))
+                  .where(links.c.initiative_id.in_(started.scalar_subquery()))
+                  .group_by(links.c.resolved_on).subquery())
+        day = day_number(by_day.c.resolved_on)
+        found = session.execute(select(*[
+            exact_sum(by_day.c.rate * cost.period_share(day, cost.OPEN_ENDED,
+                                                        cost.year_slices(a, b), SQL))
+            for a, b in periods])).one()
+        realized = [to_decimal(v) for v in found]
+    return CurveInputs([(d, to_decimal(v)) for d, v in starts],
+                       [(d, to_decimal(v)) for d, v in deliveries], realized)
+
+
+def payback_curve(session: Session, filters: InitiativeFilters, *,
+                  team_ids: frozenset[int] | None, weeks: Decimal, today: date,
+                  first_started: date | None, fiscal_year_start_month: int,
+                  max_quarters: int) -> list[CurvePoint]:
+    """Cumulative realized savings and cost at the end of each quarter from the one of the
+    earliest start to today's (the latest `max_quarters`), as figures.payback_points adds
+    them up; no point when nothing has started."""
+    if first_started is None:
+        return []
+    quarters = quarters_between(quarter_of(first_started, fiscal_year_start_month),
+                                quarter_of(today, fiscal_year_start_month))[-max_quarters:]
+    periods = [(q.first_day, min(q.last_day, today)) for q in quarters]
+    found = payback_inputs(session, filters, team_ids=team_ids, weeks=weeks, today=today,
+                           periods=periods)
+    # Grouped amounts stand for the initiatives they sum: payback_points only adds them up.
+    return payback_points(
+        [(q.label, a, b) for q, (a, b) in zip(quarters, periods, strict=True)],
+        [*(CurveInitiative(amount, Decimal(0), day, None) for day, amount in found.starts),
+         *(CurveInitiative(Decimal(0), amount, None, day) for day, amount in found.deliveries),
+         CurveInitiative(Decimal(0), Decimal(0), None, None, found.realized)])
