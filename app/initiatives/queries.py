@@ -48,10 +48,19 @@ def savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decima
     product pro-rated over [resolved_on, ∞) exactly like cost in a period; nothing for a pain
     point resolved before delivery. One-time and deleted pain points save nothing a year.
     `team_ids` keeps only the links to those teams' pain points (the team filter).
+    Read off initiative_saving when it is in step for `weeks` (savings.py), else live.
     """
     if _stored(session, weeks):
         return _stored_savings(session, initiative_ids, weeks=weeks, first=first, last=last,
                                team_ids=team_ids)
+    return live_savings(session, initiative_ids, weeks=weeks, first=first, last=last,
+                        team_ids=team_ids)
+
+
+def live_savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decimal,
+                 first: date, last: date, team_ids: frozenset[int] | None = None,
+                 ) -> dict[int, Savings]:
+    """`savings` computed from the pain points, in one aggregate statement."""
     query = _linked(select(
         Initiative.id, *(exact_sum(_saving(which, weeks)) for which in ("expected", "low", "high")),
         exact_sum(case((_realizes(), _realized(weeks, first, last)), else_=SQL.num(0))),
@@ -342,13 +351,26 @@ def realized_by_period(session: Session, initiative_ids: list[int] | None, *, we
     only (an initiative without one has realized nothing)."""
     if not periods:
         return {i: [] for i in initiative_ids or []}
-    query = _linked(select(Initiative.id, *[exact_sum(_realized(weeks, a, b))
-                                            for a, b in periods])
-                    ).where(_realizes()).group_by(Initiative.id)
-    if initiative_ids is not None:
-        query = query.where(_among(initiative_ids))
-    if team_ids is not None:
-        query = query.where(PainPoint.team_id.in_(team_ids))
+    if _stored(session, weeks):
+        rates = InitiativeRealizing  # the realizing links' rate by day resolved (savings.py)
+        day = day_number(rates.resolved_on)
+        query = (select(rates.initiative_id, *[
+            exact_sum(rates.rate * cost.period_share(day, cost.OPEN_ENDED,
+                                                     cost.year_slices(a, b), SQL))
+            for a, b in periods]).join(Initiative, Initiative.id == rates.initiative_id)
+            .where(Initiative.deleted_at.is_(None)).group_by(rates.initiative_id))
+        if initiative_ids is not None:
+            query = query.where(rates.initiative_id.in_(initiative_ids))
+        if team_ids is not None:
+            query = query.where(rates.team_id.in_(team_ids))
+    else:
+        query = _linked(select(Initiative.id, *[exact_sum(_realized(weeks, a, b))
+                                                for a, b in periods])
+                        ).where(_realizes()).group_by(Initiative.id)
+        if initiative_ids is not None:
+            query = query.where(_among(initiative_ids))
+        if team_ids is not None:
+            query = query.where(PainPoint.team_id.in_(team_ids))
     result = {row[0]: [to_decimal(v) for v in row[1:]] for row in session.execute(query)}
     for i in initiative_ids or []:
         result.setdefault(i, [Decimal(0)] * len(periods))
@@ -617,9 +639,9 @@ def _realizing(weeks: Decimal, team_ids: frozenset[int] | None, *, stored: bool)
 def roi_board(session: Session, filters: InitiativeFilters, *, team_ids: frozenset[int] | None,
               weeks: Decimal, horizon_years: int, page: int, page_size: int, top: int,
               today: date) -> RoiBoard:
-    """The dashboard's initiatives in three small statements whatever their number: the top
-    `top` by expected savings (with the counts and dates of all of them), the top `top` and the
-    page by ROI, then the figures of those rows (`initiative_figures`). The order is the one
+    """The dashboard's initiatives in a few small statements whatever their number: the top
+    `top` by expected savings, the top `top` and the page by ROI (with the counts and dates of
+    all of them), then those rows and their figures (`initiative_figures`). The order is the one
     `roi.roi` and `_settled` give: expected savings settled to a millionth, ROI =
     (savings × H − cost(H)) ÷ cost(H); ties by title, then id."""
     from app.core.derived import answers
@@ -637,32 +659,42 @@ def roi_board(session: Session, filters: InitiativeFilters, *, team_ids: frozens
         return _apply_filters(select(*columns).select_from(Initiative).outerjoin(
             sums, sums.c.initiative_id == Initiative.id), filters, stored=stored)
 
-    head = session.execute(scoped(
-        Initiative.id, func.count().over(), func.count(case((~no_roi, 1))).over(),
-        func.min(Initiative.delivered_on).over(),
-        func.min(case((Initiative.started_on <= today, Initiative.started_on))).over(),
-    ).order_by(settled.desc(), title, Initiative.id).limit(top)).all()
+    # One statement: both rankings are windows over the same rows, and the page asked for is
+    # clamped to the last one by the count that comes with them.
+    total = func.count().over()
+    pages = case((total <= page_size, 1), else_=(total + (page_size - 1)) / page_size)
+    first = (case((pages < page, pages), else_=page) - 1) * page_size
+    ranked = scoped(
+        Initiative.id.label("id"),
+        func.row_number().over(order_by=[settled.desc(), title, Initiative.id]).label("by_s"),
+        func.row_number().over(
+            order_by=[no_roi, roi_value.desc(), title, Initiative.id]).label("by_roi"),
+        no_roi.label("no_roi"), total.label("total"),
+        func.count(case((~no_roi, 1))).over().label("with_roi"),
+        func.min(Initiative.delivered_on).over().label("first_delivery"),
+        func.min(case((Initiative.started_on <= today, Initiative.started_on))).over()
+        .label("first_started"), first.label("first"),
+    ).subquery()
+    c = ranked.c
+    found = session.execute(select(ranked).where(or_(
+        c.by_s <= top, c.by_roi <= top,
+        and_(c.by_roi > c.first, c.by_roi <= c.first + page_size)))).all()
     total, with_roi, first_delivery, first_started = (
-        head[0][1:] if head else (0, 0, None, None))
+        (found[0].total, found[0].with_roi, found[0].first_delivery, found[0].first_started)
+        if found else (0, 0, None, None))
     pages = max(1, -(-total // page_size))
     page = min(page, pages)
-    rank = func.row_number().over(order_by=[no_roi, roi_value.desc(), title, Initiative.id])
-    ranked = scoped(Initiative.id.label("id"), rank.label("rank"),
-                    no_roi.label("no_roi")).subquery()
     first = (page - 1) * page_size
-    by_rank = session.execute(
-        select(ranked.c.id, ranked.c.rank, ranked.c.no_roi)
-        .where(or_(ranked.c.rank <= top, ranked.c.rank.between(first + 1, first + page_size)))
-        .order_by(ranked.c.rank)).all()
+    head = sorted((r for r in found if r.by_s <= top), key=lambda r: r.by_s)
+    by_rank = sorted(found, key=lambda r: r.by_roi)
 
-    shown = {i for i, *_ in head} | {i for i, *_ in by_rank}
-    rows = {r.initiative.id: r for r in _rows_by_id(session, shown)}
+    rows = {r.initiative.id: r for r in _rows_by_id(session, {r.id for r in found})}
     period = (min(first_delivery or today, today), today)
     return RoiBoard(
         total=total, with_roi=with_roi, period=period,
-        by_savings=[rows[i] for i, *_ in head],
-        by_roi=[rows[i] for i, n, none in by_rank if n <= top and not none],
-        table=[rows[i] for i, n, _ in by_rank if first < n <= first + page_size],
+        by_savings=[rows[r.id] for r in head],
+        by_roi=[rows[r.id] for r in by_rank if r.by_roi <= top and not r.no_roi],
+        table=[rows[r.id] for r in by_rank if first < r.by_roi <= first + page_size],
         page=page, pages=pages,
         figures=initiative_figures(session, list(rows.values()), weeks=weeks,
                                    horizon_years=horizon_years, first=period[0],
