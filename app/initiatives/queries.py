@@ -662,7 +662,7 @@ def roi_board(session: Session, filters: InitiativeFilters, *, team_ids: frozens
     # One statement: both rankings are windows over the same rows, and the page asked for is
     # clamped to the last one by the count that comes with them.
     total = func.count().over()
-    pages = case((total <= page_size, 1), else_=(total + (page_size - 1)) / page_size)
+    pages = case((total <= page_size, 1), else_=(total + (page_size - 1)) // page_size)
     first = (case((pages < page, pages), else_=page) - 1) * page_size
     ranked = scoped(
         Initiative.id.label("id"),
