@@ -235,13 +235,17 @@ def list_initiatives(session: Session, filters: InitiativeFilters, *, offset: in
                      ) -> tuple[list[InitiativeRow], int]:
     """Initiatives by title with their team (and links, unless the caller shows figures only:
     at 5 000 initiatives that is 33 000 link objects), one page of them, and the total count."""
+    from app.initiatives import savings as kept
+
+    # A team filter names the initiatives linking the team off initiative_saving when built.
+    stored = filters.team_id is not None and kept.built(session)
     total = session.scalar(select(func.count()).select_from(
-        _apply_filters(select(Initiative.id), filters).subquery())) or 0
+        _apply_filters(select(Initiative.id), filters, stored=stored).subquery())) or 0
     query = select(Initiative, Team.name, Team.slug)
     if with_links:
         query = query.options(selectinload(Initiative.links))
     query = _apply_filters(
-        query.outerjoin(Team, Team.id == Initiative.team_id), filters,
+        query.outerjoin(Team, Team.id == Initiative.team_id), filters, stored=stored,
     ).order_by(Initiative.title, Initiative.id).offset(offset).limit(limit)
     rows = [InitiativeRow(i, name, slug) for i, name, slug in session.execute(query)]
     return rows, total

@@ -250,3 +250,9 @@ def stored(session: Session, weeks: Decimal) -> bool:
     fresh(session, KEPT.name)
     return session.scalar(select(InitiativeSavingState.working_weeks_per_year)) == weeks
 
+
+def built(session: Session) -> bool:
+    """Whether the rows are built (for any weeks): which teams each initiative links does not
+    depend on the weeks (this session's own writes included)."""
+    fresh(session, KEPT.name)
+    return session.scalar(select(InitiativeSavingState.id)) is not None
