@@ -190,7 +190,9 @@ def test_the_payback_curve_is_the_one_of_each_initiative(db, organisation):
         assert [p.label for p in points] == [p.label for p in oracle]
         for p, o in zip(points, oracle, strict=True):
             assert p.cost.quantize(PLACES) == o.cost.quantize(PLACES)
-            assert close(p.realized, o.realized, db.get_bind().dialect.name)
+            # The oracle rounds each initiative's sum to 1e-12 (to_decimal) before adding
+            # them; the curve sums first: they part below a billionth.
+            assert abs(p.realized - o.realized) <= D("1e-9")
 
 
 def test_other_weeks_are_answered_live_until_maintain_rebuilds(db, organisation):
