@@ -41,7 +41,7 @@ from sqlalchemy import types as sqltypes
 import app.models  # noqa: F401  (registers every table on Base.metadata)
 from app.core.errors import DomainError
 from app.core.derived import rebuild_all
-from app.db import Base, UTCDateTime
+from app.core.orm import Base, UTCDateTime
 
 FORMAT = "northstar-backup"
 # 2: bytes as base64 and a manifest of row counts in the trailer. Version 1 files (no bytes

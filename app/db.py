@@ -1,62 +1,22 @@
-"""Engine, declarative base and the per-request session."""
+"""Engine, connection settings and the per-request session."""
 
 import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
 import anyio
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import Pool
-from sqlalchemy.types import TypeDecorator
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timestamp that is always timezone-aware UTC in Python, whatever the backend keeps.
-
-    SQLite has no time zones: values are stored as naive UTC and given their zone back on load.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given: timestamps must carry a time zone")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
+from app.core.sql import register_sqlite_functions
 
 # The pool of each worker process; Settings.db_pool_size / db_max_overflow override them.
 POOL_SIZE = 5
@@ -128,8 +88,6 @@ def _configure_sqlite(engine: Engine, *, busy_timeout_ms: int = SQLITE_BUSY_TIME
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         _use_wal(cursor)
         cursor.close()
-        from app.core.sql import register_sqlite_functions  # import here: sql imports db
-
         register_sqlite_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")

@@ -50,7 +50,8 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db import Base, UTCDateTime, utcnow
+from app.core.clock import utcnow
+from app.core.orm import Base, UTCDateTime
 
 log = logging.getLogger("northstar.idempotency")
 

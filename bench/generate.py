@@ -53,7 +53,8 @@ from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, selectinload
 
-from app.db import Base, make_engine, make_sessionmaker
+from app.core.orm import Base
+from app.db import make_engine, make_sessionmaker
 
 BENCH_EMAIL = "bench@northstar.bench"
 BENCH_PASSWORD = "northstar-bench-password"

@@ -140,7 +140,6 @@ def test_the_import_graph_has_no_cycle():
                     f"knots: {[sorted(c) for c in components]}")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: being untangled")
 def test_core_imports_no_domain():
     wrong = [f"{imp.source}:{imp.line} imports {imp.target}" for imp in all_imports()
              if imp.source.startswith("app.core") and not imp.target.startswith("app.core")]

@@ -42,7 +42,8 @@ from app.cli import app as cli
 from app.config import Settings, get_settings
 from app.core.periods import quarter_of
 from app.dashboards.kpis import quarter_kpis
-from app.db import Base, make_engine, make_sessionmaker
+from app.core.orm import Base
+from app.db import make_engine, make_sessionmaker
 from app.demo.loader import DEMO_USERS
 from app.main import create_app
 from app.maturity.rubric import load_rubric

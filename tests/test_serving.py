@@ -381,7 +381,7 @@ def test_a_read_authenticated_by_a_stale_token_survives_a_competing_write(sqlite
 
     from app.auth.models import ApiToken
     from app.auth.service import resolve_token
-    from app.db import utcnow
+    from app.core.clock import utcnow
     from tests import factories
 
     upgrade_to_head(sqlite_url)

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.permissions import Principal
 from app.core.csv_tools import RowError
-from app.db import begin_write, utcnow
+from app.core.clock import utcnow
+from app.db import begin_write
 from app.imports.models import ImportJob, ImportKind, ImportStatus
 
 # Files with more rows than this are stored in the background; smaller ones in the request.

@@ -14,7 +14,7 @@ from app.auth.permissions import Principal
 from app.core.bulk import insert_rows
 from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from app.core.words import common_noun
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.pain_points.models import (
     MAX_WEEKLY_HOURS, Confirmation, PainPoint, PainPointKind, PainPointStatus,
 )

@@ -47,7 +47,7 @@ from app.core.bulk import among
 from app.core.derived import Kept, answers, fresh, keep, lock_table
 from app.core.periods import Quarter, last_quarters, quarter_of
 from app.core.sql import SQL
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.pain_points.models import (
     CostQuarter, CostSummaryState, PainPoint, PainPointKind, RunRateRank,
 )

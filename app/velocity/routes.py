@@ -22,7 +22,8 @@ from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFail
 from app.core.locking import StaleVersion, form_version
 from app.core.periods import parse_quarter
 from app.core.types import parse_id
-from app.db import SessionDep, utcnow
+from app.core.clock import utcnow
+from app.db import SessionDep
 from app.forms import (
     Errors, FormDep, conflict_rows, field_errors, form_text, redirect_with_flash,
 )

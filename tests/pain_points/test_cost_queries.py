@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_EVEN, Decimal as D
 
 from app.pain_points import cost
 from app.pain_points.queries import GroupBy, PainPointFilters, cost_figures
-from app.db import utcnow
+from app.core.clock import utcnow
 from tests import factories
 
 WEEKS = D(46)

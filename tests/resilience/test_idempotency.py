@@ -12,7 +12,7 @@ from starlette.datastructures import Headers
 
 from app import idempotency
 from app.core.errors import Conflict
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.idempotency import Claimed, IdempotencyKey, IdempotencyStore, KeyedRequest
 from app.pain_points import service as pain_point_service
 from app.pain_points.models import PainPoint
