@@ -81,7 +81,7 @@ def _table(rows: Sequence[Sequence[str]]) -> str:
 # uvicorn's own limits for a server that faces the internet (through its proxy or not).
 SERVE_OPTIONS: dict[str, object] = {
     # The app decides whom to believe about client addresses (NORTHSTAR_TRUSTED_PROXIES,
-    # app/edge.py); uvicorn's copy, which reads FORWARDED_ALLOW_IPS, would act first.
+    # app/web/edge.py); uvicorn's copy, which reads FORWARDED_ALLOW_IPS, would act first.
     "proxy_headers": False,
     # An idle keep-alive connection is closed after 5 s; request bodies have their own
     # deadlines (NORTHSTAR_BODY_*_SECONDS).
@@ -118,7 +118,7 @@ def serve(
 @app.command()
 def migrate() -> None:
     """Bring the database schema to the newest revision."""
-    from app.migrate import current_revision, upgrade_to_head
+    from app.ops.migrate import current_revision, upgrade_to_head
 
     url = get_settings().database_url
     try:
@@ -134,7 +134,7 @@ def migrate() -> None:
 
 def _migrated_url() -> str:
     """The configured database's URL, once it is reachable and at the migration head."""
-    from app.migrate import current_revision, head_revision
+    from app.ops.migrate import current_revision, head_revision
 
     url = get_settings().database_url
     try:
@@ -156,7 +156,7 @@ def rebuild() -> None:
     """
     from time import perf_counter
 
-    from app.migrate import rebuild_derived
+    from app.ops.migrate import rebuild_derived
 
     started = perf_counter()
     names = rebuild_derived(_migrated_url())
@@ -178,7 +178,7 @@ def maintain(
     """
     import time
 
-    from app.migrate import maintain_derived
+    from app.ops.migrate import maintain_derived
 
     while True:
         started = time.perf_counter()
@@ -389,7 +389,7 @@ def export(
     """Export the quarterly summary to a file."""
     from app.core.clock import today
     from app.reports import export as reports
-    from app.templating import make_templates
+    from app.web.templating import make_templates
 
     if output.is_dir():
         _fail([f"output: {output} is a folder; name a file"], EXIT_INVALID)
@@ -423,7 +423,7 @@ def backup_command(
     """Back up every table (users, settings and audit log included) to a portable file."""
     import time
 
-    from app.backup import backup_to_file
+    from app.ops.backup import backup_to_file
 
     if not file.parent.is_dir():
         _fail([f"file: the folder {file.parent} does not exist"], EXIT_INVALID)
@@ -458,8 +458,8 @@ def restore_command(
     """
     import time
 
-    from app.backup import BackupError, read_header, restore_from_file
-    from app.migrate import head_revision
+    from app.ops.backup import BackupError, read_header, restore_from_file
+    from app.ops.migrate import head_revision
 
     head = head_revision()
     try:

@@ -39,7 +39,7 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE, max_overflow: int = MAX
 
     `lock_timeout_ms` / `statement_timeout_ms` (the web app's, Settings.db_*): on PostgreSQL
     session settings of every connection, so that a request stuck behind a lock fails with an
-    OperationalError (503 + Retry-After, app/web.py) instead of hanging; on SQLite the lock
+    OperationalError (503 + Retry-After, app/web/errors.py) instead of hanging; on SQLite the lock
     timeout is the busy timeout. None: the server's defaults (the command line's long work).
     """
     parsed = make_url(url)
@@ -52,7 +52,7 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE, max_overflow: int = MAX
         return engine
     # Fail fast while PostgreSQL is down or unreachable: a connection attempt gives up after
     # 2 s and a request waits at most 2 s for a pooled connection, so that requests answer 503
-    # within seconds (app/web.py) instead of hanging for libpq's and the pool's defaults.
+    # within seconds (app/web/errors.py) instead of hanging for libpq's and the pool's defaults.
     # Under load requests do not wait for the pool: `RequestGate` admits no more of them than
     # the pool holds connections.
     connect_args = dict(kwargs.pop("connect_args", {}))
@@ -198,7 +198,7 @@ class RequestGate:
     With `capacity` = the pool's size every admitted request finds a connection at once, and
     the pool's timeout is left to mean a real outage. Static files, /healthz and /metrics need
     no connection and are not held up; /readyz must tell the truth while every slot is taken
-    (app/health.py), so it does not queue either.
+    (app/web/health.py), so it does not queue either.
     """
 
     EXEMPT = ("/static/", "/healthz", "/metrics", "/readyz")

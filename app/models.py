@@ -7,7 +7,7 @@ from app.auth.models import (
     sso_group_mapping_team, user_team,
 )
 from app.core.orm import Base
-from app.idempotency import IdempotencyKey  # noqa: F401  (Idempotency-Key middleware's table)
+from app.api.idempotency import IdempotencyKey  # noqa: F401  (Idempotency-Key middleware's table)
 from app.imports.models import ImportJob
 from app.initiatives.models import Initiative, InitiativeLink
 from app.maturity.models import MaturityAnswer, MaturityAssessment

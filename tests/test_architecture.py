@@ -158,7 +158,6 @@ def test_the_lazy_allow_list_is_current():
     assert set(LAZY_ALLOWED) <= local
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: being untangled")
 def test_the_root_of_app_holds_only_entry_points():
     root = {name for name in app_modules() if name.count(".") <= 1 and
             not (APP / name.partition(".")[2]).is_dir()}

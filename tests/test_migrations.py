@@ -7,7 +7,7 @@ from sqlalchemy import inspect, text
 
 import app.models  # noqa: F401
 from app.core.orm import Base
-from app.migrate import head_revision
+from app.ops.migrate import head_revision
 from tests.conftest import alembic_config, drop_schema, isolated_engine
 
 

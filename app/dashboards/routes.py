@@ -25,7 +25,7 @@ from app.pain_points.queries import GroupBy, PainPointFilters
 from app.settings.models import OrgSettings
 from app.settings.service import get_org_settings
 from app.teams import queries as team_queries
-from app.templating import is_htmx, render
+from app.web.templating import is_htmx, render
 from app.velocity import metrics
 from app.velocity import queries as velocity
 from app.value import figures as value_figures

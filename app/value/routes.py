@@ -21,9 +21,9 @@ from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFail
 from app.core.periods import quarter_of
 from app.core.clock import utcnow
 from app.db import SessionDep
-from app.forms import Errors, FormDep, field_errors, form_text, redirect_with_flash
+from app.web.forms import Errors, FormDep, field_errors, form_text, redirect_with_flash
 from app.settings.service import get_org_settings
-from app.templating import render
+from app.web.templating import render
 from app.value import figures, formulas, queries, service
 from app.value.queries import ObservationFilters, ValueFilters
 from app.value.schemas import KpiIn, KpiObservationIn

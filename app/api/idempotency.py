@@ -259,7 +259,7 @@ class IdempotencyStore:
 
     def _write_or_keep(self, make_session: sessionmaker[Session],
                        write: Callable[[sessionmaker[Session]], None]) -> None:
-        from app.web import database_unavailable
+        from app.web.errors import database_unavailable
 
         try:
             write(make_session)
@@ -276,7 +276,7 @@ class IdempotencyStore:
 
     def flush_pending(self, make_session: sessionmaker[Session]) -> None:
         """Writes what an outage held back; stops at the first failure (still down)."""
-        from app.web import database_unavailable
+        from app.web.errors import database_unavailable
 
         while True:
             with self._lock:
@@ -348,7 +348,7 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
 
 def _key_problem(status: int, title: str, message: str,
                  headers: dict[str, str] | None = None) -> Response:
-    from app.web import problem
+    from app.web.errors import problem
 
     return problem(status, title, f"{HEADER}: {message}",
                    errors=[{"field": HEADER, "message": message}], headers=headers)
@@ -405,7 +405,7 @@ class Idempotency:
 
     async def _claim(self, make_session: sessionmaker[Session],
                      req: KeyedRequest) -> Outcome | Response:
-        from app.web import database_unavailable, database_unavailable_problem
+        from app.web.errors import database_unavailable, database_unavailable_problem
 
         try:
             await run_in_threadpool(self.store.flush_pending, make_session)

@@ -154,7 +154,7 @@ def codec_for(column: Any) -> Codec:
             if isinstance(kind, base):
                 return codec
     raise NoCodec(f"{column.table.name}.{column.name} is of type {type(column.type).__name__}, "
-                  "which app/backup.py cannot write losslessly: add it to CODECS")
+                  "which app/ops/backup.py cannot write losslessly: add it to CODECS")
 
 
 def _encoders(columns: list[Any]) -> list[Callable[[Any], Any]]:
