@@ -130,8 +130,8 @@ def begin_write(session: Session) -> None:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    import app.models  # noqa: F401  (every model, and the listeners that keep summaries in step)
-
+    """Sessions on `engine`. Callers import `app.models` first: every model, and the listeners
+    that keep the derived tables in step with their rows."""
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

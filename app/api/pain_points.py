@@ -21,7 +21,8 @@ from app.core.errors import DomainError, FieldError, NotFound, PermissionDenied,
 from app.db import SessionDep
 from app.pain_points import queries, service
 from app.pain_points.models import PainPoint, PainPointStatus
-from app.pain_points.queries import LedgerRow, PainPointFilters, Sort
+from app.pain_points.measures import PainPointFilters
+from app.pain_points.queries import LedgerRow, Sort
 from app.pain_points.schemas import ConfirmationIn, PainPointIn, PainPointPatch
 from app.settings.service import get_org_settings
 from app.teams.models import Persona, Stage, Team

@@ -23,7 +23,8 @@ from app.imports import queries as import_queries
 from app.imports import service as import_service
 from app.pain_points import csv_io, queries
 from app.pain_points.models import PainPointStatus
-from app.pain_points.queries import PainPointFilters, Sort
+from app.pain_points.measures import PainPointFilters
+from app.pain_points.queries import Sort
 from app.settings.service import get_org_settings
 from app.teams.models import Persona, Stage, Team
 from app.web.templating import render

@@ -28,7 +28,8 @@ from app.pain_points.models import (
     MAX_ONE_TIME_HOURS, MAX_PEOPLE_AFFECTED, MAX_TITLE_LENGTH, MAX_WEEKLY_HOURS, PainPoint,
     PainPointKind, PainPointStatus,
 )
-from app.pain_points.queries import PainPointFilters, Sort
+from app.pain_points.measures import PainPointFilters
+from app.pain_points.queries import Sort
 from app.pain_points.schemas import ConfirmationIn, PainPointIn, PainPointPatch
 from app.pain_points.service import StaleEdit
 from app.settings.service import get_org_settings

@@ -13,7 +13,7 @@ from app.core.periods import quarter_of
 from app.core.clock import utcnow
 from app.pain_points import queries, summary
 from app.pain_points.models import CostQuarter, CostSummaryState, PainPoint
-from app.pain_points.queries import GroupBy, PainPointFilters
+from app.pain_points.measures import GroupBy, PainPointFilters
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Stage, Team, TeamPersona
 from tests import factories

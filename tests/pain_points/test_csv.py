@@ -25,7 +25,8 @@ from app.db import make_engine, make_sessionmaker
 from app.pain_points import csv_io, service
 from app.pain_points.csv_io import COLUMNS, EXPORT_COLUMNS, REQUIRED
 from app.pain_points.models import PainPoint
-from app.pain_points.queries import PainPointFilters, list_pain_points
+from app.pain_points.measures import PainPointFilters
+from app.pain_points.queries import list_pain_points
 from app.web.templating import money
 from tests import factories
 from tests.conftest import page_csrf
