@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, selectinload
 from app.config import get_settings
 from app.core.errors import DomainError, FieldError, ValidationFailed
 from app.db import make_engine, make_sessionmaker
+from app.ml_models.cli import import_events
+from app.ml_models.mlflow_cli import sync_app
 from app.value.cli import import_kpis, import_quality
-from app.velocity.cli import import_events
-from app.velocity.mlflow_cli import sync_app
 
 app = typer.Typer(help="Northstar: ties ML platform work to business value.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)

@@ -108,7 +108,7 @@ def _include_routers(app: FastAPI) -> None:
     from app.reports.routes import router as reports_router
     from app.settings.routes import router as settings_router
     from app.value.routes import router as model_value_router
-    from app.velocity.routes import router as model_router
+    from app.ml_models.routes import router as model_router
 
     # The CSV routes come first: /pain-points/import must not be taken for a pain point id.
     for router in (health_router, auth_router, oidc_router, docs_router, settings_router,

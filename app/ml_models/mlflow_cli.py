@@ -59,7 +59,7 @@ def sync_mlflow_command(
     from app import cli as main_cli
     from app.auth.queries import acting_user
     from app.auth.service import principal_for_user
-    from app.velocity.mlflow_sync import (
+    from app.ml_models.mlflow_sync import (
         MlflowMissing, MlflowUnreachable, ProductionRule, apply_registry, parse_tag,
         read_registry,
     )

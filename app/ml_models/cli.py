@@ -28,7 +28,7 @@ def import_events(
     from app.auth.service import principal_for_user
     from app.cli import EXIT_INVALID, _fail, _session
     from app.core.csv_tools import MAX_BYTES
-    from app.velocity.csv_io import import_events as run_import
+    from app.ml_models.csv_io import import_events as run_import
 
     with file.open("rb") as handle:
         data = handle.read(MAX_BYTES + 1)  # one byte past the limit tells that it is too large
