@@ -150,7 +150,7 @@ def _listed(model: Any, label: Any, route: str) -> Lookup:
 
 def _teams(session: Session, ids: list[int]) -> dict[int, EntityRef]:
     rows = session.execute(select(Team.id, Team.name, Team.slug).where(Team.id.in_(ids)))
-    return {id_: EntityRef(name, "settings.team_edit", {"slug": slug}) for id_, name, slug in rows}
+    return {id_: EntityRef(name, "teams.edit", {"slug": slug}) for id_, name, slug in rows}
 
 
 def _assessments(session: Session, ids: list[int]) -> dict[int, EntityRef]:
@@ -184,10 +184,10 @@ LOOKUPS: dict[str, Lookup] = {
     "pain_point": _named(PainPoint, PainPoint.title, "pain_points.detail", "pain_point_id"),
     "ml_model": _named(MLModel, MLModel.name, "ml_models.detail", "model_id"),
     "initiative": _named(Initiative, Initiative.title, "initiatives.detail", "initiative_id"),
-    "user": _named(User, User.email, "settings.user_edit", "user_id"),
+    "user": _named(User, User.email, "auth.user_edit", "user_id"),
     "team": _teams,
-    "persona": _listed(Persona, Persona.name, "settings.personas"),
-    "api_token": _listed(ApiToken, ApiToken.name, "settings.tokens"),
+    "persona": _listed(Persona, Persona.name, "teams.personas"),
+    "api_token": _listed(ApiToken, ApiToken.name, "auth.tokens"),
     "maturity_assessment": _assessments,
     "lifecycle_event": _events,
     "compute_cost": _compute_costs,
