@@ -32,13 +32,13 @@ from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.orm import Session
 
 from app.core.derived import Kept, fresh, keep, lock_table
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.initiatives.models import (
     Initiative, InitiativeLink, InitiativeRealizing, InitiativeSaving, InitiativeSavingState,
 )
 from app.initiatives.queries import _realizes, _reduction, _saving
 from app.pain_points.models import PainPoint
-from app.pain_points.queries import exact_sum, run_rate, with_costs
+from app.pain_points.measures import exact_sum, run_rate, with_costs
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, TeamPersona
 

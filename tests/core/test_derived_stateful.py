@@ -30,13 +30,14 @@ from app.initiatives import queries as initiative_queries
 from app.initiatives import roi
 from app.initiatives import savings as initiative_savings
 from app.initiatives.models import Initiative, InitiativeLink, InitiativeSavingState
+from app.ml_models.models import EventType, LifecycleEvent, MLModel
 from app.pain_points import csv_io, queries, summary
 from app.pain_points.models import CostSummaryState, PainPoint, RunRateRank
-from app.pain_points.queries import GroupBy, PainPointFilters
+from app.pain_points.measures import GroupBy, PainPointFilters
 from app.settings.models import OrgSettings
 from app.teams.models import Team, TeamPersona
 from app.velocity import milestones
-from app.velocity.models import DeploymentMonth, EventType, LifecycleEvent, MLModel, ModelMilestone
+from app.velocity.models import DeploymentMonth, ModelMilestone
 from tests import factories
 
 START = date(2026, 11, 20)
