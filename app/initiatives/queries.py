@@ -13,7 +13,13 @@ from app.core import clock
 from app.core.periods import quarter_of, quarters_between
 from app.core.sql import SQL, day_number
 from app.initiatives import roi
+from app.core.derived import answers
+from app.initiatives import savings as kept
 from app.initiatives.figures import CurveInitiative, CurvePoint, payback_points
+from app.initiatives.measures import realizes as _realizes
+from app.initiatives.measures import recurring as _recurring
+from app.initiatives.measures import reduction as _reduction
+from app.initiatives.measures import saving as _saving
 from app.initiatives.models import (
     Initiative, InitiativeLink, InitiativeRealizing, InitiativeSaving, InitiativeStatus,
 )
@@ -32,10 +38,6 @@ class Savings:
     expected_high: Decimal
     realized: Decimal
     linked: int
-
-
-def _reduction() -> object:
-    return InitiativeLink.expected_reduction / SQL.num(100)
 
 
 def savings(session: Session, initiative_ids: list[int] | None, *, weeks: Decimal,
@@ -81,8 +83,6 @@ def live_savings(session: Session, initiative_ids: list[int] | None, *, weeks: D
 
 def _stored(session: Session, weeks: Decimal) -> bool:
     """Whether initiative_saving (savings.py) holds every initiative's savings for `weeks`."""
-    from app.initiatives import savings as kept
-
     return kept.stored(session, weeks)
 
 
@@ -124,24 +124,6 @@ def _among(initiative_ids: list[int]):
     (4 500 ids: 20 s instead of 0.3 s); the join runs from the pain points and the list only
     filters."""
     return (Initiative.id + 0).in_(initiative_ids)
-
-
-def _recurring():
-    return and_(PainPoint.kind == PainPointKind.recurring, PainPoint.deleted_at.is_(None))
-
-
-def _saving(which: str, weeks: Decimal, reduction: Any = None):
-    """A link's expected yearly saving (docs/product.md): its pain point's run-rate as if open ×
-    the reduction; one-time and deleted pain points save nothing a year."""
-    reduction = _reduction() if reduction is None else reduction
-    return case((_recurring(), run_rate(which, weeks) * reduction), else_=SQL.num(0))
-
-
-def _realizes():
-    """A link realizes savings: its pain point was resolved on or after the delivery."""
-    return and_(_recurring(), Initiative.delivered_on.is_not(None),
-                PainPoint.status == PainPointStatus.resolved,
-                PainPoint.resolved_on >= Initiative.delivered_on)
 
 
 def _realized(weeks: Decimal, first: date, last: date, *, rate: Any = None,
@@ -235,8 +217,6 @@ def list_initiatives(session: Session, filters: InitiativeFilters, *, offset: in
                      ) -> tuple[list[InitiativeRow], int]:
     """Initiatives by title with their team (and links, unless the caller shows figures only:
     at 5 000 initiatives that is 33 000 link objects), one page of them, and the total count."""
-    from app.initiatives import savings as kept
-
     # A team filter names the initiatives linking the team off initiative_saving when built.
     stored = filters.team_id is not None and kept.built(session)
     total = session.scalar(select(func.count()).select_from(
@@ -649,9 +629,6 @@ def roi_board(session: Session, filters: InitiativeFilters, *, team_ids: frozens
     all of them), then those rows and their figures (`initiative_figures`). The order is the one
     `roi.roi` and `_settled` give: expected savings settled to a millionth, ROI =
     (savings × H − cost(H)) ÷ cost(H); ties by title, then id."""
-    from app.core.derived import answers
-    from app.initiatives import savings as kept
-
     stored = answers(kept.KEPT, filters) and _stored(session, weeks)
     sums = _expected_by_initiative(weeks, team_ids, stored=stored)
     settled = func.round(func.coalesce(sums.c.expected, SQL.num(0)), 6)
@@ -732,9 +709,6 @@ def payback_inputs(session: Session, filters: InitiativeFilters, *,
     """Three statements over the started initiatives in scope (started on or before today):
     their one-time costs by start, their run costs by delivery, and the savings realized in each
     of `periods` (inclusive date pairs), summed by the day each link was resolved first."""
-    from app.core.derived import answers
-    from app.initiatives import savings as kept
-
     stored = answers(kept.KEPT, filters) and _stored(session, weeks)
     started = _apply_filters(select(Initiative.id), filters, stored=stored).where(
         Initiative.started_on <= today)

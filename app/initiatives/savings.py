@@ -36,7 +36,9 @@ from app.core.clock import utcnow
 from app.initiatives.models import (
     Initiative, InitiativeLink, InitiativeRealizing, InitiativeSaving, InitiativeSavingState,
 )
-from app.initiatives.queries import _realizes, _reduction, _saving
+from app.initiatives.measures import realizes as _realizes
+from app.initiatives.measures import reduction as _reduction
+from app.initiatives.measures import saving as _saving
 from app.pain_points.models import PainPoint
 from app.pain_points.measures import exact_sum, run_rate, with_costs
 from app.settings.models import OrgSettings
