@@ -2,15 +2,21 @@
 answers of the JSON API, moments and amounts. Builders of rows are in tests/factories.py,
 fixtures in tests/conftest.py."""
 
+import csv
+import io
 import re
 import socket
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
 
 from bs4 import BeautifulSoup, Tag
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from app.velocity.models import MLModel
 
 from tests import factories
 
@@ -160,3 +166,43 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# --- CSV files and the CLI -----------------------------------------------------------------
+
+
+def csv_bytes(*rows: dict[str, str], columns, bom: bool = False) -> bytes:
+    """A CSV file of `columns` as a spreadsheet saves it (CRLF, UTF-8, optionally a BOM)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(c, "") for c in columns])
+    return (b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8")
+
+
+def cli_import(tmp_path: Path, what: str, data: bytes, *options: str):
+    """`northstar import <what> <file>` on `data` saved as a file."""
+    from app.cli import app as cli_app
+
+    path = tmp_path / f"{what}.csv"
+    path.write_bytes(data)
+    return CliRunner().invoke(cli_app, ["import", what, str(path), *options])
+
+
+def model_names(session: Session) -> list[str]:
+    """Names of the ML models stored, oldest first, as the database has them now."""
+    session.expire_all()
+    return list(session.scalars(select(MLModel.name).order_by(MLModel.id)))
+
+
+def datetime_local(moment: datetime) -> str:
+    """`moment` as a datetime-local input sends it."""
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+def all_of(answer: str) -> dict[str, str]:
+    """Every capability of the maturity rubric answered `answer`."""
+    from app.maturity.rubric import RUBRIC
+
+    return {key: answer for key in RUBRIC.keys()}

@@ -2,13 +2,12 @@
 
 from datetime import timedelta
 
-from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
 from app.auth.models import LoginAttempt, UserSession
 from app.db import utcnow
 from tests import factories
-from tests.conftest import csrf_from, login, page_csrf
+from tests.helpers import csrf_from, login, page_csrf, soup_of
 
 
 def test_login_then_home_shows_the_user(client, db):
@@ -17,7 +16,7 @@ def test_login_then_home_shows_the_user(client, db):
     login(client, user.email)
     page = client.get("/")
     assert page.status_code == 200
-    soup = BeautifulSoup(page.text, "html.parser")
+    soup = soup_of(page)
     assert soup.h1.text.strip() == "Overview"
     assert "Priya PM" in soup.select_one(".account .who").text
     nav = [a.text for a in soup.select("nav[aria-label=Main] a")]

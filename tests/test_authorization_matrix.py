@@ -22,7 +22,7 @@ from app.maturity.service import create_assessment
 from app.value.models import Kpi
 from app.velocity.models import LifecycleEvent, MLModel
 from tests import factories
-from tests.conftest import login, page_csrf
+from tests.helpers import login, page_csrf
 from tests.test_routes_protected import PUBLIC, _permission_of
 
 ROLES = ["admin", "pm", "leader", "viewer"]

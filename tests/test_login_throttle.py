@@ -12,7 +12,7 @@ from app.auth import service
 from app.auth.models import LoginAttempt, User
 from app.db import utcnow
 from tests import factories
-from tests.conftest import csrf_from
+from tests.helpers import csrf_from
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_email_is_one_key_for_users_created_in_the_ui_and_the_cli(client, db, en
                                                                  monkeypatch, settings):
     admin = factories.make_user(db, role="admin")
     db.commit()
-    from tests.conftest import login, page_csrf
+    from tests.helpers import login, page_csrf
 
     login(client, admin.email)
     response = client.post("/settings/users", data={

@@ -2,9 +2,9 @@
 
 import re
 
-from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
+from tests.helpers import soup_of
 
 
 def test_healthz_answers(client):
@@ -33,7 +33,7 @@ def test_unknown_page_gets_a_friendly_404(client, as_role):
     as_role("viewer")
     response = client.get("/no/such/page")
     assert response.status_code == 404
-    soup = BeautifulSoup(response.text, "html.parser")
+    soup = soup_of(response)
     assert "Not found" in soup.h1.text
     assert soup.find("a", href="/")
 
@@ -71,7 +71,7 @@ def test_security_headers_on_pages(client):
 
 def test_pages_have_no_inline_scripts_and_no_external_assets(client):
     for path in ("/login", "/docs"):
-        soup = BeautifulSoup(client.get(path).text, "html.parser")
+        soup = soup_of(client.get(path))
         for script in soup.find_all("script"):
             assert script.get("src"), f"inline script on {path}"
             assert script["src"].startswith("/static/"), script["src"]

@@ -5,7 +5,7 @@ definitions page, and a bounded number of SQL statements whatever the data size.
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal as D
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,18 +22,11 @@ from app.maturity.models import MaturityAssessment
 from app.pain_points.models import PainPoint
 from app.pain_points.queries import PainPointFilters, cost_by_period, cost_figures
 from app.settings.service import get_org_settings
-from app.velocity.models import ComputeCost, LifecycleEvent, MLModel
+from app.velocity.models import ComputeCost
 from tests import factories
+from tests.helpers import at, soup_of, text_of
 
 PAGES = ["/", "/dashboards/cost", "/dashboards/velocity"]
-
-
-def soup_of(response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
-
-
-def text_of(node) -> str:
-    return " ".join(node.get_text(" ").split())
 
 
 def figure_json(page: BeautifulSoup, figure_id: str) -> dict:
@@ -48,31 +41,11 @@ def tiles(page: BeautifulSoup) -> dict[str, str]:
 
 # --- data -------------------------------------------------------------------------------------
 
-def at(day: date) -> datetime:
-    return datetime.combine(day, time(12), tzinfo=UTC)
-
-
 def add_pain_point(db, team, *, persona="data-scientist", stage="data-preparation",
                    **values) -> PainPoint:
-    today = clock.today()
-    defaults = dict(team_id=team.id, persona_id=factories.persona(db, persona).id,
-                    stage_id=factories.stage(db, stage).id, title=f"friction at {stage}",
-                    kind="recurring", hours_low=D(1), hours_likely=D(2), hours_high=D(4),
-                    people_affected=3, observed_since=today - timedelta(days=300))
-    pp = PainPoint(**(defaults | values))
-    db.add(pp)
-    db.flush()
-    return pp
-
-
-def add_model(db, team, name: str, kind: str, events: list[tuple[str, date]]) -> MLModel:
-    model = MLModel(team_id=team.id, name=name, kind=kind)
-    db.add(model)
-    db.flush()
-    for event_type, day in events:
-        db.add(LifecycleEvent(model_id=model.id, type=event_type, occurred_at=at(day)))
-    db.flush()
-    return model
+    return factories.make_pain_point(db, team, **{
+        "persona": persona, "stage": stage, "title": f"friction at {stage}",
+        "people_affected": 3, "observed_since": clock.today() - timedelta(days=300)} | values)
 
 
 def seed_team(db, n: int):
@@ -97,7 +70,8 @@ def seed_team(db, n: int):
         events = [(m, start + timedelta(days=15 * k)) for k, m in enumerate(milestones)]
         events += [("rolled_back", today - timedelta(days=20)),
                    ("deployed", today - timedelta(days=10))]
-        model = add_model(db, team, f"model-{n}-{i}", kind, events)
+        model = factories.make_model(db, team, name=f"model-{n}-{i}", kind=kind,
+                                     events=[(e, at(day, 12)) for e, day in events])
         for back in range(3):
             month = date(today.year, today.month, 1) - timedelta(days=31 * back)
             db.add(ComputeCost(model_id=model.id, month=month.replace(day=1),

@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
-from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from markdown_it import MarkdownIt
 from sqlalchemy.orm import Session
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.core.periods import parse_quarter
 from app.initiatives.queries import savings
 from app.settings.service import get_org_settings
+from tests.helpers import soup_of
 
 METRICS = ("annual_cost", "quarter_cost", "hours_per_week", "lead_time_median", "lead_time_p90",
            "deployments", "change_failure_rate", "production_rate", "realized_savings",
@@ -121,11 +121,11 @@ def pdf_text(body: bytes, tmp_path: Path) -> str:
 
 def markdown_text(body: bytes) -> str:
     html = MarkdownIt("commonmark").enable("table").render(body.decode("utf-8"))
-    return " ".join(BeautifulSoup(html, "html.parser").get_text(" ").split())
+    return " ".join(soup_of(html).get_text(" ").split())
 
 
 def page_tiles(html: str) -> dict[str, tuple[str, str]]:
     """The printable page's headline tiles: metric → (data-value, value as shown)."""
-    soup = BeautifulSoup(html, "html.parser")
+    soup = soup_of(html)
     return {tile["data-metric"]: (tile["data-value"], tile.select_one(".value").get_text(strip=True))
             for tile in soup.select(".report-tile[data-metric]")}

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-from bs4 import BeautifulSoup
 
 from app.reports import formats
 from tests.reports.conftest import PREVIOUS, QUARTER, TEAM, team_id
@@ -23,6 +22,7 @@ from tests.reports.helpers import (
     report,
     xlsx_rows,
 )
+from tests.helpers import soup_of
 
 SCOPES = [None, TEAM]
 
@@ -165,8 +165,7 @@ def test_the_narrative_is_built_from_the_figures(client, as_role):
     deployments = data["headline"]["deployments"]["value"]
     assert f"There were {deployments} deployments, with a change failure rate of " in " ".join(
         data["narrative"])
-    page = BeautifulSoup(client.get("/reports/quarterly", params={"quarter": QUARTER}).text,
-                         "html.parser")
+    page = soup_of(client.get("/reports/quarterly", params={"quarter": QUARTER}))
     assert page.select_one("[data-testid=narrative]").get_text() == " ".join(data["narrative"])
 
 

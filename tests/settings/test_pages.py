@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -14,13 +13,9 @@ from app.core.routes import iter_app_routes
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Team, TeamPersona
 from tests import factories
-from tests.conftest import login, page_csrf
+from tests.helpers import assert_field_error, login, page_csrf, soup_of
 
 STRONG_PASSWORD = "a-long-enough-password"
-
-
-def soup_of(response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
 
 
 def team_count(db, **where) -> int:
@@ -40,18 +35,6 @@ def headcount_rows(db, slug: str) -> list[tuple[str, int, Decimal | None]]:
         .order_by(Persona.slug)
     ).all()
     return [tuple(r) for r in rows]
-
-
-def assert_field_error(soup: BeautifulSoup, field_id: str, *fragments: str) -> None:
-    """The message sits beside its field, and the field points at it."""
-    message = soup.find("p", id=f"{field_id}-error")
-    assert message is not None, f"no error shown for {field_id}"
-    assert "field-error" in message["class"]
-    for fragment in fragments:
-        assert fragment in message.get_text(), message.get_text()
-    field = soup.find(id=field_id)
-    assert field.get("aria-invalid") == "true"
-    assert f"{field_id}-error" in field.get("aria-describedby", "").split()
 
 
 def team_form(csrf: str, **fields: str) -> dict[str, str]:

@@ -3,7 +3,7 @@ htmx fragments with pushed URLs, 422 naming the field, team scope, drill-down li
 charts are valid Plotly figures."""
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal as D
 
 import plotly.graph_objects as go
@@ -14,17 +14,10 @@ from app.value.formulas import AnnualValue, Event, Metric, ModelFacts, Observati
 from tests import factories
 from tests.api import bearer
 from tests.value.helpers import store
+from tests.helpers import at, soup_of
 
 DAILY = AnnualValue(D(3650), D(7300), D(10950))
 URL = "/dashboards/value?from=2025-Q1&to=2025-Q2"
-
-
-def at(day: str, hour: int = 0) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
-
-
-def soup_of(response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
 
 
 def figure(page: BeautifulSoup, figure_id: str) -> dict:
