@@ -163,6 +163,7 @@ def test_a_page_route_is_labelled_by_its_template(loopback):
 def test_without_a_token_metrics_are_for_loopback_clients_only(client, loopback):
     refused = client.get("/metrics")  # TestClient's default client address is not loopback
     assert refused.status_code == 403
+    assert "text/plain" in refused.headers["content-type"]
     assert "NORTHSTAR_METRICS_TOKEN" in refused.text
     assert loopback.get("/metrics").status_code == 200
 
@@ -177,3 +178,4 @@ def test_with_a_token_metrics_need_it_from_everyone(app, client, loopback):
                           ).status_code == 401
         allowed = caller.get("/metrics", headers={"Authorization": "Bearer scrape-secret-123"})
         assert allowed.status_code == 200 and LATENCY in allowed.text
+        assert "text/plain" in allowed.headers["content-type"]

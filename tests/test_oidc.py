@@ -23,7 +23,7 @@ from app.config import Settings
 from app.db import utcnow
 from app.main import create_app
 from tests import factories
-from tests.helpers import csrf_from, login, soup_of
+from tests.helpers import csrf_from, login, page_text, soup_of
 
 ISSUER = "https://idp.example.test/realms/acme"
 CLIENT_ID = "northstar"
@@ -396,7 +396,7 @@ def test_admin_maps_and_unmaps_a_group_on_the_settings_page(client, db, as_role)
     db.commit()
     as_role("admin")
     page = client.get("/settings/sso")
-    assert "Register this redirect URI" in page.text
+    assert "Register this redirect URI" in page_text(page)
     assert soup_of(page).find(string="http://testserver/auth/oidc/callback") is not None
     response = client.post("/settings/sso", data={
         "csrf_token": csrf_from(page.text), "group": "ml-leads", "role": "leader",

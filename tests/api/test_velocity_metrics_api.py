@@ -11,7 +11,7 @@ from app.teams.models import Team
 from app.velocity.models import ComputeCost, MLModel
 from tests import factories
 from tests.api import bearer
-from tests.velocity.test_velocity_queries import model, seed
+from tests.velocity.test_velocity_queries import model_with_events, seed
 from tests.helpers import get_json
 
 PROBLEM = "application/problem+json"
@@ -134,8 +134,9 @@ def test_bad_periods_and_teams_are_refused_naming_the_parameter(client, db, url,
 def test_a_viewer_reads_its_own_teams_only(client, db, url):
     fraud = factories.make_team(db, slug="fraud")
     search = factories.make_team(db, slug="search")
-    model(db, fraud, "ours", ("ideated", "2026-01-01"), ("deployed", "2026-01-11"))
-    theirs = model(db, search, "theirs", ("ideated", "2026-01-01"), ("deployed", "2026-01-21"))
+    model_with_events(db, fraud, "ours", ("ideated", "2026-01-01"), ("deployed", "2026-01-11"))
+    theirs = model_with_events(db, search, "theirs", ("ideated", "2026-01-01"), ("deployed",
+                                                                                 "2026-01-21"))
     db.add(ComputeCost(model_id=theirs.id, month=date(2026, 1, 1), amount=D(5)))
     db.commit()
     headers = bearer(db, "viewer", teams=[fraud])

@@ -13,7 +13,7 @@ from app.core.routes import iter_app_routes
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Team, TeamPersona
 from tests import factories
-from tests.helpers import assert_field_error, login, page_csrf, soup_of
+from tests.helpers import assert_field_error, login, page_csrf, page_text, soup_of
 
 STRONG_PASSWORD = "a-long-enough-password"
 
@@ -76,7 +76,7 @@ def test_other_roles_are_refused_on_get_and_post(client, db, as_role, role):
     for path in SETTINGS_PAGES + ["/settings/teams/existing"]:
         response = client.get(path)
         assert response.status_code == 403, path
-        assert "may not manage settings" in response.text
+        assert "may not manage settings" in page_text(response)
     csrf = page_csrf(client, "/")  # a valid token: the refusal is about the role, not CSRF
     posts = {
         "/settings/teams": team_form(csrf, name="Sneaky", slug="sneaky"),
@@ -91,7 +91,7 @@ def test_other_roles_are_refused_on_get_and_post(client, db, as_role, role):
     for path, data in posts.items():
         response = client.post(path, data=data)
         assert response.status_code == 403, path
-        assert "may not manage settings" in response.text
+        assert "may not manage settings" in page_text(response)
     db.expire_all()
     assert team_count(db, slug="sneaky") == 0
     assert db.get(Team, team.id).is_archived is False
@@ -106,7 +106,7 @@ def test_post_without_csrf_token_is_refused_and_stores_nothing(client, db, as_ro
     del data["csrf_token"]
     response = client.post("/settings/teams", data=data)
     assert response.status_code == 403
-    assert "Reload the page" in response.text
+    assert "Reload the page" in page_text(response)
     response = client.post("/settings/users", data={"email": "nocsrf@example.com",
                                                     "password": STRONG_PASSWORD, "role": "pm"})
     assert response.status_code == 403
