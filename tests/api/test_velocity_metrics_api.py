@@ -135,8 +135,8 @@ def test_a_viewer_reads_its_own_teams_only(client, db, url):
     fraud = factories.make_team(db, slug="fraud")
     search = factories.make_team(db, slug="search")
     model_with_events(db, fraud, "ours", ("ideated", "2026-01-01"), ("deployed", "2026-01-11"))
-    theirs = model_with_events(db, search, "theirs", ("ideated", "2026-01-01"), ("deployed",
-                                                                                 "2026-01-21"))
+    theirs = model_with_events(db, search, "theirs", ("ideated", "2026-01-01"),
+                               ("deployed", "2026-01-21"))
     db.add(ComputeCost(model_id=theirs.id, month=date(2026, 1, 1), amount=D(5)))
     db.commit()
     headers = bearer(db, "viewer", teams=[fraud])

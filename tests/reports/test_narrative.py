@@ -16,7 +16,7 @@ from tests.reports.helpers import report
 MONEY = r"\$([\d,.]+)([KM]?)"
 
 
-def money(number: str, suffix: str) -> D:
+def amount_shown(number: str, suffix: str) -> D:
     return D(number.replace(",", "")) * {"": 1, "K": 1_000, "M": 1_000_000}[suffix]
 
 
@@ -25,7 +25,7 @@ def near_money(shown: tuple[str, str], value) -> bool:
     number, suffix = shown
     decimals = len(number.split(".")[1]) if "." in number else 0
     step = D(1).scaleb(-decimals) * {"": 1, "K": 1_000, "M": 1_000_000}[suffix]
-    return abs(money(number, suffix) - D(str(value))) <= step / 2 + D("0.005")
+    return abs(amount_shown(number, suffix) - D(str(value))) <= step / 2 + D("0.005")
 
 
 def rounds_to(shown: str, value, *, scale: int = 1) -> bool:

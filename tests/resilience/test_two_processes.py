@@ -47,7 +47,7 @@ def servers(tmp_path_factory) -> Iterator[tuple[Server, Server, str]]:
         drop_shared_schema(schema)
 
 
-def client() -> httpx.Client:
+def http_client() -> httpx.Client:
     return httpx.Client(timeout=10, follow_redirects=False)
 
 
@@ -59,7 +59,7 @@ def post_login(http: httpx.Client, server: Server, email: str, password: str) ->
 
 def test_a_session_opened_on_one_process_works_on_the_other(servers):
     a, b, _ = servers
-    with client() as http:
+    with http_client() as http:
         assert post_login(http, a, ADMIN, PASSWORD).status_code == 303
         page = http.get(f"{b.base}/")
         assert page.status_code == 200, page.text
@@ -74,7 +74,7 @@ def test_a_session_opened_on_one_process_works_on_the_other(servers):
 
 def test_a_csrf_token_from_one_process_is_accepted_by_the_other(servers):
     a, b, _ = servers
-    with client() as http:
+    with http_client() as http:
         assert post_login(http, a, ADMIN, PASSWORD).status_code == 303
         csrf = csrf_from(http.get(f"{a.base}/").text)  # minted by A (cookie and token)
         team = {"name": "Made on B", "slug": "made-on-b"}
@@ -86,7 +86,7 @@ def test_a_csrf_token_from_one_process_is_accepted_by_the_other(servers):
 
 def test_failed_logins_count_on_both_processes(servers):
     a, b, _ = servers
-    with client() as http:
+    with http_client() as http:
         for _ in range(5):
             assert post_login(http, a, TARGET, "wrong-password").status_code == 401
         refused = post_login(http, b, TARGET, PASSWORD)  # the right password, too late
@@ -99,7 +99,7 @@ def test_an_idempotency_key_used_on_one_process_replays_on_the_other(servers):
     a, b, token = servers
     auth = {"Authorization": f"Bearer {token}"}
     team = {"name": "Keyed", "slug": "keyed"}
-    with client() as http:
+    with http_client() as http:
         first = http.post(f"{a.base}/api/v1/teams", json=team,
                           headers=auth | {"Idempotency-Key": "team-keyed"})
         assert first.status_code == 201, first.text
@@ -122,7 +122,7 @@ def test_simultaneous_duplicates_on_both_processes_are_done_once(servers):
     a, b, token = servers
     auth = {"Authorization": f"Bearer {token}"}
     statuses: list[int] = []
-    with client() as http:
+    with http_client() as http:
         for n in range(5):
             team = {"name": f"Race {n}", "slug": f"race-{n}"}
             headers = auth | {"Idempotency-Key": f"race-{n}"}
