@@ -6,8 +6,8 @@ PostgreSQL, every database test runs there, and an unreachable server fails the 
 
 import os
 import uuid
-from decimal import Decimal
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from app.auth.service import principal_for_user
 from app.cli import app as cli_app
@@ -25,9 +26,6 @@ from app.core import clock
 from app.core.derived import rebuild_all
 from app.db import make_engine, make_sessionmaker
 from app.main import create_app
-
-from typer.testing import CliRunner
-
 from tests import factories
 from tests.helpers import login
 

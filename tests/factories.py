@@ -16,14 +16,14 @@ from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
 from app.auth.models import ApiToken, Role, SsoGroupMapping, User
+from app.auth.service import TOKEN_PREFIX, sha256
 from app.imports.models import ImportJob, ImportKind, ImportStatus
 from app.initiatives.models import Initiative, InitiativeLink
 from app.maturity.models import MaturityAnswer, MaturityAssessment
 from app.pain_points.models import Confirmation, PainPoint
+from app.teams.models import Persona, Stage, Team, TeamPersona
 from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
 from app.velocity.models import ComputeCost, LifecycleEvent, MLModel
-from app.auth.service import TOKEN_PREFIX, sha256
-from app.teams.models import Persona, Stage, Team, TeamPersona
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from app.velocity.models import MLModel
-
 from tests import factories
 
 PROBLEM = "application/problem+json"
