@@ -202,6 +202,6 @@ def datetime_local(moment: datetime) -> str:
 
 def all_of(answer: str) -> dict[str, str]:
     """Every capability of the maturity rubric answered `answer`."""
-    from app.maturity.rubric import RUBRIC
+    from app.maturity.rubric import load_rubric
 
-    return {key: answer for key in RUBRIC.keys()}
+    return {key: answer for key in load_rubric().keys()}
