@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from app.auth.models import LoginAttempt, UserSession
-from app.db import utcnow
+from app.core.clock import utcnow
 from tests import factories
 from tests.helpers import csrf_from, login, page_csrf, page_text, soup_of, text_at
 

@@ -20,7 +20,7 @@ from app.auth.models import Role, SsoGroupMapping, User, UserSession
 from app.auth.oidc import OidcClient
 from app.auth.sso import ClaimError, MappingRule, evaluate, parse_groups
 from app.config import Settings
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.main import create_app
 from tests import factories
 from tests.helpers import csrf_from, login, page_text, soup_of

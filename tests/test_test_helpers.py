@@ -173,7 +173,8 @@ BUILDERS = {"Team": "make_team", "Persona": "make_persona", "User": "make_user",
 
 
 def test_every_entity_has_a_builder():
-    from app.db import Base
+    import app.models  # noqa: F401  (every entity's mapper)
+    from app.core.orm import Base
     from tests import factories
 
     entities = {m.class_.__name__ for m in Base.registry.mappers}

@@ -16,12 +16,13 @@ from app.auth.service import principal_for_user
 from app.cli import app as cli_app
 from app.core import clock
 from app.core.csv_tools import MAX_BYTES, MAX_ROWS, ImportResult, RowError, parse_table
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.pain_points import csv_io, service
 from app.pain_points.csv_io import COLUMNS, EXPORT_COLUMNS, REQUIRED
 from app.pain_points.models import PainPoint
-from app.pain_points.queries import PainPointFilters, list_pain_points
-from app.templating import money
+from app.pain_points.measures import PainPointFilters
+from app.pain_points.queries import list_pain_points
+from app.web.templating import money
 from tests import factories
 from tests.helpers import cents, cli_import, csv_bytes, page_csrf, soup_of
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from app.db import make_engine
-from app.migrate import upgrade_to_head
+from app.ops.migrate import upgrade_to_head
 from tests import factories
 from tests.helpers import csrf_from, soup_of, text_at
 from tests.resilience import Server, drop_shared_schema, server_env, shared_database

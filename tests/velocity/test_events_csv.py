@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from app.auth.service import principal_for_user
 from app.core.csv_tools import RowError
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.velocity.csv_io import COLUMNS, import_events
 from app.velocity.models import LifecycleEvent, MLModel
 from tests import factories

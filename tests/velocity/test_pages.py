@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import event, select
 
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.velocity.models import ComputeCost, LifecycleEvent, MLModel
 from tests import factories
 from tests.helpers import count, datetime_local, page_csrf, soup_of, text_of
