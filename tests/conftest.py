@@ -5,26 +5,29 @@ PostgreSQL, every database test runs there, and an unreachable server fails the 
 """
 
 import os
-import re
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
-from app.config import PROJECT_ROOT, Settings
+from app.auth.service import principal_for_user
+from app.cli import app as cli_app
+from app.config import PROJECT_ROOT, Settings, get_settings
+from app.core import clock
 from app.core.derived import rebuild_all
-from app.db import make_engine
+from app.db import make_engine, make_sessionmaker
 from app.main import create_app
-
 from tests import factories
+from tests.helpers import login
 
 
 def test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -122,28 +125,6 @@ def client(app) -> Iterator[TestClient]:
         yield test_client
 
 
-def csrf_from(html: str) -> str:
-    soup = BeautifulSoup(html, "html.parser")
-    field = soup.find("input", attrs={"name": "csrf_token"})
-    if field is not None:
-        return field["value"]
-    match = re.search(r'"X-CSRF-Token": "([^"]+)"', html)
-    assert match, "page carries no CSRF token"
-    return match.group(1)
-
-
-def login(client: TestClient, email: str, password: str = factories.PASSWORD) -> TestClient:
-    page = client.get("/login")
-    response = client.post("/login", data={"email": email, "password": password,
-                                           "csrf_token": csrf_from(page.text), "next": "/"})
-    assert response.status_code == 303, response.text
-    return client
-
-
-def page_csrf(client: TestClient, path: str = "/") -> str:
-    return csrf_from(client.get(path).text)
-
-
 @pytest.fixture
 def as_role(client: TestClient, db: Session):
     """Logs the client in as a fresh user of `role` (member of `teams`); returns the user."""
@@ -159,3 +140,53 @@ def as_role(client: TestClient, db: Session):
 
 def is_postgres(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
+
+
+# --- fixtures many modules share -----------------------------------------------------------
+
+
+@pytest.fixture
+def fraud(db: Session):
+    """The fraud-detection team, with no one on it."""
+    return factories.make_team(db, name="Fraud detection", slug="fraud")
+
+
+@pytest.fixture
+def fraud_staffed(db: Session):
+    """The fraud team with 10 data scientists at an override of $120/h (default $110)."""
+    return factories.make_team(db, name="Fraud", slug="fraud",
+                               headcounts={"data-scientist": (10, Decimal("120"))})
+
+
+@pytest.fixture
+def search(db: Session):
+    return factories.make_team(db, name="Search", slug="search")
+
+
+@pytest.fixture
+def admin(db: Session):
+    """The principal of a fresh admin, for calling services and importers directly."""
+    return principal_for_user(factories.make_user(db, role="admin"))
+
+
+@pytest.fixture
+def fixed_today(request, monkeypatch):
+    """`clock.today()` answers the test module's TODAY."""
+    today = request.module.TODAY
+    monkeypatch.setattr(clock, "today", lambda: today)
+    return today
+
+
+@pytest.fixture
+def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
+    """A migrated SQLite file of the test's own (what the CLI commands open), a session on it."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("NORTHSTAR_DATABASE_URL", url)
+    get_settings.cache_clear()
+    migrated = CliRunner().invoke(cli_app, ["migrate"])
+    assert migrated.exit_code == 0, migrated.output
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as session:
+        yield session
+    engine.dispose()
+    get_settings.cache_clear()

@@ -2,13 +2,12 @@
 
 from datetime import timedelta
 
-from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
 from app.auth.models import LoginAttempt, UserSession
 from app.core.clock import utcnow
 from tests import factories
-from tests.conftest import csrf_from, login, page_csrf
+from tests.helpers import csrf_from, login, page_csrf, page_text, soup_of, text_at
 
 
 def test_login_then_home_shows_the_user(client, db):
@@ -17,7 +16,7 @@ def test_login_then_home_shows_the_user(client, db):
     login(client, user.email)
     page = client.get("/")
     assert page.status_code == 200
-    soup = BeautifulSoup(page.text, "html.parser")
+    soup = soup_of(page)
     assert soup.h1.text.strip() == "Overview"
     assert "Priya PM" in soup.select_one(".account .who").text
     nav = [a.text for a in soup.select("nav[aria-label=Main] a")]
@@ -31,7 +30,7 @@ def test_wrong_password_is_refused_with_a_generic_message(client, db):
     response = client.post("/login", data={"email": user.email, "password": "nope-nope-nope",
                                            "csrf_token": csrf_from(page.text)})
     assert response.status_code == 401
-    assert "Wrong email or password." in response.text
+    assert "Wrong email or password." in text_at(response, "#login-error")
     assert "northstar_session" not in response.cookies
     assert db.scalar(select(func.count()).select_from(UserSession)) == 0
 
@@ -41,7 +40,7 @@ def test_unknown_user_gets_the_same_message(client):
     response = client.post("/login", data={"email": "ghost@example.com", "password": "whatever-1",
                                            "csrf_token": csrf_from(page.text)})
     assert response.status_code == 401
-    assert "Wrong email or password." in response.text
+    assert "Wrong email or password." in text_at(response, "#login-error")
 
 
 def test_login_form_without_csrf_token_is_refused(client, db):
@@ -50,7 +49,7 @@ def test_login_form_without_csrf_token_is_refused(client, db):
     client.get("/login")
     response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
     assert response.status_code == 403
-    assert "Reload the page" in response.text
+    assert "Reload the page" in page_text(response)
     assert db.scalar(select(func.count()).select_from(UserSession)) == 0
 
 
@@ -128,7 +127,7 @@ def test_failed_logins_are_rate_limited_per_account(client, db, settings):
     response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD,
                                            "csrf_token": token})
     assert response.status_code == 429
-    assert "Too many failed sign-ins" in response.text
+    assert "Too many failed sign-ins" in text_at(response, "#login-error")
     assert int(response.headers["Retry-After"]) > 0
     assert db.scalar(select(func.count()).select_from(UserSession)) == 0
     failures = db.scalar(select(func.count()).where(LoginAttempt.succeeded.is_(False)))

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from app.auth.models import ApiToken
 from app.pain_points.models import PainPoint
 from tests import factories
-from tests.conftest import login, page_csrf
+from tests.helpers import login, page_csrf
 
 
 def _admin_browser(client, db):

@@ -22,7 +22,7 @@ from app.maturity.service import create_assessment
 from app.ml_models.models import LifecycleEvent, MLModel
 from app.value.models import Kpi
 from tests import factories
-from tests.conftest import login, page_csrf
+from tests.helpers import login, page_csrf
 from tests.test_routes_protected import PUBLIC, _permission_of
 
 ROLES = ["admin", "pm", "leader", "viewer"]

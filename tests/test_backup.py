@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import (
     Column, Engine, Interval, MetaData, PickleType, Table, func, select, text,
@@ -52,7 +51,8 @@ from app.pain_points.models import PainPoint
 from app.settings.models import OrgSettings
 from app.teams.models import Team
 from tests import factories
-from tests.conftest import csrf_from, drop_schema, is_postgres, isolated_engine
+from tests.conftest import drop_schema, is_postgres, isolated_engine
+from tests.helpers import csrf_from, soup_of
 
 DEMO_PASSWORD = "demo-password-123"
 # With no PostgreSQL URL configured: the maintenance database every server has (a fresh clone
@@ -105,7 +105,7 @@ def ensure_postgres_database(url: str) -> None:
         server.dispose()
 
 
-def invoke(database_url: str, *args: str):
+def invoke_on(database_url: str, *args: str):
     """The CLI against `database_url`, as an operator would run it."""
     get_settings.cache_clear()
     try:
@@ -228,15 +228,15 @@ def serve_traffic(client: TestClient, token: str, tmp: Path, url: str) -> None:
         if "updates itself" not in shown:
             break
         time.sleep(0.5)
-    assert "Imported 1,001 pain points" in BeautifulSoup(shown, "html.parser").get_text(), shown
+    assert "Imported 1,001 pain points" in soup_of(shown).get_text(), shown
     client.post("/logout", data={"csrf_token": csrf})
 
     events = tmp / "events.csv"
     events.write_text("team,model,type,occurred_at,version,source,external_id\n"
                       f"fraud-detection,Imported model,ideated,{today - timedelta(days=9)}"
                       "T08:00:00Z,,csv,imp-1\n")
-    ok(invoke(url, "import", "events", str(events), "--as-email", DEMO_USERS[0].email))
-    ok(invoke(url, "sso", "map", "--group", "ml-pms", "--role", "pm", "--team", "ranking"))
+    ok(invoke_on(url, "import", "events", str(events), "--as-email", DEMO_USERS[0].email))
+    ok(invoke_on(url, "sso", "map", "--group", "ml-pms", "--role", "pm", "--team", "ranking"))
 
 
 # --- what must survive ------------------------------------------------------------------------
@@ -371,9 +371,9 @@ def trip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trip]:
     sqlite_url = f"sqlite:///{tmp / 'restored.db'}"
     first, second = tmp / "from-postgres.jsonl.gz", tmp / "from-sqlite.jsonl.gz"
     try:
-        ok(invoke(source_url, "migrate"))
-        ok(invoke(source_url, "demo", "--password", DEMO_PASSWORD))
-        token = ok(invoke(source_url, "tokens", "create", "--email", DEMO_USERS[0].email,
+        ok(invoke_on(source_url, "migrate"))
+        ok(invoke_on(source_url, "demo", "--password", DEMO_PASSWORD))
+        token = ok(invoke_on(source_url, "tokens", "create", "--email", DEMO_USERS[0].email,
                           "--name", "ci — déploiement")).strip().splitlines()[-1]
         with app_client(source_url, tmp) as client:
             serve_traffic(client, token, tmp, source_url)
@@ -382,12 +382,12 @@ def trip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trip]:
         expected_api = api_figures(source_url, token, tmp)
         counts = row_counts(source)
 
-        ok(invoke(source_url, "backup", str(first)))
-        ok(invoke(sqlite_url, "migrate"))
-        ok(invoke(sqlite_url, "restore", str(first)))
-        ok(invoke(sqlite_url, "backup", str(second)))
-        ok(invoke(target_url, "migrate"))
-        ok(invoke(target_url, "restore", str(second)))
+        ok(invoke_on(source_url, "backup", str(first)))
+        ok(invoke_on(sqlite_url, "migrate"))
+        ok(invoke_on(sqlite_url, "restore", str(first)))
+        ok(invoke_on(sqlite_url, "backup", str(second)))
+        ok(invoke_on(target_url, "migrate"))
+        ok(invoke_on(target_url, "restore", str(second)))
         yield Trip(source, target, target_url, make_engine(sqlite_url), sqlite_url, tmp, first,
                    second, token, expected_overview, expected_api, counts)
     finally:
@@ -522,7 +522,7 @@ def _snapshot(engine: Engine) -> tuple[dict[str, int], str]:
 def test_a_database_with_data_is_refused_without_force(trip, target):
     engine, url = getattr(trip, target), getattr(trip, f"{target}_url")
     before = _snapshot(engine)
-    result = invoke(url, "restore", str(trip.first_dump))
+    result = invoke_on(url, "restore", str(trip.first_dump))
     assert result.exit_code == 2, result.output
     assert "error: the database is not empty" in result.stderr
     assert "--force" in result.stderr
@@ -545,7 +545,7 @@ def test_a_backup_of_another_schema_revision_is_refused(trip):
     dump = _rewritten(trip.first_dump, trip.tmp / "old.jsonl.gz",
                       lambda lines: _header(lines, alembic_revision="0000_older"))
     before = _snapshot(trip.postgres)
-    result = invoke(trip.postgres_url, "restore", "--force", str(dump))
+    result = invoke_on(trip.postgres_url, "restore", "--force", str(dump))
     assert result.exit_code == 2, result.output
     assert "revision 0000_older" in result.stderr and f"revision {head_revision()}" in result.stderr
     assert _snapshot(trip.postgres) == before
@@ -555,7 +555,7 @@ def test_a_backup_of_a_newer_format_is_refused(trip):
     dump = _rewritten(trip.first_dump, trip.tmp / "newer.jsonl.gz",
                       lambda lines: _header(lines, version=backup.FORMAT_VERSION + 1))
     before = _snapshot(trip.sqlite)
-    result = invoke(trip.sqlite_url, "restore", "--force", str(dump))
+    result = invoke_on(trip.sqlite_url, "restore", "--force", str(dump))
     assert result.exit_code == 2, result.output
     assert f"format version {backup.FORMAT_VERSION + 1}, newer than this Northstar" in result.stderr
     assert _snapshot(trip.sqlite) == before
@@ -569,7 +569,7 @@ def test_a_restore_that_fails_half_way_leaves_the_target_untouched(trip, target)
     dump = _rewritten(trip.first_dump, trip.tmp / f"truncated-{target}.jsonl.gz",
                       lambda lines: lines[: len(lines) * 9 // 10])
     before = _snapshot(engine)
-    result = invoke(url, "restore", "--force", str(dump))
+    result = invoke_on(url, "restore", "--force", str(dump))
     assert result.exit_code == 2, result.output
     assert "truncated" in result.stderr
     assert _snapshot(engine) == before
@@ -580,7 +580,7 @@ def test_a_file_cut_in_the_middle_of_its_compressed_bytes_is_refused(trip):
     data = trip.first_dump.read_bytes()
     cut.write_bytes(data[: len(data) // 2])
     before = _snapshot(trip.sqlite)
-    result = invoke(trip.sqlite_url, "restore", "--force", str(cut))
+    result = invoke_on(trip.sqlite_url, "restore", "--force", str(cut))
     assert result.exit_code == 2, result.output
     assert "truncated" in result.stderr
     assert _snapshot(trip.sqlite) == before
@@ -610,7 +610,7 @@ def test_a_damaged_row_or_manifest_is_refused(trip):
     for name, edit, message in (("value", bad_value, "cannot be read"),
                                 ("manifest", bad_manifest, "manifest does not match")):
         dump = _rewritten(trip.first_dump, trip.tmp / f"bad-{name}.jsonl.gz", edit)
-        result = invoke(trip.sqlite_url, "restore", "--force", str(dump))
+        result = invoke_on(trip.sqlite_url, "restore", "--force", str(dump))
         assert result.exit_code == 2, result.output
         assert message in result.stderr, result.stderr
     assert _snapshot(trip.sqlite) == before
@@ -619,19 +619,19 @@ def test_a_damaged_row_or_manifest_is_refused(trip):
 def test_a_file_that_is_not_a_backup_is_refused(trip, tmp_path):
     plain = tmp_path / "notes.txt"
     plain.write_text("hello\n")
-    result = invoke(trip.sqlite_url, "restore", str(plain))
+    result = invoke_on(trip.sqlite_url, "restore", str(plain))
     assert result.exit_code == 2
     assert result.stderr.startswith("error: file: ")
 
 
 def test_restore_needs_a_migrated_database(trip, tmp_path):
-    result = invoke(f"sqlite:///{tmp_path / 'blank.db'}", "restore", str(trip.first_dump))
+    result = invoke_on(f"sqlite:///{tmp_path / 'blank.db'}", "restore", str(trip.first_dump))
     assert result.exit_code == 1
     assert "northstar migrate" in result.stderr
 
 
 def test_backup_refuses_a_missing_folder(trip, tmp_path):
-    result = invoke(trip.sqlite_url, "backup", str(tmp_path / "nowhere" / "b.jsonl.gz"))
+    result = invoke_on(trip.sqlite_url, "backup", str(tmp_path / "nowhere" / "b.jsonl.gz"))
     assert result.exit_code == 2
     assert "error: file: the folder" in result.stderr
 
@@ -680,7 +680,7 @@ def test_force_replaces_everything(trip):
         factories.make_pain_point(session, team, title="Only in the target")
         session.get(OrgSettings, 1).currency = "GBP"
         session.commit()
-    result = invoke(trip.sqlite_url, "restore", "--force", str(trip.second_dump))
+    result = invoke_on(trip.sqlite_url, "restore", "--force", str(trip.second_dump))
     assert "Restored" in ok(result)
     with make_sessionmaker(trip.sqlite)() as session:
         assert session.scalar(select(func.count()).select_from(PainPoint).where(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -23,6 +23,7 @@ from app.ml_models.models import LifecycleEvent, MLModel
 from app.pain_points.models import PainPoint
 from app.teams.models import Team
 from tests import factories
+from tests.helpers import count
 
 PASSWORD = "a-long-enough-password"
 runner = CliRunner()
@@ -55,11 +56,6 @@ def migrated(database_url: str) -> str:
     result = invoke("migrate")
     assert result.exit_code == 0, result.output
     return database_url
-
-
-def count(session: Session, entity) -> int:
-    session.expire_all()
-    return session.scalar(select(func.count()).select_from(entity))
 
 
 def test_migrate_reaches_the_head_and_says_so(database_url):

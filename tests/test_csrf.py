@@ -4,7 +4,7 @@ from fastapi.testclient import TestClient
 
 from app.teams.models import Team
 from tests import factories
-from tests.conftest import csrf_from, login, page_csrf
+from tests.helpers import csrf_from, login, page_csrf
 
 
 def _team_form(csrf: str, slug: str) -> dict:

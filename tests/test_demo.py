@@ -26,6 +26,8 @@ from app.maturity.scoring import score
 from app.ml_models.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
 from app.pain_points.models import PainPoint
 from app.teams.models import Persona, Stage, Team, TeamPersona
+from app.ml_models.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
+from tests.helpers import count
 
 TODAY = date(2026, 11, 29)
 PASSWORD = "demo-password-123"
@@ -36,10 +38,6 @@ MIDNIGHT = datetime.combine(TODAY, time.min, UTC)
 def demo(db: Session):
     # argon2 hashes four passwords: ~1-2 s, so only the tests that need the data load it.
     return load_demo(db, today=TODAY, password=PASSWORD)
-
-
-def count(db: Session, entity) -> int:
-    return db.scalar(select(func.count()).select_from(entity))
 
 
 def table_counts(db: Session) -> dict[str, int]:

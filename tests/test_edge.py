@@ -18,25 +18,19 @@ from app.cli import SERVE_OPTIONS
 from app.config import PROJECT_ROOT
 from app.web.edge import parse_trusted_proxies
 from app.main import create_app
-from tests.conftest import csrf_from
+from tests.helpers import csrf_from, free_port
 
 SLOW_CLIENTS = 50
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def live_server(settings, engine):
+def uvicorn_server(settings, engine):
     """The app under a real uvicorn (the options `northstar serve` uses), with a request gate
     of two slots so that two stalled requests would be enough to starve it."""
     settings = settings.model_copy(update={"db_pool_size": 2, "db_max_overflow": 0,
                                            "body_total_seconds": 60})
     app = create_app(settings, engine=engine)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="on", **SERVE_OPTIONS))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -50,8 +44,8 @@ def live_server(settings, engine):
     thread.join(10)
 
 
-def test_fifty_slow_body_clients_do_not_starve_a_normal_client(live_server):
-    base, port = live_server
+def test_fifty_slow_body_clients_do_not_starve_a_normal_client(uvicorn_server):
+    base, port = uvicorn_server
     slow: list[socket.socket] = []
     stop = threading.Event()
     for _ in range(SLOW_CLIENTS):
@@ -90,8 +84,8 @@ def test_fifty_slow_body_clients_do_not_starve_a_normal_client(live_server):
             conn.close()
 
 
-def test_a_body_over_the_limit_is_answered_413(live_server, settings):
-    base, _ = live_server
+def test_a_body_over_the_limit_is_answered_413(uvicorn_server, settings):
+    base, _ = uvicorn_server
     too_big = settings.max_body_bytes + 1
     with httpx.Client(base_url=base, timeout=5) as client:
         response = client.post("/api/v1/teams", content=b"{" + b" " * too_big + b"}",
@@ -104,7 +98,7 @@ def test_a_body_over_the_limit_is_answered_413(live_server, settings):
 def test_a_client_that_stops_sending_its_body_gets_408(settings, engine):
     settings = settings.model_copy(update={"body_idle_seconds": 0.3})
     app = create_app(settings, engine=engine)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            **SERVE_OPTIONS))
     thread = threading.Thread(target=server.run, daemon=True)

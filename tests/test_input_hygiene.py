@@ -17,7 +17,6 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 import httpx
 import pytest
 import uvicorn
-from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
 from app.auth.models import ApiToken, User
@@ -32,7 +31,7 @@ from app.pain_points.models import PainPoint
 from app.teams.models import Team
 from tests import factories
 from tests.api import bearer
-from tests.conftest import csrf_from, login
+from tests.helpers import csrf_from, login, soup_of
 
 PROBLEM = "application/problem+json"
 NUL = "a\x00b"
@@ -109,7 +108,7 @@ def test_a_csv_import_names_the_row_and_field(client, db, as_role):
     response = client.post("/pain-points/import", data={"csrf_token": csrf},
                            files={"file": ("p.csv", data, "text/csv")})
     assert response.status_code == 422, response.text
-    table = BeautifulSoup(response.text, "html.parser").find("table", id="import-errors")
+    table = soup_of(response).find("table", id="import-errors")
     cells = [[td.get_text(" ", strip=True) for td in tr.find_all("td")]
              for tr in table.find_all("tr") if tr.find("td")]
     assert [c[:2] for c in cells] == [["2", "title"], ["3", "hours_low"]], cells
@@ -146,7 +145,7 @@ def test_the_examples_that_answered_500(client, db, as_role):
     signed = client.post("/login", data={"email": "pm\x00@example.com", "password": "x",
                                          "csrf_token": csrf_from(page.text), "next": "/"})
     assert signed.status_code == 422
-    assert "email" in BeautifulSoup(signed.text, "html.parser").get_text()
+    assert "email" in soup_of(signed).get_text()
 
     as_role("admin")
     assert client.get("/settings/users/2147483648").status_code == 404
@@ -169,12 +168,12 @@ def test_a_pasted_control_character_in_a_form_highlights_the_field(client, db, a
     db.commit()
     as_role("pm", teams=[team])
     page = client.get(f"/pain-points/{pain_point.id}/edit")
-    form = BeautifulSoup(page.text, "html.parser").find(
+    form = soup_of(page).find(
         "form", attrs={"action": f"/pain-points/{pain_point.id}"})
     response = client.post(form["action"], data=form_values(form) | {
         "title": "Slow\x0bbuilds", "description": "first line\nsecond line"})
     assert response.status_code == 422
-    soup = BeautifulSoup(response.text, "html.parser")
+    soup = soup_of(response)
     title = soup.find(attrs={"name": "title"})
     assert title.get("aria-invalid") == "true"
     assert "control character U+000B" in soup.get_text()
@@ -189,12 +188,12 @@ def test_clearing_observed_since_on_the_edit_form_is_a_field_error(client, db, a
     db.commit()
     as_role("pm", teams=[team])
     page = client.get(f"/pain-points/{pain_point.id}/edit")
-    form = BeautifulSoup(page.text, "html.parser").find(
+    form = soup_of(page).find(
         "form", attrs={"action": f"/pain-points/{pain_point.id}"})
     data = form_values(form) | {"observed_since": ""}
     response = client.post(form["action"], data=data)
     assert response.status_code == 422, response.text[:300]
-    soup = BeautifulSoup(response.text, "html.parser")
+    soup = soup_of(response)
     field = soup.find(attrs={"name": "observed_since"})
     assert field is not None and field.get("aria-invalid") == "true", field
     db.refresh(pain_point)
@@ -307,7 +306,7 @@ def query_names(route, html: str, path: str) -> set[str]:
             yield from declared(dependency)
 
     names.update(declared(route.dependant))
-    soup = BeautifulSoup(html, "html.parser")
+    soup = soup_of(html)
     for form in soup.find_all("form"):
         if (form.get("method") or "get").lower() == "get":
             names.update(f.get("name") for f in form.find_all(["input", "select"])
@@ -320,7 +319,7 @@ def query_names(route, html: str, path: str) -> set[str]:
 
 
 @pytest.fixture
-def demo(db):
+def demo_rows(db):
     load_demo(db, today=date(2026, 11, 30), password="fuzz-demo-password")
     db.add(ImportJob(kind=ImportKind.pain_points, status=ImportStatus.done, filename="p.csv"))
     db.commit()
@@ -328,15 +327,15 @@ def demo(db):
 
 
 @pytest.mark.parametrize("role", ["admin", "viewer"])
-def test_every_page_survives_fuzzed_path_and_query_parameters(app, client, db, demo, role):
-    team = db.get(Team, db.scalar(select(Team.id).where(Team.slug == demo["team"])))
+def test_every_page_survives_fuzzed_path_and_query_parameters(app, client, db, demo_rows, role):
+    team = db.get(Team, db.scalar(select(Team.id).where(Team.slug == demo_rows["team"])))
     user = factories.make_user(db, role=role, teams=[team])
     db.commit()
     login(client, user.email)
     routes = {route.path: route for route in ui_routes(app) if "GET" in route.methods}
     requests, failures = 0, []
     for template, route in routes.items():
-        page = re.sub(r"\{([^}]+)\}", lambda m: demo[m.group(1)], template)
+        page = re.sub(r"\{([^}]+)\}", lambda m: demo_rows[m.group(1)], template)
         first = client.get(page)
         if first.status_code >= 500:
             failures.append(f"{page}: {first.status_code}")
@@ -349,7 +348,7 @@ def test_every_page_survives_fuzzed_path_and_query_parameters(app, client, db, d
         for parameter in re.findall(r"\{([^}]+)\}", template):
             for bad in PATH_VALUES:
                 url = re.sub(r"\{([^}]+)\}", lambda m, p=parameter, b=bad: b if m.group(1) == p
-                             else demo[m.group(1)], template)
+                             else demo_rows[m.group(1)], template)
                 response = client.get(url)
                 requests += 1
                 if response.status_code >= 500 or (
@@ -359,13 +358,13 @@ def test_every_page_survives_fuzzed_path_and_query_parameters(app, client, db, d
     assert requests > 300
 
 
-def test_every_form_survives_bad_and_cleared_fields(app, client, db, demo):
+def test_every_form_survives_bad_and_cleared_fields(app, client, db, demo_rows):
     admin = factories.make_user(db, role="admin")
     db.commit()
     login(client, admin.email)
     forms: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {}
-    for page in concrete_pages(app, demo):
-        soup = BeautifulSoup(client.get(page).text, "html.parser")
+    for page in concrete_pages(app, demo_rows):
+        soup = soup_of(client.get(page))
         for form in soup.find_all("form"):
             if (form.get("method") or "get").lower() != "post" or form.find(
                     "input", attrs={"type": "file"}):
@@ -467,7 +466,7 @@ def test_user_and_token_names_refuse_control_characters(client, db, as_role):
         "csrf_token": csrf, "email": "new@example.com", "name": "Ann\x07", "role": "viewer",
         "password": "a-long-enough-password"})
     assert response.status_code == 422
-    field = BeautifulSoup(response.text, "html.parser").find(attrs={"name": "name"})
+    field = soup_of(response).find(attrs={"name": "name"})
     assert field.get("aria-invalid") == "true"
     assert db.scalar(select(func.count()).select_from(User).where(
         User.email == "new@example.com")) == 0

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from bs4 import BeautifulSoup
 
 from app.initiatives.models import Initiative
 from app.ml_models.models import MLModel
@@ -15,7 +14,7 @@ from app.settings.models import ORG_SETTINGS_ID, OrgSettings
 from app.teams.models import Team
 from tests import factories
 from tests.api import bearer
-from tests.conftest import login
+from tests.helpers import login, soup_of
 
 
 @dataclass
@@ -107,7 +106,7 @@ def entity(request):
 
 
 @pytest.fixture
-def setup(db, entity):
+def team_and_row(db, entity):
     team = factories.make_team(db, name="Fraud ML", slug="fraud-ml",
                                headcounts={"data-scientist": 4})
     obj = entity.make(db, team)
@@ -120,8 +119,8 @@ def _stored(db, obj):
     return db.get(type(obj), obj.id)
 
 
-def test_api_needs_the_version_and_refuses_a_stale_one(client, db, entity, setup):
-    team, obj = setup
+def test_api_needs_the_version_and_refuses_a_stale_one(client, db, entity, team_and_row):
+    team, obj = team_and_row
     headers = bearer(db, "admin")
     url = entity.api_url(obj)
     before = entity.read(_stored(db, obj))
@@ -151,14 +150,14 @@ def test_api_needs_the_version_and_refuses_a_stale_one(client, db, entity, setup
     assert entity.read(stored) != before and stored.version == 2
 
 
-def test_a_stale_form_save_is_refused_and_shows_both_versions(client, db, entity, setup):
-    team, obj = setup
+def test_a_stale_form_save_is_refused_and_shows_both_versions(client, db, entity, team_and_row):
+    team, obj = team_and_row
     admin = factories.make_user(db, role="admin", teams=[team])
     db.commit()
     login(client, admin.email)
 
     # Two people open the form at version 1.
-    page = BeautifulSoup(client.get(entity.form_url(obj)).text, "html.parser")
+    page = soup_of(client.get(entity.form_url(obj)))
     form = page.find("form", action=entity.post_url(obj))
     csrf = form.find("input", attrs={"name": "csrf_token"})["value"]
     version = form.find("input", attrs={"name": "version"})["value"]
@@ -171,7 +170,7 @@ def test_a_stale_form_save_is_refused_and_shows_both_versions(client, db, entity
     second = client.post(entity.post_url(obj), data=entity.form(entity.your_value) | {
         "csrf_token": csrf, "version": version})
     assert second.status_code == 409
-    soup = BeautifulSoup(second.text, "html.parser")
+    soup = soup_of(second)
     notice = soup.find(attrs={"data-testid": "conflict"})
     assert "Not saved" in notice.get_text()
     assert "now version 2" in notice.get_text()
@@ -194,12 +193,12 @@ def test_a_stale_form_save_is_refused_and_shows_both_versions(client, db, entity
     assert entity.read(_stored(db, obj)) == entity.your_value
 
 
-def test_a_form_without_a_version_saves_nothing(client, db, entity, setup):
-    team, obj = setup
+def test_a_form_without_a_version_saves_nothing(client, db, entity, team_and_row):
+    team, obj = team_and_row
     admin = factories.make_user(db, role="admin", teams=[team])
     db.commit()
     login(client, admin.email)
-    page = BeautifulSoup(client.get(entity.form_url(obj)).text, "html.parser")
+    page = soup_of(client.get(entity.form_url(obj)))
     csrf = page.find("input", attrs={"name": "csrf_token"})["value"]
     before = entity.read(_stored(db, obj))
     response = client.post(entity.post_url(obj), data=entity.form(entity.your_value) | {

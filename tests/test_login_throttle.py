@@ -12,7 +12,7 @@ from app.auth import service
 from app.auth.models import LoginAttempt, User
 from app.core.clock import utcnow
 from tests import factories
-from tests.conftest import csrf_from
+from tests.helpers import csrf_from, text_at
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_growing_delays_then_the_right_password_gets_in(app, db, settings, clock
         assert waits == [2, 4, 8]
         refused = _sign_in(browser, owner.email, factories.PASSWORD)
         assert refused.status_code == 429
-        assert "Try again in 16 seconds" in refused.text
+        assert "Try again in 16 seconds" in text_at(refused, "#login-error")
         clock(16)
         assert _sign_in(browser, owner.email, factories.PASSWORD).status_code == 303
     # A refused try checks no password and is not counted.
@@ -117,7 +117,7 @@ def test_email_is_one_key_for_users_created_in_the_ui_and_the_cli(client, db, en
                                                                  monkeypatch, settings):
     admin = factories.make_user(db, role="admin")
     db.commit()
-    from tests.conftest import login, page_csrf
+    from tests.helpers import login, page_csrf
 
     login(client, admin.email)
     response = client.post("/settings/users", data={

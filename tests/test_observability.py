@@ -17,7 +17,7 @@ LATENCY = "northstar_http_request_duration_seconds"
 
 
 @pytest.fixture
-def local(app) -> Iterator[TestClient]:
+def loopback(app) -> Iterator[TestClient]:
     """A client calling from the loopback address, as a scraper on the same machine."""
     with TestClient(app, client=("127.0.0.1", 50000), follow_redirects=False) as test_client:
         yield test_client
@@ -120,15 +120,16 @@ def test_json_logging_is_configured_only_where_nothing_else_is(monkeypatch):
 # --- /metrics -------------------------------------------------------------------------------
 
 
-def test_metrics_show_latency_by_route_template_and_the_pool(local, db):
+def test_metrics_show_latency_by_route_template_and_the_pool(loopback, db):
     headers = bearer(db, "admin")
     team = factories.make_team(db)
     first, second = factories.make_pain_point(db, team), factories.make_pain_point(db, team)
     db.commit()
     for pain_point in (first, second):
-        assert local.get(f"/api/v1/pain-points/{pain_point.id}", headers=headers).status_code == 200
-    assert local.get("/no/such/page/123").status_code == 404
-    response = local.get("/metrics")
+        assert loopback.get(f"/api/v1/pain-points/{pain_point.id}",
+                            headers=headers).status_code == 200
+    assert loopback.get("/no/such/page/123").status_code == 404
+    response = loopback.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=")
     found = samples(response.text)
@@ -152,23 +153,24 @@ def test_metrics_show_latency_by_route_template_and_the_pool(local, db):
     assert pool["northstar_db_pool_overflow"] >= 0
 
 
-def test_a_page_route_is_labelled_by_its_template(local):
-    local.get("/pain-points/31337")  # not signed in: a redirect, still that route
-    found = samples(local.get("/metrics").text)
+def test_a_page_route_is_labelled_by_its_template(loopback):
+    loopback.get("/pain-points/31337")  # not signed in: a redirect, still that route
+    found = samples(loopback.get("/metrics").text)
     one(found, f"{LATENCY}_count", route="/pain-points/{pain_point_id}", method="GET",
         status="303")
 
 
-def test_without_a_token_metrics_are_for_loopback_clients_only(client, local):
+def test_without_a_token_metrics_are_for_loopback_clients_only(client, loopback):
     refused = client.get("/metrics")  # TestClient's default client address is not loopback
     assert refused.status_code == 403
+    assert "text/plain" in refused.headers["content-type"]
     assert "NORTHSTAR_METRICS_TOKEN" in refused.text
-    assert local.get("/metrics").status_code == 200
+    assert loopback.get("/metrics").status_code == 200
 
 
-def test_with_a_token_metrics_need_it_from_everyone(app, client, local):
+def test_with_a_token_metrics_need_it_from_everyone(app, client, loopback):
     app.state.settings.metrics_token = "scrape-secret-123"
-    for caller in (client, local):
+    for caller in (client, loopback):
         assert caller.get("/metrics").status_code == 401
         wrong = caller.get("/metrics", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
@@ -176,3 +178,4 @@ def test_with_a_token_metrics_need_it_from_everyone(app, client, local):
                           ).status_code == 401
         allowed = caller.get("/metrics", headers={"Authorization": "Bearer scrape-secret-123"})
         assert allowed.status_code == 200 and LATENCY in allowed.text
+        assert "text/plain" in allowed.headers["content-type"]

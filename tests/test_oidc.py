@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from bs4 import BeautifulSoup
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 from sqlalchemy import func, select, update
@@ -24,7 +23,7 @@ from app.config import Settings
 from app.core.clock import utcnow
 from app.main import create_app
 from tests import factories
-from tests.conftest import csrf_from, login
+from tests.helpers import csrf_from, login, page_text, soup_of
 
 ISSUER = "https://idp.example.test/realms/acme"
 CLIENT_ID = "northstar"
@@ -105,10 +104,6 @@ def mapped(db):
     return {"fraud": fraud, "risk": risk}
 
 
-def soup(response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
-
-
 def start(client, provider: FakeProvider, next_path: str = "/pain-points") -> str:
     """Clicks "Sign in with …"; returns the state the provider would send back."""
     page = client.get("/login")
@@ -132,7 +127,7 @@ def callback(client, state: str | None, **extra):
 
 
 def refusal(response) -> str:
-    alert = soup(response).find(id="sso-refusal")
+    alert = soup_of(response).find(id="sso-refusal")
     assert alert is not None, response.text
     return alert.get_text(strip=True)
 
@@ -159,7 +154,7 @@ def test_first_sign_in_creates_the_user_with_role_and_teams_and_lands_on_next(
     db.refresh(user, ["teams"])
     assert [t.slug for t in user.teams] == ["fraud"]
     assert user.password_hash == ""  # no password: it cannot sign in with one
-    page = soup(client.get("/pain-points"))
+    page = soup_of(client.get("/pain-points"))
     assert page.select_one(".who .role").get_text(strip=True) == "pm"
     entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "login")).all()[-1]
     assert entry.after == {"via": "sso", "role": "pm", "groups": ["fraud-pms"]}
@@ -341,15 +336,15 @@ def test_an_unusable_provider_is_announced_and_password_login_still_works(
     db.commit()
     with caplog.at_level(logging.WARNING, logger="northstar.sso"):
         page = client.get("/login")
-    alert = soup(page).find(id="sso-error")
+    alert = soup_of(page).find(id="sso-error")
     assert alert is not None and "unavailable" in alert.get_text()
-    button = soup(page).find("button", string="Sign in with Acme SSO")
+    button = soup_of(page).find("button", string="Sign in with Acme SSO")
     assert button.has_attr("disabled")
     expected = "cannot read" if problem == "unreachable" else "names issuer"
     assert any(expected in r.getMessage() for r in caplog.records), caplog.text
     response = client.post("/auth/oidc/login", data={"csrf_token": csrf_from(page.text)})
     assert response.status_code == 503
-    assert "unavailable" in soup(response).find(id="sso-error").get_text()
+    assert "unavailable" in soup_of(response).find(id="sso-error").get_text()
     login(client, user.email)
     assert client.get("/pain-points").status_code == 200
 
@@ -360,7 +355,7 @@ def test_sso_pages_are_absent_when_sso_is_not_configured(settings, engine, sessi
     application.state.sessionmaker = session_factory
     with TestClient(application, follow_redirects=False) as plain:
         page = plain.get("/login")
-        assert soup(page).find(attrs={"data-testid": "sso-form"}) is None
+        assert soup_of(page).find(attrs={"data-testid": "sso-form"}) is None
         assert plain.get("/auth/oidc/callback?state=x&code=y").status_code == 404
 
 
@@ -380,13 +375,14 @@ def test_with_password_login_off_only_break_glass_admins_use_a_password(
     db.commit()
     with TestClient(application, follow_redirects=False) as client:
         page = client.get("/login")
-        folded = soup(page).find("details")
+        folded = soup_of(page).find("details")
         assert "break-glass" in folded.find("summary").get_text()
         assert folded.find("input", attrs={"name": "password"}) is not None
         response = client.post("/login", data={"email": pm.email, "password": factories.PASSWORD,
                                                "csrf_token": csrf_from(page.text)})
         assert response.status_code == 403
-        assert "Password sign-in is turned off" in soup(response).find(id="login-error").get_text()
+        refusal = soup_of(response).find(id="login-error").get_text()
+        assert "Password sign-in is turned off" in refusal
         assert client.get("/pain-points").status_code == 303
         login(client, admin.email)
         assert client.get("/settings").status_code == 200
@@ -400,13 +396,13 @@ def test_admin_maps_and_unmaps_a_group_on_the_settings_page(client, db, as_role)
     db.commit()
     as_role("admin")
     page = client.get("/settings/sso")
-    assert "Register this redirect URI" in page.text
-    assert soup(page).find(string="http://testserver/auth/oidc/callback") is not None
+    assert "Register this redirect URI" in page_text(page)
+    assert soup_of(page).find(string="http://testserver/auth/oidc/callback") is not None
     response = client.post("/settings/sso", data={
         "csrf_token": csrf_from(page.text), "group": "ml-leads", "role": "leader",
         "teams": ["ml-platform"]})
     assert response.status_code == 303
-    row = soup(client.get("/settings/sso")).find("tr", attrs={"data-group": "ml-leads"})
+    row = soup_of(client.get("/settings/sso")).find("tr", attrs={"data-group": "ml-leads"})
     assert [td.get_text(strip=True) for td in row.find_all("td")[:3]] == [
         "ml-leads", "leader", "ML platform"]
     mapping = db.scalar(select(SsoGroupMapping).where(SsoGroupMapping.group_name == "ml-leads"))
@@ -432,7 +428,7 @@ def test_a_bad_mapping_is_refused_field_by_field_and_stores_nothing(client, db, 
         "csrf_token": csrf_from(page.text), "group": "  ", "role": "owner",
         "teams": ["no-such-team"]})
     assert response.status_code == 422
-    html = soup(response)
+    html = soup_of(response)
     for field in ("group", "role"):
         assert html.find(id=field)["aria-invalid"] == "true"
     assert "unknown team: no-such-team" in html.find(id="teams-error").get_text()
@@ -539,12 +535,12 @@ def test_the_audit_log_shows_sso_refusals_and_sign_ins(client, db, provider, map
     db.commit()
     client.cookies.clear()
     login(client, admin.email)
-    page = soup(client.get("/settings/audit", params={"entity": "sso"}))
+    page = soup_of(client.get("/settings/audit", params={"entity": "sso"}))
     [row] = page.select("tr[data-entry]")
     assert row.select_one(".action").get_text(strip=True) == "sso_refused"
     assert row.select_one(".actor").get_text(strip=True) == "pat@acme.example"
     assert "Single sign-on" in row.select_one(".entity").get_text()
-    page = soup(client.get("/settings/audit", params={"entity": "user", "action": "login"}))
+    page = soup_of(client.get("/settings/audit", params={"entity": "user", "action": "login"}))
     assert "pat@acme.example" in [r.select_one(".actor").get_text(strip=True)
                                   for r in page.select("tr[data-entry]")]
 

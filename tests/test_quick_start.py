@@ -5,7 +5,6 @@ PostgreSQL database the tests need, and demo.sh takes a port."""
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -14,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from app.config import PROJECT_ROOT
+from tests.helpers import free_port
 
 DOCS = [PROJECT_ROOT / "README.md", PROJECT_ROOT / "CONVENTIONS.md",
         *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
@@ -94,15 +93,9 @@ def test_the_test_script_creates_the_database_the_tests_need():
     assert script.index("ensure_postgres") < script.index(".venv/bin/pytest")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("how", ["--port", "NORTHSTAR_PORT"])
 def test_demo_sh_serves_on_the_port_asked_for(tmp_path, how):
-    port = _free_port()
+    port = free_port()
     env = os.environ | {"NORTHSTAR_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
                         "NORTHSTAR_SECRET_KEY": "demo-port-test"}
     args = ["bash", "scripts/demo.sh"]

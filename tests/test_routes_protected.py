@@ -73,7 +73,7 @@ def test_anonymous_requests_are_turned_away_everywhere(client, settings):
 
 @pytest.mark.parametrize("role", ["viewer", "leader", "pm"])
 def test_admin_routes_refuse_other_roles(client, settings, as_role, role):
-    from tests.conftest import page_csrf
+    from tests.helpers import page_csrf
 
     as_role(role)
     token = page_csrf(client)

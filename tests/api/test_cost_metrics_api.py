@@ -9,6 +9,7 @@ from app.core import clock
 from app.core.clock import utcnow
 from tests import factories
 from tests.api import bearer
+from tests.helpers import assert_problem, get_json
 
 PROBLEM = "application/problem+json"
 COST = "/api/v1/metrics/cost"
@@ -34,15 +35,13 @@ def hand_worked_quarter(db):
     return team, recurring
 
 
-def get(client, headers, query: str):
-    response = client.get(f"{COST}?{query}", headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
+def cost_metrics(client, headers, query: str):
+    return get_json(client, headers, f"{COST}?{query}")
 
 
 def test_hand_worked_quarter_figures(client, db):
     hand_worked_quarter(db)
-    body = get(client, bearer(db, "leader"), f"{Q1}&team=fraud")
+    body = cost_metrics(client, bearer(db, "leader"), f"{Q1}&team=fraud")
     # 119,600 × 64/261 + 26,400 + 55,200 × 20/261 = 59,957.09
     assert body == {
         "currency": "USD", "from": "2026-01-01", "to": "2026-03-31", "group_by": None,
@@ -63,7 +62,7 @@ def test_hand_worked_quarter_figures(client, db):
 
 def test_group_by_stage_sums_to_the_total(client, db):
     hand_worked_quarter(db)
-    body = get(client, bearer(db, "admin"), f"{Q1}&group_by=stage")
+    body = cost_metrics(client, bearer(db, "admin"), f"{Q1}&group_by=stage")
     groups = body["groups"]
     # Lifecycle order, labels are the stage names, only stages with pain points.
     assert [g["key"] for g in groups] == ["experimentation", "deployment", "monitoring"]
@@ -85,45 +84,45 @@ def test_group_by_stage_sums_to_the_total(client, db):
 def test_group_by_persona_and_team(client, db):
     hand_worked_quarter(db)
     headers = bearer(db, "admin")
-    personas = get(client, headers, f"{Q1}&group_by=persona")["groups"]
+    personas = cost_metrics(client, headers, f"{Q1}&group_by=persona")["groups"]
     assert [(g["key"], g["cost"]) for g in personas] == [
         ("data-scientist", str((D(119600) * 64 / 261 + 26400).quantize(D("0.01")))),
         ("ml-engineer", str((D(55200) * 20 / 261).quantize(D("0.01")))),
     ]
-    teams = get(client, headers, f"{Q1}&group_by=team")["groups"]
+    teams = cost_metrics(client, headers, f"{Q1}&group_by=team")["groups"]
     assert [(g["key"], g["cost"]) for g in teams] == [("fraud", "59957.09")]
 
 
 def test_filters_by_persona_and_stage(client, db):
     hand_worked_quarter(db)
     headers = bearer(db, "admin")
-    ml = get(client, headers, f"{Q1}&persona=ml-engineer")["total"]
+    ml = cost_metrics(client, headers, f"{Q1}&persona=ml-engineer")["total"]
     assert (ml["cost"], ml["pain_points"]) == (
         str((D(55200) * 20 / 261).quantize(D("0.01"))), 1)
-    monitoring = get(client, headers, f"{Q1}&stage=monitoring")["total"]
+    monitoring = cost_metrics(client, headers, f"{Q1}&stage=monitoring")["total"]
     assert (monitoring["cost"], monitoring["pain_points"]) == ("26400.00", 1)
 
 
 def test_a_deleted_pain_point_leaves_the_figures(client, db):
     team, recurring = hand_worked_quarter(db)
     headers = bearer(db, "admin")
-    assert get(client, headers, Q1)["total"]["cost"] == "59957.09"
+    assert cost_metrics(client, headers, Q1)["total"]["cost"] == "59957.09"
     assert client.delete(f"/api/v1/pain-points/{recurring.id}", headers=headers).status_code == 200
-    after = get(client, headers, Q1)["total"]
+    after = cost_metrics(client, headers, Q1)["total"]
     # Without the recurring one: 26,400 + 55,200 × 20/261.
     assert after["cost"] == str((D(26400) + D(55200) * 20 / 261).quantize(D("0.01")))
     assert (after["annual_run_rate"], after["hours_per_week"], after["pain_points"]) == (
         "0.00", "0.00", 2)
     assert client.post(f"/api/v1/pain-points/{recurring.id}/restore",
                        headers=headers).status_code == 200
-    assert get(client, headers, Q1)["total"]["cost"] == "59957.09"
+    assert cost_metrics(client, headers, Q1)["total"]["cost"] == "59957.09"
 
 
 def test_run_rate_and_hours_per_week_are_as_of_to(client, db):
     hand_worked_quarter(db)
     headers = bearer(db, "admin")
     # On 2026-01-31 the ML engineers' pain point (resolved 2026-02-02) still runs: 2 h × 5.
-    january = get(client, headers, "from=2026-01-01&to=2026-01-31")["total"]
+    january = cost_metrics(client, headers, "from=2026-01-01&to=2026-01-31")["total"]
     assert january["annual_run_rate"] == "174800.00"  # 119,600 + 55,200
     assert january["hours_per_week"] == "31.67"  # 13/6 × 10 + 2 × 5
 
@@ -135,7 +134,7 @@ def test_defaults_to_the_current_fiscal_quarter(client, db):
     db.get(OrgSettings, ORG_SETTINGS_ID).fiscal_year_start_month = 2
     db.commit()
     current = quarter_of(clock.today(), 2)
-    body = get(client, bearer(db, "viewer"), "")
+    body = cost_metrics(client, bearer(db, "viewer"), "")
     assert (body["from"], body["to"]) == (current.first_day.isoformat(),
                                           current.last_day.isoformat())
     assert body["total"]["cost"] == "0.00" and body["total"]["pain_points"] == 0
@@ -146,26 +145,18 @@ def test_viewer_figures_cover_its_own_teams_only(client, db):
     other = factories.make_team(db, slug="search", headcounts={"data-scientist": (3, D("100"))})
     factories.make_pain_point(db, other, observed_since=date(2024, 1, 1))
     own_headers = bearer(db, "viewer", teams=[team])
-    assert get(client, own_headers, Q1)["total"]["cost"] == "59957.09"
-    teams = get(client, own_headers, f"{Q1}&group_by=team")["groups"]
+    assert cost_metrics(client, own_headers, Q1)["total"]["cost"] == "59957.09"
+    teams = cost_metrics(client, own_headers, f"{Q1}&group_by=team")["groups"]
     assert [g["key"] for g in teams] == ["fraud"]
-    everything = get(client, bearer(db, "leader"), Q1)["total"]
+    everything = cost_metrics(client, bearer(db, "leader"), Q1)["total"]
     assert D(everything["cost"]) > D("59957.09") and everything["pain_points"] == 4
-
-
-def problem(response, status: int, fields: list[str]) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body = response.json()
-    assert [e["field"] for e in body["errors"]] == fields, body
-    return body
 
 
 def test_viewer_asking_for_another_team_is_refused_naming_team(client, db):
     team, _ = hand_worked_quarter(db)
     factories.make_team(db, slug="search")
     headers = bearer(db, "viewer", teams=[team])
-    problem(client.get(f"{COST}?{Q1}&team=search", headers=headers), 403, ["team"])
+    assert_problem(client.get(f"{COST}?{Q1}&team=search", headers=headers), 403, ["team"])
     assert client.get(f"{COST}?{Q1}&team=fraud", headers=headers).status_code == 200
 
 
@@ -185,7 +176,7 @@ in_a_year_and_more = (clock.today() + timedelta(days=367)).isoformat()
     ("team=nope&stage=nirvana", ["team", "stage"]),
 ])
 def test_bad_parameters_are_422_naming_them(client, db, query, fields):
-    problem(client.get(f"{COST}?{query}", headers=bearer(db, "leader")), 422, fields)
+    assert_problem(client.get(f"{COST}?{query}", headers=bearer(db, "leader")), 422, fields)
 
 
 def test_a_period_up_to_a_year_ahead_is_accepted(client, db):

@@ -9,21 +9,11 @@ from sqlalchemy import func, select
 
 from app.core.clock import utcnow
 from app.ml_models.models import ComputeCost, LifecycleEvent, MLModel
-from tests import factories
 from tests.api import bearer
+from tests.helpers import model_names, assert_problem
 
 PROBLEM = "application/problem+json"
 BULK = "/api/v1/events"
-
-
-@pytest.fixture
-def fraud(db):
-    return factories.make_team(db, name="Fraud detection", slug="fraud")
-
-
-@pytest.fixture
-def search(db):
-    return factories.make_team(db, name="Search", slug="search")
 
 
 @pytest.fixture
@@ -43,19 +33,8 @@ def stored_events(db) -> list[LifecycleEvent]:
     return list(db.scalars(select(LifecycleEvent).order_by(LifecycleEvent.id)))
 
 
-def model_names(db) -> list[str]:
-    db.expire_all()
-    return list(db.scalars(select(MLModel.name).order_by(MLModel.id)))
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    return response.json()
-
-
 def fields(response) -> list[str]:
-    return [e["field"] for e in problem(response, 422)["errors"]]
+    return [e["field"] for e in assert_problem(response, 422)["errors"]]
 
 
 DEPLOYED = {"type": "deployed", "occurred_at": "2026-03-01T10:00:00+01:00", "version": "7",
@@ -93,7 +72,7 @@ def test_an_external_id_reused_with_other_content_is_a_conflict(client, db, scor
     headers = bearer(db, "admin")
     stored = client.post(events_url(scorer), headers=headers, json=DEPLOYED).json()
     response = client.post(events_url(scorer), headers=headers, json=DEPLOYED | change)
-    body = problem(response, 409)
+    body = assert_problem(response, 409)
     assert "ci-run-481" in body["detail"]
     assert body["errors"] == [{"field": "external_id", "message": body["detail"]}]
     [event] = stored_events(db)
@@ -112,7 +91,7 @@ def test_the_same_external_id_of_another_source_is_another_event(client, db, sco
 def test_a_timestamp_without_a_zone_is_refused_saying_utc(client, db, scorer):
     response = client.post(events_url(scorer), headers=bearer(db, "admin"),
                            json=DEPLOYED | {"occurred_at": "2026-03-01T10:00:00"})
-    [error] = problem(response, 422)["errors"]
+    [error] = assert_problem(response, 422)["errors"]
     assert error["field"] == "occurred_at"
     assert "time zone" in error["message"] and "UTC" in error["message"]
     assert stored_events(db) == []
@@ -129,7 +108,7 @@ def test_a_timestamp_without_a_zone_is_refused_saying_utc(client, db, scorer):
 def test_malformed_events_are_refused_naming_the_field(client, db, scorer, change, field, words):
     response = client.post(events_url(scorer), headers=bearer(db, "admin"),
                            json=DEPLOYED | change)
-    [error] = problem(response, 422)["errors"]
+    [error] = assert_problem(response, 422)["errors"]
     assert error["field"] == field and words in error["message"]
     assert stored_events(db) == []
 
@@ -142,7 +121,7 @@ def test_an_event_in_the_future_is_refused(client, db, scorer):
     later = (utcnow() + timedelta(hours=1)).isoformat()
     response = client.post(events_url(scorer), headers=headers,
                            json={"type": "deployed", "occurred_at": later})
-    [error] = problem(response, 422)["errors"]
+    [error] = assert_problem(response, 422)["errors"]
     assert (error["field"], error["message"]) == ("occurred_at", "is in the future")
     assert len(stored_events(db)) == 1
 
@@ -153,7 +132,7 @@ def test_an_event_long_before_the_models_ideation_is_refused(client, db, scorer)
                                          json={"type": kind, "occurred_at": f"{day}T00:00:00Z"})
     assert post("ideated", "2026-01-10").status_code == 201
     response = post("data_ready", "2025-01-09")  # 366 days before
-    [error] = problem(response, 422)["errors"]
+    [error] = assert_problem(response, 422)["errors"]
     assert error["field"] == "occurred_at"
     assert "365 days before the model was ideated (2026-01-10)" in error["message"]
     assert post("data_ready", "2025-01-10").status_code == 201  # 365 days: believable
@@ -166,7 +145,7 @@ def test_the_ideation_bound_does_not_depend_on_arrival_order(client, db, scorer)
                                          json={"type": kind, "occurred_at": f"{day}T00:00:00Z"})
     assert post("data_ready", "2024-01-01").status_code == 201
     response = post("ideated", "2026-01-10")  # the earlier event came first this time
-    [error] = problem(response, 422)["errors"]
+    [error] = assert_problem(response, 422)["errors"]
     assert error["field"] == "occurred_at"
     assert "after the model's earliest event (2024-01-01)" in error["message"]
     assert len(stored_events(db)) == 1
@@ -246,7 +225,7 @@ def test_one_bad_event_stores_nothing_and_names_its_index(client, db, fraud):
     response = client.post(BULK, headers=bearer(db, "admin"), json=[
         bulk_event(), bulk_event(type="deployed", occurred_at="2026-02-15T00:00:00"),
         bulk_event(model="Other", type="launched")])
-    errors = problem(response, 422)["errors"]
+    errors = assert_problem(response, 422)["errors"]
     assert [e["field"] for e in errors] == ["1.occurred_at", "2.type"]
     assert "UTC" in errors[0]["message"]
     assert stored_events(db) == [] and model_names(db) == []
@@ -265,17 +244,17 @@ def test_a_refusal_by_the_service_stores_nothing_either(client, db, fraud):
                                              ("m" * 121, "at most 120 characters")])
 def test_bulk_refuses_an_empty_or_too_long_model_name(client, db, fraud, name, words):
     response = client.post(BULK, headers=bearer(db, "admin"), json=[bulk_event(model=name)])
-    [error] = problem(response, 422)["errors"]
+    [error] = assert_problem(response, 422)["errors"]
     assert error["field"] == "0.model" and words in error["message"]
     assert model_names(db) == []
 
 
 def test_bulk_refuses_an_empty_or_oversized_batch(client, db, fraud):
     headers = bearer(db, "admin")
-    assert problem(client.post(BULK, headers=headers, json=[]), 422)
+    assert assert_problem(client.post(BULK, headers=headers, json=[]), 422)
     big = client.post(BULK, headers=headers, json=[bulk_event(external_id=str(i))
                                                    for i in range(1001)])
-    assert "at most 1000" in problem(big, 422)["detail"]
+    assert "at most 1000" in assert_problem(big, 422)["detail"]
     assert client.post(BULK, headers=headers, json=[bulk_event(external_id=str(i))
                                                     for i in range(1000)]).status_code == 200
     assert len(stored_events(db)) == 1000
@@ -284,7 +263,7 @@ def test_bulk_refuses_an_empty_or_oversized_batch(client, db, fraud):
 @pytest.mark.parametrize("role", ["viewer", "leader"])
 def test_bulk_refuses_reading_roles(client, db, fraud, role):
     response = client.post(BULK, headers=bearer(db, role, teams=[fraud]), json=[bulk_event()])
-    problem(response, 403)
+    assert_problem(response, 403)
     assert model_names(db) == [] and stored_events(db) == []
 
 
@@ -296,7 +275,7 @@ def test_a_team_scoped_token_may_not_write_another_team(client, db, fraud, searc
     for event in (bulk_event(), bulk_event(model="Scorer")):  # a new model, an existing one
         response = client.post(BULK, headers=headers,
                                json=[bulk_event(team="search", model="Ranker 2"), event])
-        problem(response, 403)
+        assert_problem(response, 403)
     assert model_names(db) == ["Scorer", "Ranker"] and len(stored_events(db)) == 1
 
 

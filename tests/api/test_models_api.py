@@ -1,46 +1,22 @@
 """/api/v1/models: create, read, list with per-model figures, change and archive."""
 
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event, func, select
 
 from app.api import ml_models as models_api
-from app.ml_models.models import LifecycleEvent, MLModel
+from app.ml_models.models import MLModel
 from tests import factories
 from tests.api import bearer
+from tests.helpers import at
 
 PROBLEM = "application/problem+json"
 MODELS = "/api/v1/models"
 
 
-def at(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(tzinfo=UTC)
-
-
-def add_model(db, team, name, *events, **values) -> MLModel:
-    model = MLModel(team_id=team.id, name=name, **values)
-    db.add(model)
-    db.flush()
-    db.add_all([LifecycleEvent(model_id=model.id, type=kind, occurred_at=at(day))
-                for kind, day in events])
-    db.flush()
-    return model
-
-
 def model_count(db) -> int:
     db.expire_all()
     return db.scalar(select(func.count()).select_from(MLModel))
-
-
-@pytest.fixture
-def fraud(db):
-    return factories.make_team(db, name="Fraud detection", slug="fraud")
-
-
-@pytest.fixture
-def search(db):
-    return factories.make_team(db, name="Search", slug="search")
 
 
 def test_a_pm_creates_a_model_of_its_team_and_reads_it_back(client, db, fraud):
@@ -122,7 +98,7 @@ def test_a_120_character_name_is_fine_and_names_are_unique_per_team_whatever_the
 
 
 def test_archiving_takes_a_model_out_of_the_default_list_and_back(client, db, fraud):
-    model = add_model(db, fraud, "Scorer")
+    model = factories.make_model(db, fraud, name="Scorer")
     db.commit()
     headers = bearer(db, "pm", teams=[fraud])
 
@@ -146,7 +122,7 @@ def test_archiving_takes_a_model_out_of_the_default_list_and_back(client, db, fr
 
 
 def test_patch_changes_the_fields_given_only(client, db, fraud):
-    model = add_model(db, fraud, "Scorer", use_case="fraud", kind="classical")
+    model = factories.make_model(db, fraud, name="Scorer", use_case="fraud", kind="classical")
     db.commit()
     response = client.patch(f"{MODELS}/{model.id}", headers=bearer(db, "admin"),
                             json={"use_case": "Block card fraud", "kind": "llm", "version": 1})
@@ -156,7 +132,7 @@ def test_patch_changes_the_fields_given_only(client, db, fraud):
 
 
 def test_patch_refuses_other_teams_readers_and_unknown_fields(client, db, fraud, search):
-    model = add_model(db, search, "Ranker")
+    model = factories.make_model(db, search, name="Ranker")
     db.commit()
     url = f"{MODELS}/{model.id}"
     assert client.patch(url, headers=bearer(db, "pm", teams=[fraud]),
@@ -173,12 +149,14 @@ def test_patch_refuses_other_teams_readers_and_unknown_fields(client, db, fraud,
 
 def test_the_list_carries_each_models_figures(client, db, fraud, monkeypatch):
     monkeypatch.setattr(models_api, "utcnow", lambda: at("2026-11-29"))
-    add_model(db, fraud, "a", ("ideated", "2026-01-05"), ("data_ready", "2026-01-10"),
-              ("deployed", "2026-02-15"), ("rolled_back", "2026-03-01"),
-              ("deployed", "2026-03-03"), ("deployed", "2026-04-04T12:00:00"))
-    add_model(db, fraud, "b", ("experiment_started", "2026-01-01"), ("deployed", "2026-03-01"))
-    add_model(db, fraud, "c", ("ideated", "2026-02-01"))
-    add_model(db, fraud, "d")
+    factories.make_model(db, fraud, name="a", events=[
+        ("ideated", at("2026-01-05")), ("data_ready", at("2026-01-10")),
+        ("deployed", at("2026-02-15")), ("rolled_back", at("2026-03-01")),
+        ("deployed", at("2026-03-03")), ("deployed", at("2026-04-04T12:00:00"))])
+    factories.make_model(db, fraud, name="b", events=[("experiment_started", at("2026-01-01")),
+                                                      ("deployed", at("2026-03-01"))])
+    factories.make_model(db, fraud, name="c", events=[("ideated", at("2026-02-01"))])
+    factories.make_model(db, fraud, name="d")
     db.commit()
     response = client.get(f"{MODELS}?team=fraud", headers=bearer(db, "leader"))
     assert response.status_code == 200
@@ -209,9 +187,10 @@ def test_the_list_carries_each_models_figures(client, db, fraud, monkeypatch):
 
 
 def test_the_list_filters_and_pages(client, db, fraud, search):
-    add_model(db, fraud, "Card scorer", use_case="fraud on cards", kind="classical")
-    add_model(db, fraud, "Support bot", use_case="LLM answers", kind="llm")
-    add_model(db, search, "Ranker 100%", use_case="search ranking", kind="classical")
+    factories.make_model(db, fraud, name="Card scorer", use_case="fraud on cards", kind="classical")
+    factories.make_model(db, fraud, name="Support bot", use_case="LLM answers", kind="llm")
+    factories.make_model(db, search, name="Ranker 100%", use_case="search ranking",
+                         kind="classical")
     db.commit()
     headers = bearer(db, "leader")
 
@@ -227,16 +206,20 @@ def test_the_list_filters_and_pages(client, db, fraud, search):
     assert names("q=100%25") == ["Ranker 100%"]  # a literal %, not a wildcard
     assert names("q=0%25") == ["Ranker 100%"]
     assert names("page=2&page_size=2") == ["Ranker 100%"]
-    for query, field in (("team=nope", "team"), ("kind=deep", "kind"),
-                         ("archived=maybe", "archived"), ("page_size=501", "page_size")):
+    for query, field in (
+        ("team=nope", "team"),
+        ("kind=deep", "kind"),
+        ("archived=maybe", "archived"),
+        ("page_size=501", "page_size"),
+    ):
         response = client.get(f"{MODELS}?{query}", headers=headers)
         assert response.status_code == 422, query
         assert response.json()["errors"][0]["field"] == field
 
 
 def test_a_viewer_sees_only_its_teams_models(client, db, fraud, search):
-    ours = add_model(db, fraud, "ours")
-    theirs = add_model(db, search, "theirs")
+    ours = factories.make_model(db, fraud, name="ours")
+    theirs = factories.make_model(db, search, name="theirs")
     db.commit()
     headers = bearer(db, "viewer", teams=[fraud])
     assert [m["name"] for m in client.get(MODELS, headers=headers).json()["items"]] == ["ours"]
@@ -264,11 +247,21 @@ def test_the_list_reads_figures_in_a_fixed_number_of_statements(client, db, frau
             event.remove(connection, "before_cursor_execute", count)
         return len([s for s in statements if "lifecycle_event" in s])
 
-    add_model(db, fraud, "m0", ("ideated", "2026-01-01"), ("deployed", "2026-02-01"))
+    factories.make_model(
+        db, fraud, name="m0", events=[("ideated", at("2026-01-01")), ("deployed", at("2026-02-01"))]
+    )
     db.commit()
     one = statements_for_a_page()
     for i in range(1, 6):
-        add_model(db, fraud, f"m{i}", ("ideated", "2026-01-01"), ("deployed", "2026-02-01"),
-                  ("deployed", "2026-03-01"))
+        factories.make_model(
+            db,
+            fraud,
+            name=f"m{i}",
+            events=[
+                ("ideated", at("2026-01-01")),
+                ("deployed", at("2026-02-01")),
+                ("deployed", at("2026-03-01")),
+            ],
+        )
     db.commit()
     assert one == statements_for_a_page() == 2

@@ -13,14 +13,10 @@ from app.core.clock import utcnow
 from app.pain_points.models import Confirmation, PainPoint
 from tests import factories
 from tests.api import bearer
-from tests.conftest import login, page_csrf
+from tests.helpers import assert_problem, login, page_csrf, count
 
 PROBLEM = "application/problem+json"
 API = "/api/v1/pain-points"
-
-
-def pain_point_count(db) -> int:
-    return db.scalar(select(func.count()).select_from(PainPoint))
 
 
 def new_pain_point(**overrides) -> dict:
@@ -30,27 +26,10 @@ def new_pain_point(**overrides) -> dict:
             "hours_likely": "2.25", "hours_high": "4", "observed_since": "2026-01-05"} | overrides
 
 
-@pytest.fixture
-def fraud(db):
-    # 10 data scientists at an override of $120/h (the persona's default is $110).
-    return factories.make_team(db, name="Fraud", slug="fraud",
-                               headcounts={"data-scientist": (10, D("120"))})
-
-
-def assert_problem(response, status: int, fields: list[str] | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body = response.json()
-    assert body["status"] == status
-    if fields is not None:
-        assert [e["field"] for e in body["errors"]] == fields, body
-    return body
-
-
 # --- the round trip -------------------------------------------------------------------------
 
-def test_create_read_patch_delete_restore_with_decimal_strings(client, db, fraud):
-    headers = bearer(db, "pm", teams=[fraud])
+def test_create_read_patch_delete_restore_with_decimal_strings(client, db, fraud_staffed):
+    headers = bearer(db, "pm", teams=[fraud_staffed])
     created = client.post(API, json=new_pain_point(), headers=headers)
     assert created.status_code == 201, created.text
     body = created.json()
@@ -117,7 +96,7 @@ def test_create_read_patch_delete_restore_with_decimal_strings(client, db, fraud
     assert actions == ["create", "update", "update", "delete", "restore"]
 
 
-def test_one_time_pain_point_costs_its_hours_once(client, db, fraud):
+def test_one_time_pain_point_costs_its_hours_once(client, db, fraud_staffed):
     headers = bearer(db, "admin")
     body = client.post(API, headers=headers, json=new_pain_point(
         kind="one_time", hours_low="12", hours_likely="20", hours_high="40",
@@ -129,7 +108,7 @@ def test_one_time_pain_point_costs_its_hours_once(client, db, fraud):
 
 # --- optimistic locking ---------------------------------------------------------------------
 
-def test_stale_patch_is_refused_with_the_current_pain_point(client, db, fraud):
+def test_stale_patch_is_refused_with_the_current_pain_point(client, db, fraud_staffed):
     headers = bearer(db, "admin")
     body = client.post(API, json=new_pain_point(), headers=headers).json()
     first = client.patch(f"{API}/{body['id']}", headers=headers | {"If-Match": '"1"'},
@@ -150,7 +129,7 @@ def test_stale_patch_is_refused_with_the_current_pain_point(client, db, fraud):
     assert db.get(PainPoint, body["id"]).version == 2
 
 
-def test_patch_without_a_version_is_428_and_changes_nothing(client, db, fraud):
+def test_patch_without_a_version_is_428_and_changes_nothing(client, db, fraud_staffed):
     headers = bearer(db, "admin")
     body = client.post(API, json=new_pain_point(), headers=headers).json()
     problem = assert_problem(client.patch(f"{API}/{body['id']}", headers=headers,
@@ -162,7 +141,7 @@ def test_patch_without_a_version_is_428_and_changes_nothing(client, db, fraud):
     assert db.get(PainPoint, body["id"]).version == 1
 
 
-def test_malformed_or_contradictory_versions_are_refused(client, db, fraud):
+def test_malformed_or_contradictory_versions_are_refused(client, db, fraud_staffed):
     headers = bearer(db, "admin")
     body = client.post(API, json=new_pain_point(), headers=headers).json()
     url = f"{API}/{body['id']}"
@@ -202,30 +181,30 @@ BAD_INPUT = [
 
 @pytest.mark.parametrize(("overrides", "field"), [(o, f) for _, o, f in BAD_INPUT],
                          ids=[name for name, _, _ in BAD_INPUT])
-def test_bad_input_is_refused_naming_the_field(client, db, fraud, overrides, field):
+def test_bad_input_is_refused_naming_the_field(client, db, fraud_staffed, overrides, field):
     headers = bearer(db, "admin")
-    before = pain_point_count(db)
+    before = count(db, PainPoint)
     response = client.post(API, json=new_pain_point(**overrides), headers=headers)
     problem = assert_problem(response, 422, [field])
     assert problem["title"] == "Invalid input"
     assert problem["errors"][0]["message"]
-    assert pain_point_count(db) == before == 0
+    assert count(db, PainPoint) == before == 0
 
 
-def test_title_of_200_characters_is_accepted(client, db, fraud):
+def test_title_of_200_characters_is_accepted(client, db, fraud_staffed):
     # The boundary of the rule above: the refusal at 201 is the length, not something else.
     response = client.post(API, json=new_pain_point(title="x" * 200), headers=bearer(db))
     assert response.status_code == 201, response.text
-    assert pain_point_count(db) == 1
+    assert count(db, PainPoint) == 1
 
 
-def test_168_hours_a_week_and_100000_people_are_accepted(client, db, fraud):
+def test_168_hours_a_week_and_100000_people_are_accepted(client, db, fraud_staffed):
     response = client.post(API, headers=bearer(db), json=new_pain_point(
         hours_low="168", hours_likely="168", hours_high="168", people_affected=100_000))
     assert response.status_code == 201, response.text
 
 
-def test_bad_patch_is_refused_and_changes_nothing(client, db, fraud):
+def test_bad_patch_is_refused_and_changes_nothing(client, db, fraud_staffed):
     headers = bearer(db, "admin")
     body = client.post(API, json=new_pain_point(), headers=headers).json()
     url = f"{API}/{body['id']}"
@@ -243,7 +222,7 @@ def test_bad_patch_is_refused_and_changes_nothing(client, db, fraud):
 @pytest.mark.parametrize("field", ["team", "persona", "stage", "title", "description",
                                    "evidence", "kind", "hours_low", "hours_likely",
                                    "hours_high", "status", "observed_since"])
-def test_patch_to_null_is_refused_naming_the_field(client, db, fraud, field):
+def test_patch_to_null_is_refused_naming_the_field(client, db, fraud_staffed, field):
     headers = bearer(db, "admin")
     body = client.post(API, json=new_pain_point(), headers=headers).json()
     response = client.patch(f"{API}/{body['id']}", headers=headers | {"If-Match": '"1"'},
@@ -253,7 +232,7 @@ def test_patch_to_null_is_refused_naming_the_field(client, db, fraud, field):
     assert db.get(PainPoint, body["id"]).version == 1
 
 
-def test_patch_people_affected_to_null_follows_the_headcount(client, db, fraud):
+def test_patch_people_affected_to_null_follows_the_headcount(client, db, fraud_staffed):
     headers = bearer(db, "admin")
     body = client.post(API, json=new_pain_point(people_affected=3), headers=headers).json()
     response = client.patch(f"{API}/{body['id']}", headers=headers | {"If-Match": '"1"'},
@@ -265,10 +244,10 @@ def test_patch_people_affected_to_null_follows_the_headcount(client, db, fraud):
 def test_pain_point_of_an_archived_team_is_refused(client, db):
     factories.make_team(db, slug="fraud", headcounts={"data-scientist": 4}, is_archived=True)
     assert_problem(client.post(API, json=new_pain_point(), headers=bearer(db)), 422, ["team"])
-    assert pain_point_count(db) == 0
+    assert count(db, PainPoint) == 0
 
 
-def test_script_in_a_title_comes_back_as_plain_text(client, db, fraud):
+def test_script_in_a_title_comes_back_as_plain_text(client, db, fraud_staffed):
     title = "<script>alert(1)</script>"
     body = client.post(API, json=new_pain_point(title=title), headers=bearer(db)).json()
     assert body["title"] == title
@@ -276,18 +255,19 @@ def test_script_in_a_title_comes_back_as_plain_text(client, db, fraud):
 
 # --- the list -------------------------------------------------------------------------------
 
-def test_list_filters_sorts_and_pages(client, db, fraud):
+def test_list_filters_sorts_and_pages(client, db, fraud_staffed):
     other = factories.make_team(db, slug="search", headcounts={"ml-engineer": (4, D("120"))})
     ml = factories.persona(db, "ml-engineer")
-    cheap = factories.make_pain_point(db, fraud, title="Slow feature store", hours_likely=D(1),
+    cheap = factories.make_pain_point(db, fraud_staffed, title="Slow feature store",
+                                      hours_likely=D(1),
                                       hours_high=D(1), observed_since=date(2026, 1, 10))
-    dear = factories.make_pain_point(db, fraud, title="Manual deployment",
+    dear = factories.make_pain_point(db, fraud_staffed, title="Manual deployment",
                                      description="tickets to ops", hours_likely=D(3),
                                      observed_since=date(2026, 2, 10), stage="monitoring")
     theirs = factories.make_pain_point(db, other, title="Flaky GPU quota", persona_id=ml.id,
                                        people_affected=4, status="in_progress",
                                        observed_since=date(2026, 3, 10))
-    gone = factories.make_pain_point(db, fraud, title="Deleted one", deleted_at=utcnow())
+    gone = factories.make_pain_point(db, fraud_staffed, title="Deleted one", deleted_at=utcnow())
     headers = bearer(db, "leader")
 
     def ids(query: str = "") -> list[int]:
@@ -325,16 +305,16 @@ def test_list_filters_sorts_and_pages(client, db, fraud):
     ("status=closed", "status.0"), ("sort=random", "sort"),
     ("from=2026-03-01&to=2026-02-01", "to"), ("from=1999-12-31", "from"),
 ])
-def test_list_refuses_unknown_filters_naming_the_parameter(client, db, fraud, query, field):
+def test_list_refuses_unknown_filters_naming_the_parameter(client, db, fraud_staffed, query, field):
     response = client.get(f"{API}?{query}", headers=bearer(db, "leader"))
     assert_problem(response, 422, [field])
 
 
-def test_viewer_lists_its_own_teams_only(client, db, fraud):
+def test_viewer_lists_its_own_teams_only(client, db, fraud_staffed):
     other = factories.make_team(db, slug="search", headcounts={"data-scientist": 4})
-    mine = factories.make_pain_point(db, fraud)
+    mine = factories.make_pain_point(db, fraud_staffed)
     factories.make_pain_point(db, other)
-    headers = bearer(db, "viewer", teams=[fraud])
+    headers = bearer(db, "viewer", teams=[fraud_staffed])
     listed = client.get(API, headers=headers).json()
     assert [i["id"] for i in listed["items"]] == [mine.id] and listed["total"] == 1
     # Another team's filter intersects with the scope: an empty page, not their data.
@@ -342,19 +322,19 @@ def test_viewer_lists_its_own_teams_only(client, db, fraud):
     assert client.get(f"{API}?team=fraud", headers=headers).json()["total"] == 1
 
 
-def test_token_bound_to_a_team_lists_that_team_only(client, db, fraud):
+def test_token_bound_to_a_team_lists_that_team_only(client, db, fraud_staffed):
     other = factories.make_team(db, slug="search", headcounts={"data-scientist": 4})
-    factories.make_pain_point(db, fraud)
+    factories.make_pain_point(db, fraud_staffed)
     theirs = factories.make_pain_point(db, other)
-    headers = bearer(db, "admin", team_id=fraud.id)
+    headers = bearer(db, "admin", team_id=fraud_staffed.id)
     assert client.get(API, headers=headers).json()["total"] == 1
     assert_problem(client.get(f"{API}/{theirs.id}", headers=headers), 404)
 
 
-def test_only_editors_may_ask_for_deleted_pain_points(client, db, fraud):
-    pp = factories.make_pain_point(db, fraud, deleted_at=utcnow())
+def test_only_editors_may_ask_for_deleted_pain_points(client, db, fraud_staffed):
+    pp = factories.make_pain_point(db, fraud_staffed, deleted_at=utcnow())
     for role in ("viewer", "leader"):
-        headers = bearer(db, role, teams=[fraud])
+        headers = bearer(db, role, teams=[fraud_staffed])
         assert_problem(client.get(f"{API}?include_deleted=true", headers=headers), 403,
                        ["include_deleted"])
         assert_problem(client.get(f"{API}/{pp.id}?include_deleted=true", headers=headers), 403)
@@ -372,20 +352,21 @@ def test_unknown_pain_point_is_a_404_problem(client, db):
 
 # --- confirmations --------------------------------------------------------------------------
 
+
 def confirm_as(client, db, user, pain_point_id: int, hours: str):
     login(client, user.email)
     return client.post(f"{API}/{pain_point_id}/confirmations", json={"hours": hours},
                        headers={"X-CSRF-Token": page_csrf(client)})
 
 
-def test_confirmations_show_count_median_from_three_and_only_my_answer(client, db, fraud):
-    pp = factories.make_pain_point(db, fraud)
-    me = factories.make_user(db, role="viewer", teams=[fraud])
+def test_confirmations_show_count_median_from_three_and_only_my_answer(client, db, fraud_staffed):
+    pp = factories.make_pain_point(db, fraud_staffed)
+    me = factories.make_user(db, role="viewer", teams=[fraud_staffed])
     for hours in ("7", "9"):  # two colleagues answered before
-        colleague = factories.make_user(db, role="viewer", teams=[fraud])
+        colleague = factories.make_user(db, role="viewer", teams=[fraud_staffed])
         db.add(Confirmation(pain_point_id=pp.id, user_id=colleague.id, hours=D(hours)))
     db.commit()
-    headers = bearer(db, "viewer", teams=[fraud])
+    headers = bearer(db, "viewer", teams=[fraud_staffed])
     before = client.get(f"{API}/{pp.id}/confirmations", headers=headers).json()
     assert before == {"count": 2, "median_hours": None, "mine": None}
 
@@ -405,11 +386,11 @@ def test_confirmations_show_count_median_from_three_and_only_my_answer(client, d
     assert other_view["mine"] is None and other_view["count"] == 3
 
 
-def test_tokens_and_outsiders_may_not_confirm(client, db, fraud):
+def test_tokens_and_outsiders_may_not_confirm(client, db, fraud_staffed):
     other = factories.make_team(db, slug="search")
-    pp = factories.make_pain_point(db, fraud)
+    pp = factories.make_pain_point(db, fraud_staffed)
     token = client.post(f"{API}/{pp.id}/confirmations", json={"hours": "2"},
-                        headers=bearer(db, "viewer", teams=[fraud]))
+                        headers=bearer(db, "viewer", teams=[fraud_staffed]))
     assert_problem(token, 403)
     # The real reason, not "only members of the affected team" (the token's user is one).
     assert token.json()["detail"].startswith("An API token cannot confirm a pain point")
@@ -421,9 +402,9 @@ def test_tokens_and_outsiders_may_not_confirm(client, db, fraud):
     assert db.scalar(select(func.count()).select_from(Confirmation)) == 0
 
 
-def test_confirmation_hours_are_checked(client, db, fraud):
-    pp = factories.make_pain_point(db, fraud)
-    me = factories.make_user(db, role="viewer", teams=[fraud])
+def test_confirmation_hours_are_checked(client, db, fraud_staffed):
+    pp = factories.make_pain_point(db, fraud_staffed)
+    me = factories.make_user(db, role="viewer", teams=[fraud_staffed])
     db.commit()
     assert_problem(confirm_as(client, db, me, pp.id, "169"), 422, ["hours"])
     assert_problem(client.post(f"{API}/{pp.id}/confirmations", json={"hours": "-1"},

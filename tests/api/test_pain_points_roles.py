@@ -11,13 +11,12 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
-from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
 from app.pain_points.models import Confirmation, PainPoint
 from tests import factories
 from tests.api import bearer
-from tests.conftest import login, page_csrf
+from tests.helpers import login, page_csrf, soup_of
 
 ACTIONS = ["list", "read", "create", "patch", "delete", "confirm"]
 
@@ -87,7 +86,7 @@ class World:
         return self.db.scalar(select(func.count()).select_from(Confirmation))
 
 
-def new_pain_point(team: str) -> dict:
+def matrix_pain_point(team: str) -> dict:
     return {"team": team, "persona": "data-scientist", "stage": "deployment",
             "title": "Logged in the matrix", "kind": "recurring", "hours_low": "1",
             "hours_likely": "2", "hours_high": "3"}
@@ -120,7 +119,7 @@ def test_api(client, db, role, side, action, expected):
     if action == "read":
         response = client.get(url, headers=headers)
     elif action == "create":
-        response = client.post("/api/v1/pain-points", json=new_pain_point(side),
+        response = client.post("/api/v1/pain-points", json=matrix_pain_point(side),
                                headers=headers)
     elif action == "patch":
         response = client.patch(url, json={"title": "Renamed"},
@@ -139,7 +138,7 @@ def test_api(client, db, role, side, action, expected):
 
 def ui_form(world: World, side: str, csrf: str, **overrides) -> dict:
     return {"csrf_token": csrf, "description": "", "evidence": "", "people_affected": "",
-            "status": "open", "observed_since": "", "resolved_on": ""} | new_pain_point(
+            "status": "open", "observed_since": "", "resolved_on": ""} | matrix_pain_point(
         world.teams[side].slug) | overrides
 
 
@@ -154,7 +153,7 @@ def test_ui(client, db, role, side, action, expected):
     if action == "list":
         response = client.get("/pain-points")
         assert response.status_code == 200, response.text
-        links = {a["href"] for a in BeautifulSoup(response.text, "html.parser").find_all("a")}
+        links = {a["href"] for a in soup_of(response).find_all("a")}
         assert (url in links) is (expected == "seen")
         return
     if action == "read":
@@ -197,7 +196,7 @@ def test_token_bound_to_a_team_edits_that_team_only(client, db):
     theirs = client.patch(f"/api/v1/pain-points/{world.pain_points['other'].id}",
                           json={"title": "Renamed"}, headers=headers | {"If-Match": '"1"'})
     assert theirs.status_code == 404
-    created = client.post("/api/v1/pain-points", json=new_pain_point(other_team.slug),
+    created = client.post("/api/v1/pain-points", json=matrix_pain_point(other_team.slug),
                           headers=headers)
     assert created.status_code == 403
     assert world.count() == 2 and world.stored("other").title == "Pain of other"

@@ -13,7 +13,7 @@ from tests.api import bearer
 PROBLEM = "application/problem+json"
 
 
-def assert_problem(response, status: int) -> dict:
+def assert_blank_problem(response, status: int) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
     body = response.json()
@@ -25,20 +25,20 @@ def assert_problem(response, status: int) -> dict:
 def test_no_token_is_a_401_with_a_bearer_challenge(client):
     for path in ("/api/v1/teams", "/api/v1/personas", "/api/v1/stages", "/api/v1/settings"):
         response = client.get(path)
-        assert_problem(response, 401)
+        assert_blank_problem(response, 401)
         assert response.headers["www-authenticate"] == "Bearer"
 
 
 def test_post_without_token_is_a_401_not_a_validation_error(client):
     response = client.post("/api/v1/teams", json={"slug": "Not A Slug"})
-    assert_problem(response, 401)
+    assert_blank_problem(response, 401)
     assert response.headers["www-authenticate"] == "Bearer"
 
 
 def test_unknown_token_and_wrong_scheme_are_401(client):
     for authorization in ("Bearer nst_not-a-real-token", "Basic dXNlcjpwYXNz", "Bearer "):
         response = client.get("/api/v1/teams", headers={"Authorization": authorization})
-        assert_problem(response, 401)
+        assert_blank_problem(response, 401)
         assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -52,7 +52,7 @@ def test_revoked_token_is_a_401(client, db):
     token.revoked_at = utcnow()
     db.commit()
     response = client.get("/api/v1/teams", headers=headers)
-    body = assert_problem(response, 401)
+    body = assert_blank_problem(response, 401)
     assert response.headers["www-authenticate"] == "Bearer"
     assert "revoked" in body["detail"]
 
@@ -62,24 +62,25 @@ def test_token_of_a_deactivated_user_is_a_401(client, db):
     raw = factories.make_token(db, user, role="leader")
     user.is_active = False
     db.commit()
-    assert_problem(client.get("/api/v1/teams", headers={"Authorization": f"Bearer {raw}"}), 401)
+    assert_blank_problem(client.get("/api/v1/teams", headers={"Authorization": f"Bearer {raw}"}),
+                         401)
 
 
 def test_unknown_api_path_is_a_404_problem(client, db):
-    assert_problem(client.get("/api/v1/no-such-thing", headers=bearer(db, "leader")), 404)
+    assert_blank_problem(client.get("/api/v1/no-such-thing", headers=bearer(db, "leader")), 404)
 
 
 def test_body_errors_name_every_field(client, db):
     response = client.post("/api/v1/teams", headers=bearer(db, "admin"),
                            json={"slug": "ok-slug", "colour": "blue"})
-    body = assert_problem(response, 422)
+    body = assert_blank_problem(response, 422)
     assert sorted(e["field"] for e in body["errors"]) == ["colour", "name"]
     assert all(e["message"] for e in body["errors"])
 
 
 def test_malformed_json_is_a_422_problem(client, db):
     headers = bearer(db, "admin") | {"Content-Type": "application/json"}
-    assert_problem(client.post("/api/v1/teams", headers=headers, content=b"{not json"), 422)
+    assert_blank_problem(client.post("/api/v1/teams", headers=headers, content=b"{not json"), 422)
 
 
 def api_routes(app) -> list[APIRoute]:

@@ -8,7 +8,7 @@ from tests.api import bearer
 PROBLEM = "application/problem+json"
 
 
-def stored(db) -> OrgSettings:
+def stored_settings(db) -> OrgSettings:
     db.expire_all()
     return db.get(OrgSettings, ORG_SETTINGS_ID)
 
@@ -31,8 +31,8 @@ def test_admin_changes_currency_and_working_weeks(client, db):
     assert response.json()["working_weeks_per_year"] == "45.0"
     assert response.json()["fiscal_year_start_month"] == 1  # untouched
     assert client.get("/api/v1/settings", headers=headers).json() == response.json()
-    assert stored(db).currency == "EUR"
-    assert stored(db).working_weeks_per_year == Decimal("45")
+    assert stored_settings(db).currency == "EUR"
+    assert stored_settings(db).working_weeks_per_year == Decimal("45")
 
 
 def test_fiscal_month_13_is_refused_and_nothing_changes(client, db):
@@ -42,7 +42,7 @@ def test_fiscal_month_13_is_refused_and_nothing_changes(client, db):
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
     assert [e["field"] for e in response.json()["errors"]] == ["fiscal_year_start_month"]
-    assert (stored(db).currency, stored(db).fiscal_year_start_month) == ("USD", 1)
+    assert (stored_settings(db).currency, stored_settings(db).fiscal_year_start_month) == ("USD", 1)
 
 
 def test_bad_currency_and_unknown_field_are_refused(client, db):
@@ -53,7 +53,7 @@ def test_bad_currency_and_unknown_field_are_refused(client, db):
     extra = client.patch("/api/v1/settings", headers=headers, json={"timezone": "UTC"})
     assert extra.status_code == 422
     assert [e["field"] for e in extra.json()["errors"]] == ["timezone"]
-    assert stored(db).currency == "USD"
+    assert stored_settings(db).currency == "USD"
 
 
 def test_only_admins_change_settings(client, db):
@@ -62,7 +62,7 @@ def test_only_admins_change_settings(client, db):
                                 json={"currency": "EUR"})
         assert response.status_code == 403, role
         assert response.headers["content-type"] == PROBLEM
-    assert stored(db).currency == "USD"
+    assert stored_settings(db).currency == "USD"
 
 
 def test_lower_case_currency_is_stored_upper_case(client, db):
@@ -70,7 +70,7 @@ def test_lower_case_currency_is_stored_upper_case(client, db):
                             headers=bearer(db))
     assert response.status_code == 200
     assert response.json()["currency"] == "EUR"
-    assert stored(db).currency == "EUR"
+    assert stored_settings(db).currency == "EUR"
 
 
 def test_an_admin_token_bound_to_one_team_may_not_change_org_settings(client, db):
@@ -81,4 +81,4 @@ def test_an_admin_token_bound_to_one_team_may_not_change_org_settings(client, db
                             headers=bearer(db, "admin", team_id=team.id))
     assert response.status_code == 403
     assert "bound to one team" in response.json()["detail"]
-    assert stored(db).currency == "USD"
+    assert stored_settings(db).currency == "USD"

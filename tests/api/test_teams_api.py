@@ -2,18 +2,14 @@
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.teams.models import Team, TeamPersona
 from tests import factories
 from tests.api import bearer
-from tests.conftest import login, page_csrf
+from tests.helpers import login, page_csrf, count
 
 PROBLEM = "application/problem+json"
-
-
-def team_count(db) -> int:
-    return db.scalar(select(func.count()).select_from(Team))
 
 
 def new_team(**overrides) -> dict:
@@ -61,7 +57,7 @@ def test_duplicate_slug_is_refused_and_nothing_is_stored(client, db):
     assert problem["status"] == 422 and problem["title"] == "Invalid input"
     assert problem["errors"][0]["field"] == "slug"
     assert "taken" in problem["errors"][0]["message"]
-    assert team_count(db) == 1
+    assert count(db, Team) == 1
 
 
 def test_unknown_persona_in_headcounts_names_the_item(client, db):
@@ -73,7 +69,7 @@ def test_unknown_persona_in_headcounts_names_the_item(client, db):
     assert response.json()["errors"] == [
         {"field": "headcounts.0.persona", "message": "unknown persona 'astronaut'"}
     ]
-    assert team_count(db) == 0
+    assert count(db, Team) == 0
 
 
 def test_bad_slug_is_refused_naming_the_field(client, db):
@@ -82,7 +78,7 @@ def test_bad_slug_is_refused_naming_the_field(client, db):
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
     assert [e["field"] for e in response.json()["errors"]] == ["slug"]
-    assert team_count(db) == 0
+    assert count(db, Team) == 0
 
 
 def test_negative_headcount_names_the_nested_field(client, db):
@@ -92,7 +88,7 @@ def test_negative_headcount_names_the_nested_field(client, db):
     response = client.post("/api/v1/teams", json=body, headers=headers)
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["headcounts.1.headcount"]
-    assert team_count(db) == 0
+    assert count(db, Team) == 0
 
 
 def test_viewer_of_team_a_lists_and_reads_only_team_a(client, db):
@@ -134,7 +130,7 @@ def test_pm_may_not_create_a_team(client, db):
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["status"] == 403
     assert "(pm)" in response.json()["detail"]
-    assert team_count(db) == 0
+    assert count(db, Team) == 0
 
 
 def test_pagination_counts_and_pages(client, db):
@@ -235,12 +231,12 @@ def test_browser_session_post_needs_the_csrf_header(client, db):
     refused = client.post("/api/v1/teams", json=new_team())
     assert refused.status_code == 403
     assert refused.headers["content-type"] == PROBLEM
-    assert team_count(db) == 0
+    assert count(db, Team) == 0
     # The same session with its CSRF token is allowed: the refusal above was the CSRF check.
     accepted = client.post("/api/v1/teams", json=new_team(),
                            headers={"X-CSRF-Token": page_csrf(client)})
     assert accepted.status_code == 201, accepted.text
-    assert team_count(db) == 1
+    assert count(db, Team) == 1
 
 
 def test_bearer_token_needs_no_csrf_even_with_a_session_cookie(client, db):

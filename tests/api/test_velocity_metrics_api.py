@@ -6,23 +6,19 @@ from decimal import Decimal as D
 
 import pytest
 
-from app.core import clock
 from app.ml_models.models import ComputeCost, MLModel
 from app.settings.service import get_org_settings
 from app.teams.models import Team
 from tests import factories
 from tests.api import bearer
-from tests.velocity.test_velocity_queries import model, seed
+from tests.velocity.test_velocity_queries import model_with_events, seed
+from tests.helpers import get_json
 
 PROBLEM = "application/problem+json"
 VELOCITY = "/api/v1/metrics/velocity"
 COMPUTE = "/api/v1/metrics/compute"
 TODAY = date(2026, 11, 29)
-
-
-@pytest.fixture(autouse=True)
-def today(monkeypatch):
-    monkeypatch.setattr(clock, "today", lambda: TODAY)
+pytestmark = pytest.mark.usefixtures("fixed_today")
 
 
 @pytest.fixture
@@ -33,19 +29,13 @@ def seeded(db) -> str:
     return db.get(Team, next(iter(filters.team_ids))).slug
 
 
-def get(client, headers, url: str) -> dict:
-    response = client.get(url, headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 def fiscal_year_starts_in(db, month: int) -> None:
     get_org_settings(db).fiscal_year_start_month = month
     db.commit()
 
 
 def test_the_hand_worked_quarter(client, db, seeded):
-    body = get(client, bearer(db, "leader"), f"{VELOCITY}?from=2026-01-01&to=2026-03-31"
+    body = get_json(client, bearer(db, "leader"), f"{VELOCITY}?from=2026-01-01&to=2026-03-31"
                                              f"&team={seeded}")
     assert body == {
         "from": "2026-01-01", "to": "2026-03-31",
@@ -72,7 +62,7 @@ def test_the_hand_worked_quarter(client, db, seeded):
 
 
 def test_quarters_overlapping_the_period_and_empty_figures(client, db, seeded):
-    body = get(client, bearer(db, "admin"), f"{VELOCITY}?from=2025-11-15&to=2026-01-31"
+    body = get_json(client, bearer(db, "admin"), f"{VELOCITY}?from=2025-11-15&to=2026-01-31"
                                             f"&team={seeded}")
     assert body["lead_time_days"] == {"median": "101.00", "p90": "101.00", "count": 1}  # d
     # Trends cover whole quarters, not only the part inside the period.
@@ -84,7 +74,7 @@ def test_quarters_overlapping_the_period_and_empty_figures(client, db, seeded):
     assert [(c["cohort"], c["ideated"], c["deployed"], c["rate"])
             for c in body["production_rate"]] == [("2025-Q4", 1, 1, "1.0000"),
                                                   ("2026-Q1", 2, 1, "0.5000")]
-    empty = get(client, bearer(db, "admin"), f"{VELOCITY}?from=2024-01-01&to=2024-03-31"
+    empty = get_json(client, bearer(db, "admin"), f"{VELOCITY}?from=2024-01-01&to=2024-03-31"
                                              f"&team={seeded}")
     assert empty["lead_time_days"] == {"median": None, "p90": None, "count": 0}
     assert (empty["deployments"], empty["change_failure_rate"]) == (0, None)
@@ -96,14 +86,14 @@ def test_quarters_overlapping_the_period_and_empty_figures(client, db, seeded):
 
 
 def test_a_young_cohort_is_provisional(client, db, seeded):
-    body = get(client, bearer(db, "admin"), f"{VELOCITY}?from=2026-07-01&to=2026-09-30")
+    body = get_json(client, bearer(db, "admin"), f"{VELOCITY}?from=2026-07-01&to=2026-09-30")
     assert body["production_rate"] == [{"cohort": "2026-Q3", "ideated": 0, "deployed": 0,
                                         "rate": None, "provisional": True}]
 
 
 def test_quarters_follow_the_fiscal_year(client, db, seeded):
     fiscal_year_starts_in(db, 2)  # FY2027 runs February 2026 – January 2027
-    body = get(client, bearer(db, "admin"), f"{VELOCITY}?from=2026-01-01&to=2026-03-31"
+    body = get_json(client, bearer(db, "admin"), f"{VELOCITY}?from=2026-01-01&to=2026-03-31"
                                             f"&team={seeded}")
     assert body["lead_time_by_quarter"] == [
         {"quarter": "2026-Q4", "median": "101.00", "p90": "101.00", "count": 1},  # Nov–Jan: d
@@ -114,17 +104,17 @@ def test_quarters_follow_the_fiscal_year(client, db, seeded):
 
 def test_the_default_period_is_the_current_fiscal_quarter(client, db, seeded):
     headers = bearer(db, "admin")
-    body = get(client, headers, VELOCITY)
+    body = get_json(client, headers, VELOCITY)
     assert (body["from"], body["to"]) == ("2026-10-01", "2026-12-31")
     assert [q["quarter"] for q in body["lead_time_by_quarter"]] == ["2026-Q4"]
     fiscal_year_starts_in(db, 4)  # November is in FY2027's third quarter
-    body = get(client, headers, VELOCITY)
+    body = get_json(client, headers, VELOCITY)
     assert (body["from"], body["to"]) == ("2026-10-01", "2026-12-31")
     assert [q["quarter"] for q in body["lead_time_by_quarter"]] == ["2027-Q3"]
     fiscal_year_starts_in(db, 2)
-    body = get(client, headers, f"{VELOCITY}?to=2027-01-31")
+    body = get_json(client, headers, f"{VELOCITY}?to=2027-01-31")
     assert (body["from"], body["to"]) == ("2026-11-01", "2027-01-31")
-    compute = get(client, headers, COMPUTE)
+    compute = get_json(client, headers, COMPUTE)
     assert (compute["from"], compute["to"]) == ("2026-11-01", "2027-01-31")
 
 
@@ -144,17 +134,18 @@ def test_bad_periods_and_teams_are_refused_naming_the_parameter(client, db, url,
 def test_a_viewer_reads_its_own_teams_only(client, db, url):
     fraud = factories.make_team(db, slug="fraud")
     search = factories.make_team(db, slug="search")
-    model(db, fraud, "ours", ("ideated", "2026-01-01"), ("deployed", "2026-01-11"))
-    theirs = model(db, search, "theirs", ("ideated", "2026-01-01"), ("deployed", "2026-01-21"))
+    model_with_events(db, fraud, "ours", ("ideated", "2026-01-01"), ("deployed", "2026-01-11"))
+    theirs = model_with_events(db, search, "theirs", ("ideated", "2026-01-01"),
+                               ("deployed", "2026-01-21"))
     db.add(ComputeCost(model_id=theirs.id, month=date(2026, 1, 1), amount=D(5)))
     db.commit()
     headers = bearer(db, "viewer", teams=[fraud])
     denied = client.get(f"{url}?from=2026-01-01&to=2026-03-31&team=search", headers=headers)
     assert denied.status_code == 403 and denied.headers["content-type"] == PROBLEM
-    body = get(client, headers, f"{url}?from=2026-01-01&to=2026-03-31")
+    body = get_json(client, headers, f"{url}?from=2026-01-01&to=2026-03-31")
     if url == VELOCITY:
         assert body["lead_time_days"] == {"median": "10.00", "p90": "10.00", "count": 1}
-        everyone = get(client, bearer(db, "leader"), f"{url}?from=2026-01-01&to=2026-03-31")
+        everyone = get_json(client, bearer(db, "leader"), f"{url}?from=2026-01-01&to=2026-03-31")
         assert everyone["lead_time_days"]["count"] == 2
     else:
         assert (body["total"], body["by_model"]) == ("0.00", [])
@@ -170,13 +161,13 @@ def test_a_pipeline_posts_events_and_sees_its_lead_time(client, db):
          "occurred_at": "2026-06-01T02:00:00+02:00", "external_id": "idea-1"},
     ])
     assert posted.status_code == 200, posted.text
-    body = get(client, headers, f"{VELOCITY}?from=2026-06-01&to=2026-06-30&team=recsys")
+    body = get_json(client, headers, f"{VELOCITY}?from=2026-06-01&to=2026-06-30&team=recsys")
     # 2026-06-01 00:00 UTC to 2026-06-11 12:00 UTC
     assert body["lead_time_days"] == {"median": "10.50", "p90": "10.50", "count": 1}
     assert body["deployments"] == 1
     assert body["production_rate"][0] == {"cohort": "2026-Q2", "ideated": 1, "deployed": 1,
                                           "rate": "1.0000", "provisional": True}
-    [listed] = get(client, headers, "/api/v1/models?team=recsys")["items"]
+    [listed] = get_json(client, headers, "/api/v1/models?team=recsys")["items"]
     assert (listed["name"], listed["lead_time_days"]) == ("Next best offer", "10.50")
 
 
@@ -196,7 +187,7 @@ def test_compute_spend_per_month_and_model(client, db):
     get_org_settings(db).currency = "EUR"
     db.commit()
     headers = bearer(db, "leader")
-    body = get(client, headers, f"{COMPUTE}?from=2026-01-15&to=2026-03-31")
+    body = get_json(client, headers, f"{COMPUTE}?from=2026-01-15&to=2026-03-31")
     assert body == {
         "from": "2026-01-15", "to": "2026-03-31", "currency": "EUR",
         "total": "3150.36", "gpu_hours": "31.75",
@@ -211,7 +202,7 @@ def test_compute_spend_per_month_and_model(client, db):
             {"model_id": ranker.id, "model": "Ranker", "amount": "50.01", "gpu_hours": "0.25"},
         ],
     }
-    fraud_only = get(client, headers, f"{COMPUTE}?from=2026-01-01&to=2026-12-31&team=fraud")
+    fraud_only = get_json(client, headers, f"{COMPUTE}?from=2026-01-01&to=2026-12-31&team=fraud")
     assert fraud_only["total"] == "13099.35"
     assert [m["model"] for m in fraud_only["by_model"]] == ["Support bot", "Scorer"]
 
@@ -228,11 +219,11 @@ def test_compute_by_model_is_windowed_and_the_totals_cover_every_model(client, d
     db.commit()
     headers = bearer(db, "leader")
     url = f"{COMPUTE}?from=2026-01-01&to=2026-03-31"
-    whole = get(client, headers, f"{url}&limit=500")
+    whole = get_json(client, headers, f"{url}&limit=500")
     assert whole["by_model_total"] == 12 and len(whole["by_model"]) == 12
     ids = [m["model_id"] for m in whole["by_model"]]
     assert ids == [m.id for m in models]  # highest spend first, then by id
-    pages = [get(client, headers, f"{url}&limit=5&offset={o}") for o in (0, 5, 10)]
+    pages = [get_json(client, headers, f"{url}&limit=5&offset={o}") for o in (0, 5, 10)]
     assert [len(p["by_model"]) for p in pages] == [5, 5, 2]
     assert [m["model_id"] for p in pages for m in p["by_model"]] == ids
     for page in pages:
@@ -240,7 +231,7 @@ def test_compute_by_model_is_windowed_and_the_totals_cover_every_model(client, d
             12, whole["total"], whole["gpu_hours"])
         assert page["by_month"] == whole["by_month"]
     assert whole["total"] == "900.00"  # 2 × (100 + 90 + … + 50)
-    assert get(client, headers, f"{url}&offset=12")["by_model"] == []
+    assert get_json(client, headers, f"{url}&offset=12")["by_model"] == []
 
 
 @pytest.mark.parametrize(("query", "field"), [

@@ -4,27 +4,21 @@ before → after, admins only, filters and paging."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from bs4 import BeautifulSoup
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
 from app.audit.queries import Change, changes
 from tests import factories
 from tests.api import bearer
-from tests.conftest import login, page_csrf
+from tests.helpers import login, page_csrf, soup_of
 
 PAGE = "/settings/audit"
-
-
-def soup_of(response) -> BeautifulSoup:
-    assert response.status_code == 200, response.text
-    return BeautifulSoup(response.text, "html.parser")
 
 
 def rows(response) -> list[dict]:
     """Each entry shown: its cells as text, the entity's link and the changed fields."""
     found = []
-    for tr in soup_of(response).select("tr[data-entry]"):
+    for tr in soup_of(response, status=200).select("tr[data-entry]"):
         link = tr.select_one("td.entity a")
         found.append({
             "id": int(tr["data-entry"]),
@@ -40,7 +34,7 @@ def rows(response) -> list[dict]:
 
 
 @pytest.fixture
-def admin(client, db):
+def signed_in_admin(client, db):
     user = factories.make_user(db, role="admin", email="root@example.com")
     db.commit()
     login(client, user.email)
@@ -59,7 +53,7 @@ def add_entry(db: Session, *, at: datetime, actor: str = "cli", action: str = "u
 # --- entries from the API and from the UI -----------------------------------------------------
 
 
-def test_an_api_edit_is_listed_with_its_actor_and_before_after(client, db, admin):
+def test_an_api_edit_is_listed_with_its_actor_and_before_after(client, db, signed_in_admin):
     team = factories.make_team(db, name="Fraud", slug="fraud")
     pain_point = factories.make_pain_point(db, team, title="Slow notebooks")
     headers = bearer(db, "admin")
@@ -77,7 +71,7 @@ def test_an_api_edit_is_listed_with_its_actor_and_before_after(client, db, admin
                                 "hours_likely": ("2", "3")}
 
 
-def test_a_ui_edit_is_listed_with_the_signed_in_admin_as_actor(client, db, admin):
+def test_a_ui_edit_is_listed_with_the_signed_in_admin_as_actor(client, db, signed_in_admin):
     team = factories.make_team(db, name="Recs", slug="recs")
     pain_point = factories.make_pain_point(db, team)
     db.commit()
@@ -100,18 +94,18 @@ def test_a_ui_edit_is_listed_with_the_signed_in_admin_as_actor(client, db, admin
     assert status["changes"] == {"status": ("open", "in_progress")}
 
 
-def test_entities_link_to_their_pages(client, db, admin):
+def test_entities_link_to_their_pages(client, db, signed_in_admin):
     team = factories.make_team(db, name="Search", slug="search")
     now = datetime.now(UTC)
     add_entry(db, at=now, entity="team", entity_id=str(team.id), action="create",
               after={"name": "Search"})
-    add_entry(db, at=now, entity="user", entity_id=str(admin.id), action="create")
+    add_entry(db, at=now, entity="user", entity_id=str(signed_in_admin.id), action="create")
     add_entry(db, at=now, entity="demo", entity_id="fraud-detection", action="load_demo")
     add_entry(db, at=now, entity="pain_point", entity_id="999999", action="update")
     db.commit()
     by_entity = {r["entity"].split(" ")[0]: r for r in rows(client.get(PAGE))}
     assert by_entity["Team"]["href"] == "/settings/teams/search"
-    assert by_entity["User"]["href"] == f"/settings/users/{admin.id}"
+    assert by_entity["User"]["href"] == f"/settings/users/{signed_in_admin.id}"
     assert by_entity["Demo"]["href"] is None
     assert by_entity["Pain"]["href"] is None  # an id that names nothing links nowhere
     created = by_entity["Team"]["changes"]
@@ -133,11 +127,11 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
 
 
-def test_the_settings_subnav_links_the_audit_log(client, admin):
+def test_the_settings_subnav_links_the_audit_log(client, signed_in_admin):
     subnav = 'nav[aria-label="Settings"]'
-    link = soup_of(client.get("/settings")).select_one(f'{subnav} a[href="{PAGE}"]')
+    link = soup_of(client.get("/settings"), status=200).select_one(f'{subnav} a[href="{PAGE}"]')
     assert link is not None and link.get_text(strip=True) == "Audit log"
-    current = soup_of(client.get(PAGE)).select_one(f'{subnav} a[aria-current="page"]')
+    current = soup_of(client.get(PAGE), status=200).select_one(f'{subnav} a[aria-current="page"]')
     assert current["href"] == PAGE
 
 
@@ -145,7 +139,7 @@ def test_the_settings_subnav_links_the_audit_log(client, admin):
 
 
 @pytest.fixture
-def entries(db, admin):
+def entries(db, signed_in_admin):
     base = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
     made = {
         "ana-team": add_entry(db, at=base, actor="Ana@Example.com", entity="team"),
@@ -189,7 +183,7 @@ def test_filters_by_entity_actor_action_and_days(client, entries):
 
 def test_the_filter_form_keeps_its_values_and_offers_what_the_log_holds(client, entries):
     soup = soup_of(client.get(PAGE, params={"entity": "pain_point", "actor": "ana",
-                                            "action": "create", "from": "2026-03-01"}))
+                                            "action": "create", "from": "2026-03-01"}), status=200)
     assert soup.select_one("#entity option[selected]")["value"] == "pain_point"
     assert soup.select_one("#action option[selected]")["value"] == "create"
     assert soup.select_one("#actor")["value"] == "ana"
@@ -206,20 +200,20 @@ def test_empty_date_fields_mean_no_limit(client, entries):
 def test_a_period_that_ends_before_it_starts_is_refused(client, entries):
     response = client.get(PAGE, params={"from": "2026-03-12", "to": "2026-03-11"})
     assert response.status_code == 422
-    soup = BeautifulSoup(response.text, "html.parser")
+    soup = soup_of(response)
     assert soup.select_one("#to")["aria-invalid"] == "true"
     assert "before the first day" in soup.select_one("#to-error").get_text()
     assert soup.select("tr[data-entry]") == []
 
 
-def test_pages_of_fifty(client, db, admin):
+def test_pages_of_fifty(client, db, signed_in_admin):
     base = datetime(2025, 1, 1, tzinfo=UTC)
     made = [add_entry(db, at=base + timedelta(minutes=i), actor="bulk-import",
                       entity_id=str(i)).id for i in range(120)]
     db.commit()
     first = client.get(PAGE, params={"actor": "bulk-import"})
     assert [r["id"] for r in rows(first)] == made[::-1][:50]
-    soup = soup_of(first)
+    soup = soup_of(first, status=200)
     assert "120 entries, page 1 of 3" in soup.select_one("#audit-total").get_text()
     next_link = soup.select_one('nav.pager a[rel="next"]')["href"]
     assert "actor=bulk-import" in next_link and "page=2" in next_link
@@ -231,8 +225,9 @@ def test_pages_of_fifty(client, db, admin):
 def test_an_htmx_request_gets_the_results_fragment_only(client, entries):
     response = client.get(PAGE, params={"entity": "pain_point"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
-    assert "<html" not in response.text and "<form" not in response.text
-    assert len(BeautifulSoup(response.text, "html.parser").select("tr[data-entry]")) == 2
+    page = soup_of(response)
+    assert page.find("html") is None and page.find("form") is None
+    assert len(soup_of(response).select("tr[data-entry]")) == 2
     assert "HX-Request" in response.headers["vary"]
 
 

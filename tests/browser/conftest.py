@@ -3,7 +3,6 @@ organisation loaded, driven through Debian's Chromium with Playwright (no browse
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from app.config import PROJECT_ROOT
 from app.db import make_engine
+from tests.helpers import free_port
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 DEMO_PASSWORD = "northstar-demo"
@@ -31,12 +31,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _server_database(tmp_path_factory) -> tuple[str, str | None]:
@@ -68,7 +62,7 @@ def live_server(tmp_path_factory) -> Iterator[str]:
     }
     _northstar(env, "migrate")
     _northstar(env, "demo", "--password", DEMO_PASSWORD)
-    port = _free_port()
+    port = free_port()
     log = (tmp_path_factory.mktemp("server") / "server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],

@@ -25,7 +25,7 @@ def amount(text: str) -> D:
     return D(re.sub(r"[^\d.\-]", "", text.replace("−", "-")))
 
 
-def near(value: D) -> re.Pattern:
+def within_a_cent(value: D) -> re.Pattern:
     """The amount shown for `value` computed from run-rates shown in cents: within a cent."""
     cents = value.quantize(D("0.01"))
     return re.compile("^(" + "|".join(re.escape(money(cents + d))
@@ -60,7 +60,7 @@ def test_pm_turns_a_scenario_into_an_initiative_that_realizes_savings(page: Page
     expected = projected()
     shown = page.get_by_test_id("scenario-expected")
     expect(page.get_by_test_id("scenario-count")).to_have_text("2 pain points ticked")
-    expect(shown).to_have_text(near(expected))
+    expect(shown).to_have_text(within_a_cent(expected))
     months = D(40000) / (amount(shown.inner_text()) - D(5000)) * 12
     expect(page.get_by_test_id("scenario-payback")).to_have_text(f"{months:.1f} months")
 
@@ -68,7 +68,7 @@ def test_pm_turns_a_scenario_into_an_initiative_that_realizes_savings(page: Page
     PICKS[RESOLVED] = "80"
     field = ranking_row(page, RESOLVED).locator("input.percent")
     field.fill("80")
-    expect(shown).to_have_text(near(projected()))
+    expect(shown).to_have_text(within_a_cent(projected()))
     # Leaving the field fires `change`, one more projection: let it land before navigating
     # (an aborted request would fail the test).
     with page.expect_response(re.compile(r"/initiatives/scenario$")):

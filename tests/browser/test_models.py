@@ -5,10 +5,7 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import artifact, sign_in
-
-
-def local(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M")
+from tests.helpers import datetime_local
 
 
 def submit(page: Page, button: str) -> None:
@@ -86,12 +83,12 @@ def test_pm_adds_a_model_and_its_events(page: Page):
     ideated, deployed = now - timedelta(days=30), now - timedelta(days=9, hours=12)
 
     page.get_by_label("Event type", exact=True).select_option(label="Ideated")
-    page.get_by_label("Occurred at (UTC)").fill(local(ideated))
+    page.get_by_label("Occurred at (UTC)").fill(datetime_local(ideated))
     submit(page, "Add event")
     expect(page.get_by_role("status")).to_contain_text("Ideated")
 
     page.get_by_label("Event type", exact=True).select_option(label="Deployed")
-    page.get_by_label("Occurred at (UTC)").fill(local(deployed))
+    page.get_by_label("Occurred at (UTC)").fill(datetime_local(deployed))
     page.get_by_label("Version (optional)").fill("1.0")
     submit(page, "Add event")
     expect(page.get_by_role("status")).to_contain_text("Deployed")

@@ -18,7 +18,7 @@ RATE = D("110.00")  # the seeded data-scientist default; fraud-detection has no 
 PEOPLE = D(next(t for t in TEAMS if t["slug"] == "fraud-detection")["headcounts"]["data-scientist"])
 
 
-def run_rate(low: int, likely: int, high: int, which: str = "expected") -> D:
+def run_rate_of(low: int, likely: int, high: int, which: str = "expected") -> D:
     hours = {"expected": cost.expected_hours(D(low), D(likely), D(high)),
              "low": D(low), "high": D(high)}[which]
     return cost.annual_run_rate(hours, PEOPLE, WEEKS, RATE)
@@ -51,12 +51,12 @@ def test_pm_logs_edits_and_resolves_a_pain_point(page: Page):
     type_into(page, "Low", "1")
     type_into(page, "Likely", "2")
     type_into(page, "High", "4")
-    expect(page.get_by_test_id("preview-expected")).to_have_text(money_whole(run_rate(1, 2, 4)))
+    expect(page.get_by_test_id("preview-expected")).to_have_text(money_whole(run_rate_of(1, 2, 4)))
     expect(page.get_by_test_id("preview-range")).to_have_text(
-        f"Range: {money_whole(run_rate(1, 2, 4, 'low'))} – "
-        f"{money_whole(run_rate(1, 2, 4, 'high'))}")
+        f"Range: {money_whole(run_rate_of(1, 2, 4, 'low'))} – "
+        f"{money_whole(run_rate_of(1, 2, 4, 'high'))}")
     type_into(page, "Likely", "3")  # the preview follows as the PM types
-    expect(page.get_by_test_id("preview-expected")).to_have_text(money_whole(run_rate(1, 3, 4)))
+    expect(page.get_by_test_id("preview-expected")).to_have_text(money_whole(run_rate_of(1, 3, 4)))
     page.screenshot(path=str(artifact("pain_point_form_preview.png")), full_page=True)
 
     page.get_by_role("button", name="Log pain point").click()
@@ -64,7 +64,7 @@ def test_pm_logs_edits_and_resolves_a_pain_point(page: Page):
     expect(page.get_by_role("status").first).to_contain_text("logged")
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Notebook kernels die on the shared cluster")
-    expected = run_rate(1, 3, 4)
+    expected = run_rate_of(1, 3, 4)
     expect(page.get_by_test_id("breakdown-expected")).to_have_text(
         f"Expected: {hours(cost.expected_hours(D(1), D(3), D(4)))} h/week expected "
         f"(PERT: (1 + 4×3 + 4) / 6) × {PEOPLE} people × 46 weeks × {money(RATE)}/h = "
@@ -75,12 +75,12 @@ def test_pm_logs_edits_and_resolves_a_pain_point(page: Page):
     page.get_by_role("link", name="Edit").click()
     expect(page.get_by_label("Likely", exact=True)).to_have_value("3")
     type_into(page, "High", "10")
-    expect(page.get_by_test_id("preview-expected")).to_have_text(money_whole(run_rate(1, 3, 10)))
+    expect(page.get_by_test_id("preview-expected")).to_have_text(money_whole(run_rate_of(1, 3, 10)))
     page.get_by_role("button", name="Save changes").click()
     expect(page).to_have_url(re.compile(r"/pain-points/\d+$"))
-    expect(page.get_by_test_id("cost-expected")).to_have_text(money_whole(run_rate(1, 3, 10)))
+    expect(page.get_by_test_id("cost-expected")).to_have_text(money_whole(run_rate_of(1, 3, 10)))
     expect(page.get_by_test_id("breakdown-high")).to_contain_text(
-        f"= {money(run_rate(1, 3, 10, 'high'))} a year")
+        f"= {money(run_rate_of(1, 3, 10, 'high'))} a year")
 
     # Resolving asks for the date: the field appears only for "Resolved".
     status_form = page.locator("form[action$='/status']")

@@ -102,32 +102,32 @@ def sso(tmp_path_factory) -> Iterator[dict]:
 
 
 @pytest.fixture
-def page(browser: Browser, sso: dict, request) -> Iterator[Page]:
+def sso_page(browser: Browser, sso: dict, request) -> Iterator[Page]:
     context = browser.new_context(base_url=sso["base"], viewport={"width": 1280, "height": 900})
-    page = context.new_page()
+    sso_page = context.new_page()
     problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: None if r.failure == "net::ERR_ABORTED"
+    sso_page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    sso_page.on("requestfailed", lambda r: None if r.failure == "net::ERR_ABORTED"
             else problems.append(f"request failed: {r.url} ({r.failure})"))
-    yield page
+    yield sso_page
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    sso_page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
     assert problems == [], problems
 
 
-def start_sign_in(page: Page, path: str = "/pain-points") -> None:
+def start_sign_in(sso_page: Page, path: str = "/pain-points") -> None:
     """Opens a page while signed out and follows Northstar to the provider's sign-in form."""
-    page.goto(path)
-    expect(page).to_have_url(re.compile(r"/login\?next="))
-    page.get_by_role("button", name=f"Sign in with {PROVIDER_NAME}").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Test provider sign-in")
+    sso_page.goto(path)
+    expect(sso_page).to_have_url(re.compile(r"/login\?next="))
+    sso_page.get_by_role("button", name=f"Sign in with {PROVIDER_NAME}").click()
+    expect(sso_page.get_by_role("heading", level=1)).to_have_text("Test provider sign-in")
 
 
-def provider_login(page: Page, login: str) -> None:
-    page.get_by_label("Username").fill(login)
-    page.get_by_label("Provider password").fill(ACCOUNTS[login]["password"])
-    page.get_by_role("button", name="Continue").click()
+def provider_login(sso_page: Page, login: str) -> None:
+    sso_page.get_by_label("Username").fill(login)
+    sso_page.get_by_label("Provider password").fill(ACCOUNTS[login]["password"])
+    sso_page.get_by_role("button", name="Continue").click()
 
 
 def count_users(sso: dict, email: str) -> int:
@@ -143,56 +143,56 @@ def audit_actions(sso: dict, entity_type: str) -> list[tuple[str, str, dict | No
     return [tuple(r) for r in rows]
 
 
-def test_login_page_offers_the_provider_and_the_password_form(page: Page):
-    page.goto("/login")
-    expect(page.get_by_role("button", name=f"Sign in with {PROVIDER_NAME}")).to_be_enabled()
-    expect(page.get_by_label("Email")).to_be_visible()  # password login is on by default
-    expect(page.locator("#sso-error")).to_have_count(0)
+def test_login_page_offers_the_provider_and_the_password_form(sso_page: Page):
+    sso_page.goto("/login")
+    expect(sso_page.get_by_role("button", name=f"Sign in with {PROVIDER_NAME}")).to_be_enabled()
+    expect(sso_page.get_by_label("Email")).to_be_visible()  # password login is on by default
+    expect(sso_page.locator("#sso-error")).to_have_count(0)
 
 
 def test_mapped_pm_lands_on_the_ledger_with_their_team_and_signs_out_at_the_provider(
-        page: Page, sso: dict):
-    start_sign_in(page, "/pain-points")
-    provider_login(page, "pat")
-    expect(page).to_have_url(re.compile(r"/pain-points$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Pain points")
-    expect(page.locator(".who")).to_contain_text("Pat Okafor")
-    expect(page.locator(".who .role")).to_have_text("pm")
+        sso_page: Page, sso: dict):
+    start_sign_in(sso_page, "/pain-points")
+    provider_login(sso_page, "pat")
+    expect(sso_page).to_have_url(re.compile(r"/pain-points$"))
+    expect(sso_page.get_by_role("heading", level=1)).to_have_text("Pain points")
+    expect(sso_page.locator(".who")).to_contain_text("Pat Okafor")
+    expect(sso_page.locator(".who .role")).to_have_text("pm")
     # A PM edits only its own teams: the new pain point form offers exactly the mapped team.
-    page.goto("/pain-points/new")
-    options = page.locator("select#team option").all_inner_texts()
+    sso_page.goto("/pain-points/new")
+    options = sso_page.locator("select#team option").all_inner_texts()
     assert [o for o in options if o.strip()] == ["Fraud detection"]
     assert count_users(sso, "pat@sso.example") == 1
     logins = [a for a in audit_actions(sso, "user")
               if a[0] == "login" and a[1] == "pat@sso.example"]
     assert logins and logins[-1][2]["via"] == "sso" and logins[-1][2]["role"] == "pm"
 
-    page.goto("/")
-    page.get_by_role("button", name="Sign out").click()
+    sso_page.goto("/")
+    sso_page.get_by_role("button", name="Sign out").click()
     # RP-initiated logout: the provider asks, then sends the browser back to Northstar.
-    expect(page.get_by_role("heading", level=1)).to_have_text("Sign out of the test provider?")
-    page.get_by_role("button", name="Yes, sign me out").click()
-    expect(page).to_have_url(re.compile(r"/login"))
-    expect(page.get_by_role("status")).to_have_text("You are signed out.")
-    page.goto("/pain-points")
-    expect(page).to_have_url(re.compile(r"/login\?next="))
+    expect(sso_page.get_by_role("heading", level=1)).to_have_text("Sign out of the test provider?")
+    sso_page.get_by_role("button", name="Yes, sign me out").click()
+    expect(sso_page).to_have_url(re.compile(r"/login"))
+    expect(sso_page.get_by_role("status")).to_have_text("You are signed out.")
+    sso_page.goto("/pain-points")
+    expect(sso_page).to_have_url(re.compile(r"/login\?next="))
 
 
-def test_user_in_no_mapped_group_is_refused_and_nothing_is_created(page: Page, sso: dict):
-    start_sign_in(page)
-    provider_login(page, "olive")
-    expect(page.get_by_role("heading", level=1)).to_have_text("You were not signed in")
-    expect(page.locator("#sso-refusal")).to_contain_text("in no group that has access")
+def test_user_in_no_mapped_group_is_refused_and_nothing_is_created(sso_page: Page, sso: dict):
+    start_sign_in(sso_page)
+    provider_login(sso_page, "olive")
+    expect(sso_page.get_by_role("heading", level=1)).to_have_text("You were not signed in")
+    expect(sso_page.locator("#sso-refusal")).to_contain_text("in no group that has access")
     assert count_users(sso, "olive@sso.example") == 0
     refusals = [a for a in audit_actions(sso, "sso") if a[0] == "sso_refused"]
     assert any(a[2]["email"] == "olive@sso.example" and "no mapped group" in a[2]["reason"]
                for a in refusals)
-    page.goto("/pain-points")
-    expect(page).to_have_url(re.compile(r"/login\?next="))
+    sso_page.goto("/pain-points")
+    expect(sso_page).to_have_url(re.compile(r"/login\?next="))
 
 
 def test_tampered_state_fails_the_genuine_answer_works_once_and_its_replay_fails(
-        page: Page, sso: dict):
+        sso_page: Page, sso: dict):
     held: list[str] = []
 
     def hold(route):
@@ -203,16 +203,16 @@ def test_tampered_state_fails_the_genuine_answer_works_once_and_its_replay_fails
         while response.status in (302, 303) and "/auth/oidc/callback" not in location:
             location = response.headers["location"]
             if "/auth/oidc/callback" not in location:
-                response = page.request.get(location, max_redirects=0)
+                response = sso_page.request.get(location, max_redirects=0)
         held.append(location)
         route.fulfill(status=200, content_type="text/html",
                       body="<!DOCTYPE html><title>held</title><h1>held</h1>")
 
-    start_sign_in(page)
-    page.route("**/interaction/*/login", hold)
-    provider_login(page, "tess")
-    expect(page.get_by_role("heading", level=1)).to_have_text("held")
-    page.unroute("**/interaction/*/login")
+    start_sign_in(sso_page)
+    sso_page.route("**/interaction/*/login", hold)
+    provider_login(sso_page, "tess")
+    expect(sso_page.get_by_role("heading", level=1)).to_have_text("held")
+    sso_page.unroute("**/interaction/*/login")
     genuine = held[0]
     assert "/auth/oidc/callback?" in genuine
     parts = urlsplit(genuine)
@@ -220,25 +220,25 @@ def test_tampered_state_fails_the_genuine_answer_works_once_and_its_replay_fails
     assert set(query) >= {"code", "state"}
 
     tampered = dict(query, state=query["state"][:-4] + "AAAA")
-    page.goto(f"/auth/oidc/callback?{urlencode(tampered)}")
-    expect(page.get_by_role("heading", level=1)).to_have_text("You were not signed in")
-    expect(page.locator("#sso-refusal")).to_contain_text("not started in this browser")
+    sso_page.goto(f"/auth/oidc/callback?{urlencode(tampered)}")
+    expect(sso_page.get_by_role("heading", level=1)).to_have_text("You were not signed in")
+    expect(sso_page.locator("#sso-refusal")).to_contain_text("not started in this browser")
     without_state = {k: v for k, v in query.items() if k != "state"}
-    page.goto(f"/auth/oidc/callback?{urlencode(without_state)}")
-    expect(page.locator("#sso-refusal")).to_contain_text("carried no state")
+    sso_page.goto(f"/auth/oidc/callback?{urlencode(without_state)}")
+    expect(sso_page.locator("#sso-refusal")).to_contain_text("carried no state")
     assert count_users(sso, "tess@sso.example") == 0
 
-    [state_cookie] = [c for c in page.context.cookies() if c["name"] == "northstar_oidc_state"]
-    page.goto(genuine)
-    expect(page).to_have_url(re.compile(r"/pain-points$"))
-    expect(page.locator(".who .role")).to_have_text("pm")
+    [state_cookie] = [c for c in sso_page.context.cookies() if c["name"] == "northstar_oidc_state"]
+    sso_page.goto(genuine)
+    expect(sso_page).to_have_url(re.compile(r"/pain-points$"))
+    expect(sso_page.locator(".who .role")).to_have_text("pm")
     assert count_users(sso, "tess@sso.example") == 1
 
     # The same answer again, even with the browser's state cookie put back: used once only.
-    page.context.add_cookies([state_cookie])
-    page.goto(genuine)
-    expect(page.get_by_role("heading", level=1)).to_have_text("You were not signed in")
-    expect(page.locator("#sso-refusal")).to_contain_text("already used")
+    sso_page.context.add_cookies([state_cookie])
+    sso_page.goto(genuine)
+    expect(sso_page.get_by_role("heading", level=1)).to_have_text("You were not signed in")
+    expect(sso_page.locator("#sso-refusal")).to_contain_text("already used")
     with sso["engine"].connect() as conn:
         verifier = conn.scalar(select(SsoLogin.code_verifier).where(
             SsoLogin.state_hash == hashlib.sha256(query["state"].encode()).hexdigest()))
@@ -250,11 +250,11 @@ def test_tampered_state_fails_the_genuine_answer_works_once_and_its_replay_fails
 
 
 def test_user_moved_out_of_a_group_loses_its_role_at_the_next_sign_in(
-        page: Page, browser: Browser, sso: dict):
+        sso_page: Page, browser: Browser, sso: dict):
     sso["provider"].set_groups("mo", ["ns-fraud-pms"])
-    start_sign_in(page)
-    provider_login(page, "mo")
-    expect(page.locator(".who .role")).to_have_text("pm")
+    start_sign_in(sso_page)
+    provider_login(sso_page, "mo")
+    expect(sso_page.locator(".who .role")).to_have_text("pm")
 
     sso["provider"].set_groups("mo", ["ns-forecast-viewers"])
     other = browser.new_context(base_url=sso["base"])
@@ -279,36 +279,36 @@ def test_user_moved_out_of_a_group_loses_its_role_at_the_next_sign_in(
     finally:
         third.close()
     # Leaving every mapped group ended the sessions it had opened, the first browser's too.
-    page.goto("/pain-points")
-    expect(page).to_have_url(re.compile(r"/login\?next="))
+    sso_page.goto("/pain-points")
+    expect(sso_page).to_have_url(re.compile(r"/login\?next="))
     with sso["engine"].connect() as conn:
         role = conn.scalar(select(User.role).where(User.email == "mo@sso.example"))
     assert role.value == "viewer"
 
 
-def test_admin_maps_a_group_on_the_settings_page(page: Page, sso: dict):
-    page.goto("/login")
-    page.get_by_label("Email").fill("admin@northstar.demo")
-    page.get_by_label("Password").fill("northstar-demo")
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    page.goto("/settings")
-    page.get_by_role("navigation", name="Settings").get_by_role(
+def test_admin_maps_a_group_on_the_settings_page(sso_page: Page, sso: dict):
+    sso_page.goto("/login")
+    sso_page.get_by_label("Email").fill("admin@northstar.demo")
+    sso_page.get_by_label("Password").fill("northstar-demo")
+    sso_page.get_by_role("button", name="Sign in", exact=True).click()
+    sso_page.goto("/settings")
+    sso_page.get_by_role("navigation", name="Settings").get_by_role(
         "link", name="Single sign-on").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Single sign-on")
-    table = page.get_by_test_id("sso-mappings")
+    expect(sso_page.get_by_role("heading", level=1)).to_have_text("Single sign-on")
+    table = sso_page.get_by_test_id("sso-mappings")
     expect(table.locator("tr[data-group=ns-fraud-pms] td").nth(1)).to_have_text("pm")
-    page.get_by_label("Group name, as the provider sends it").fill("ns-leaders")
-    page.get_by_label("Role").select_option("leader")
-    page.get_by_label("Recommendations").check()
-    page.get_by_role("button", name="Save mapping").click()
-    expect(page.get_by_role("status")).to_have_text("Group ns-leaders now gives leader.")
+    sso_page.get_by_label("Group name, as the provider sends it").fill("ns-leaders")
+    sso_page.get_by_label("Role").select_option("leader")
+    sso_page.get_by_label("Recommendations").check()
+    sso_page.get_by_role("button", name="Save mapping").click()
+    expect(sso_page.get_by_role("status")).to_have_text("Group ns-leaders now gives leader.")
     row = table.locator("tr[data-group=ns-leaders] td")
     expect(row.nth(1)).to_have_text("leader")
     expect(row.nth(2)).to_have_text("Recommendations")
-    page.screenshot(path=str(ARTIFACTS / "sso_settings_page.png"), full_page=True)
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Remove the mapping of ns-leaders").click()
-    expect(page.get_by_role("status")).to_have_text("Group ns-leaders no longer gives access.")
+    sso_page.screenshot(path=str(ARTIFACTS / "sso_settings_page.png"), full_page=True)
+    sso_page.once("dialog", lambda dialog: dialog.accept())
+    sso_page.get_by_role("button", name="Remove the mapping of ns-leaders").click()
+    expect(sso_page.get_by_role("status")).to_have_text("Group ns-leaders no longer gives access.")
     expect(table.locator("tr[data-group=ns-leaders]")).to_have_count(0)
 
 
@@ -321,17 +321,18 @@ def test_an_unreachable_provider_is_announced_and_password_login_still_works(
     with serving(env, port, log_path):
         context = browser.new_context(base_url=f"http://127.0.0.1:{port}")
         try:
-            page = context.new_page()
-            page.goto("/login")
-            expect(page.locator("#sso-error")).to_contain_text(
+            sso_page = context.new_page()
+            sso_page.goto("/login")
+            expect(sso_page.locator("#sso-error")).to_contain_text(
                 f"Single sign-on with {PROVIDER_NAME} is unavailable right now")
-            button = page.get_by_role("button", name=f"Sign in with {PROVIDER_NAME}")
+            button = sso_page.get_by_role("button", name=f"Sign in with {PROVIDER_NAME}")
             expect(button).to_be_disabled()
-            page.screenshot(path=str(ARTIFACTS / "sso_provider_unreachable.png"), full_page=True)
-            page.get_by_label("Email").fill("pm@northstar.demo")
-            page.get_by_label("Password").fill("northstar-demo")
-            page.get_by_role("button", name="Sign in", exact=True).click()
-            expect(page.locator(".who .role")).to_have_text("pm")
+            sso_page.screenshot(path=str(ARTIFACTS / "sso_provider_unreachable.png"),
+                                full_page=True)
+            sso_page.get_by_label("Email").fill("pm@northstar.demo")
+            sso_page.get_by_label("Password").fill("northstar-demo")
+            sso_page.get_by_role("button", name="Sign in", exact=True).click()
+            expect(sso_page.locator(".who .role")).to_have_text("pm")
         finally:
             context.close()
     # Why, for the operator: in the server's log.

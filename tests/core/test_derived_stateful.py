@@ -39,18 +39,12 @@ from app.teams.models import Team, TeamPersona
 from app.velocity import milestones
 from app.velocity.models import DeploymentMonth, ModelMilestone
 from tests import factories
+from tests.helpers import sums_agree
 
 START = date(2026, 11, 20)
 PERSONAS = ("data-scientist", "ml-engineer")
 STAGES = ("deployment", "monitoring")
 EVENT_TYPES = [EventType.ideated, EventType.validated, EventType.deployed, EventType.rolled_back]
-
-
-def close(a: D | None, b: D | None, backend: str) -> bool:
-    if a is None or b is None:
-        return a == b
-    # PostgreSQL sums exact NUMERIC both ways; SQLite sums doubles, in another order.
-    return a == b if backend == "postgresql" else abs(D(a) - D(b)) <= D("0.0001")
 
 
 class DerivedTables(RuleBasedStateMachine):
@@ -66,7 +60,7 @@ class DerivedTables(RuleBasedStateMachine):
         self.rng = random.Random(0)
 
     def teardown(self) -> None:
-        self.db.close()
+        self.db.sums_agree()
         self.outer.rollback()
 
     # --- helpers ------------------------------------------------------------------------------
@@ -304,7 +298,7 @@ class DerivedTables(RuleBasedStateMachine):
                                                                  lv.active_pain_points)
                 for name in ("cost", "cost_low", "cost_high", "annual_run_rate",
                              "hours_per_week"):
-                    assert close(getattr(s, name), getattr(lv, name), self.backend), (name, s, lv)
+                    assert sums_agree(getattr(s, name), getattr(lv, name), self.backend), (name, s, lv)
         if built_for_now:
             stored_ids = set(db.scalars(select(RunRateRank.pain_point_id)))
             live_ids = set(db.scalars(select(PainPoint.id).where(
@@ -333,7 +327,7 @@ class DerivedTables(RuleBasedStateMachine):
                 s, lv = kept[i], live[i]
                 assert s.linked == lv.linked, (i, s, lv)
                 for name in ("expected", "expected_low", "expected_high", "realized"):
-                    assert close(getattr(s, name), getattr(lv, name), self.backend), (name, s, lv)
+                    assert sums_agree(getattr(s, name), getattr(lv, name), self.backend), (name, s, lv)
             filters = initiative_queries.InitiativeFilters(
                 team_id=None if team_ids is None else min(team_ids))
             board = dict(filters=filters, team_ids=team_ids, weeks=weeks, horizon_years=2,

@@ -4,7 +4,6 @@ same quarter and team, on the demo organisation."""
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
-from bs4 import BeautifulSoup
 
 from app.core import clock
 from app.core.periods import quarter_of
@@ -12,6 +11,7 @@ from app.demo.loader import load_demo
 from app.initiatives.queries import savings
 from app.settings.service import get_org_settings
 from app.teams.models import Team
+from tests.helpers import soup_of
 
 DEMO_PASSWORD = "northstar-demo"
 CENTS, DAYS, RATE = Decimal("0.01"), Decimal("0.01"), Decimal("0.0001")
@@ -21,15 +21,15 @@ def rounded(value: str, exponent: Decimal) -> str:
     return str(Decimal(value).quantize(exponent, rounding=ROUND_HALF_EVEN))
 
 
-def tiles(html: str) -> dict[str, dict[str, str]]:
-    page = BeautifulSoup(html, "html.parser")
+def tile_attributes(html: str) -> dict[str, dict[str, str]]:
+    page = soup_of(html)
     return {n["data-metric"]: {k.removeprefix("data-"): v for k, v in n.attrs.items()
                                if k.startswith("data-")}
             for n in page.select("[data-metric]")}
 
 
 @pytest.fixture
-def demo(client, db, as_role):
+def demo_as_leader(client, db, as_role):
     load_demo(db, today=clock.today(), password=DEMO_PASSWORD)
     db.commit()
     as_role("leader")
@@ -50,15 +50,15 @@ def scenarios(db):
     return [(q, team) for q in (current, current.previous()) for team in (None, slug)]
 
 
-def test_every_tile_equals_the_metrics_api(client, demo):
-    db = demo
+def test_every_tile_equals_the_metrics_api(client, demo_as_leader):
+    db = demo_as_leader
     org = get_org_settings(db)
     checked = 0
     for quarter, team in scenarios(db):
         query = f"?to={quarter.label}" + (f"&team={team}" if team else "")
         response = client.get("/" + query)
         assert response.status_code == 200
-        shown = tiles(response.text)
+        shown = tile_attributes(response.text)
         period = {"from": quarter.first_day.isoformat(), "to": quarter.last_day.isoformat(),
                   "team": team}
         where = f"{quarter.label} team={team}"
@@ -129,19 +129,19 @@ def test_every_tile_equals_the_metrics_api(client, demo):
     assert checked == 4
 
 
-def test_the_demo_fills_every_tile(client, demo):
-    shown = tiles(client.get("/").text)
+def test_the_demo_fills_every_tile(client, demo_as_leader):
+    shown = tile_attributes(client.get("/").text)
     for metric in ("annual-cost", "hours-per-week", "quarter-cost", "deployments",
                    "realized-savings", "llm-spend", "maturity"):
         assert shown[metric]["value"] and Decimal(shown[metric]["value"]) > 0, metric
 
 
-def test_realized_savings_of_a_team_equal_the_roi_api(client, demo):
-    db = demo
+def test_realized_savings_of_a_team_equal_the_roi_api(client, demo_as_leader):
+    db = demo_as_leader
     for quarter, team in scenarios(db):
         if team is None:
             continue
-        shown = tiles(client.get(f"/?to={quarter.label}&team={team}").text)
+        shown = tile_attributes(client.get(f"/?to={quarter.label}&team={team}").text)
         roi = api(client, "/api/v1/metrics/roi", team=team,
                   **{"from": quarter.first_day.isoformat(), "to": quarter.last_day.isoformat()})
         total = sum((Decimal(i["realized_savings"]) for i in roi["initiatives"]), Decimal(0))

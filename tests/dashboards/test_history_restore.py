@@ -4,7 +4,7 @@ whole page, not the fragment a filter change gets."""
 
 import pytest
 
-from tests.dashboards.test_pages import soup_of
+from tests.helpers import soup_of
 
 
 @pytest.mark.parametrize("path", ["/", "/dashboards/cost", "/dashboards/velocity",

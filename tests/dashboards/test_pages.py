@@ -5,7 +5,7 @@ definitions page, and a bounded number of SQL statements whatever the data size.
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal as D
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,17 +24,11 @@ from app.pain_points.models import PainPoint
 from app.pain_points.measures import PainPointFilters
 from app.pain_points.queries import cost_by_period, cost_figures
 from app.settings.service import get_org_settings
+from app.ml_models.models import ComputeCost
 from tests import factories
+from tests.helpers import at, soup_of, text_of
 
 PAGES = ["/", "/dashboards/cost", "/dashboards/velocity"]
-
-
-def soup_of(response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
-
-
-def text_of(node) -> str:
-    return " ".join(node.get_text(" ").split())
 
 
 def figure_json(page: BeautifulSoup, figure_id: str) -> dict:
@@ -49,31 +43,11 @@ def tiles(page: BeautifulSoup) -> dict[str, str]:
 
 # --- data -------------------------------------------------------------------------------------
 
-def at(day: date) -> datetime:
-    return datetime.combine(day, time(12), tzinfo=UTC)
-
-
 def add_pain_point(db, team, *, persona="data-scientist", stage="data-preparation",
                    **values) -> PainPoint:
-    today = clock.today()
-    defaults = dict(team_id=team.id, persona_id=factories.persona(db, persona).id,
-                    stage_id=factories.stage(db, stage).id, title=f"friction at {stage}",
-                    kind="recurring", hours_low=D(1), hours_likely=D(2), hours_high=D(4),
-                    people_affected=3, observed_since=today - timedelta(days=300))
-    pp = PainPoint(**(defaults | values))
-    db.add(pp)
-    db.flush()
-    return pp
-
-
-def add_model(db, team, name: str, kind: str, events: list[tuple[str, date]]) -> MLModel:
-    model = MLModel(team_id=team.id, name=name, kind=kind)
-    db.add(model)
-    db.flush()
-    for event_type, day in events:
-        db.add(LifecycleEvent(model_id=model.id, type=event_type, occurred_at=at(day)))
-    db.flush()
-    return model
+    return factories.make_pain_point(db, team, **{
+        "persona": persona, "stage": stage, "title": f"friction at {stage}",
+        "people_affected": 3, "observed_since": clock.today() - timedelta(days=300)} | values)
 
 
 def seed_team(db, n: int):
@@ -98,7 +72,8 @@ def seed_team(db, n: int):
         events = [(m, start + timedelta(days=15 * k)) for k, m in enumerate(milestones)]
         events += [("rolled_back", today - timedelta(days=20)),
                    ("deployed", today - timedelta(days=10))]
-        model = add_model(db, team, f"model-{n}-{i}", kind, events)
+        model = factories.make_model(db, team, name=f"model-{n}-{i}", kind=kind,
+                                     events=[(e, at(day, 12)) for e, day in events])
         for back in range(3):
             month = date(today.year, today.month, 1) - timedelta(days=31 * back)
             db.add(ComputeCost(model_id=model.id, month=month.replace(day=1),
@@ -232,7 +207,8 @@ def test_htmx_request_gets_the_dashboard_block_and_the_canonical_url(client, db,
     response = client.get(f"{path}?team={team.slug}&persona=&stage=&from=2026-Q1&to=2026-Q2",
                           headers={"HX-Request": "true"})
     assert response.status_code == 200
-    assert "<html" not in response.text and "<form" not in response.text
+    page = soup_of(response)
+    assert page.find("html") is None and page.find("form") is None
     assert soup_of(response).select("figure[data-plotly]")
     assert "HX-Request" in response.headers["Vary"]
     assert response.headers["HX-Push-Url"] == f"{path}?team={team.slug}&from=2026-Q1&to=2026-Q2"

@@ -7,7 +7,8 @@ from decimal import Decimal as D
 from app.core import clock
 from app.initiatives import figures as initiative_figures
 from tests import factories
-from tests.dashboards.test_pages import add_pain_point, soup_of, text_of
+from tests.dashboards.test_pages import add_pain_point
+from tests.helpers import soup_of, text_of
 
 
 def test_the_pareto_caption_gives_the_share_and_claims_most_only_when_it_is(client, db,

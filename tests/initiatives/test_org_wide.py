@@ -4,12 +4,11 @@ count (issue 14, finding 2), through the API and the pages alike."""
 from decimal import Decimal as D
 
 import pytest
-from bs4 import BeautifulSoup
 
 from app.initiatives.models import Initiative, InitiativeLink
 from tests import factories
 from tests.api import bearer
-from tests.conftest import login, page_csrf
+from tests.helpers import login, page_csrf, soup_of
 
 
 @pytest.fixture
@@ -59,7 +58,7 @@ def test_a_pm_of_either_team_cannot_delete_or_edit_it_in_the_pages(client, db, o
     db.commit()
     login(client, user.email)
     initiative_id = org["initiative"].id
-    page = BeautifulSoup(client.get(f"/initiatives/{initiative_id}").text, "html.parser")
+    page = soup_of(client.get(f"/initiatives/{initiative_id}"))
     assert page.find("button", string="Delete") is None  # not offered…
     csrf = page_csrf(client, f"/initiatives/{initiative_id}")
     deleted = client.post(f"/initiatives/{initiative_id}/delete", data={"csrf_token": csrf})
@@ -131,7 +130,7 @@ def test_a_viewers_page_counts_hidden_links_without_naming_them(client, db, org)
     viewer = factories.make_user(db, role="viewer", teams=[org["a"]])
     db.commit()
     login(client, viewer.email)
-    page = BeautifulSoup(client.get(f"/initiatives/{org['initiative'].id}").text, "html.parser")
+    page = soup_of(client.get(f"/initiatives/{org['initiative'].id}"))
     rows = page.select("table.linked tbody tr[data-pain-point]")
     assert [row["data-pain-point"] for row in rows] == [str(org["pa"].id)]
     hint = page.find(attrs={"data-testid": "hidden-links"})

@@ -1,18 +1,15 @@
 """Expected and realized savings, ROI and payback on hand-worked examples."""
 
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal as D
+from decimal import Decimal as D
 
 from app.initiatives.models import Initiative, InitiativeLink
 from app.initiatives.queries import savings
 from app.initiatives.roi import cost_over, payback_months, roi
 from tests import factories
+from tests.helpers import cents
 
 WEEKS = D(46)
-
-
-def cents(value: D) -> D:
-    return value.quantize(D("0.01"), rounding=ROUND_HALF_EVEN)
 
 
 def test_roi_and_payback_formulas():

@@ -11,16 +11,13 @@ from bs4 import BeautifulSoup
 from app.dashboards.roi_routes import PAGE_SIZE, TOP_BARS
 from app.initiatives.models import Initiative, InitiativeLink
 from tests import factories
+from tests.helpers import soup_of
 
 HTMX = {"HX-Request": "true"}
 N = 30
 
 
-def soup_of(response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
-
-
-def figure(soup: BeautifulSoup, chart: str) -> dict:
+def chart_data(soup: BeautifulSoup, chart: str) -> dict:
     return json.loads(soup.select_one(f"#{chart} script[type='application/json']").string)
 
 
@@ -49,14 +46,14 @@ def test_charts_draw_the_top_20_and_say_so(client, db, as_role, thirty):
     assert (TOP_BARS, PAGE_SIZE) == (20, 20)
     as_role("leader")
     soup = soup_of(client.get("/dashboards/roi"))
-    savings = figure(soup, "savings-chart")
+    savings = chart_data(soup, "savings-chart")
     # Largest expected savings first: the largest reductions.
     by_savings = [str(i.id) for i in reversed(thirty)][:20]
     assert [len(t["y"]) for t in savings["data"]] == [20, 20]
     assert savings["data"][0]["y"] == by_savings
     assert [tr["data-initiative"] for tr in soup.select("#savings-chart tr[data-initiative]")] \
         == by_savings
-    roi_bars = figure(soup, "roi-chart")["data"][0]
+    roi_bars = chart_data(soup, "roi-chart")["data"][0]
     assert len(roi_bars["y"]) == 20
     assert roi_bars["x"] == sorted(roi_bars["x"], reverse=True)
     notes = [" ".join(n.get_text(" ").split()) for n in soup.select("[data-testid=top-note]")]
@@ -73,14 +70,14 @@ def test_the_table_ranks_every_initiative_by_roi_20_a_page(client, db, as_role, 
     page_one = ranked_ids(first)
     assert len(page_one) == 20
     # The same ROI order as the chart, continued on page 2.
-    assert [str(i) for i in page_one] == figure(first, "roi-chart")["data"][0]["y"]
+    assert [str(i) for i in page_one] == chart_data(first, "roi-chart")["data"][0]["y"]
     next_link = first.select_one("nav.pager a[rel=next]")
     assert next_link["href"] == "/dashboards/roi?horizon=3&page=2"
     assert next_link["hx-get"] == next_link["href"] and next_link["hx-push-url"] == "true"
     assert next_link["hx-target"] == "#dashboard"
 
     second = client.get(next_link["href"], headers=HTMX)
-    assert second.status_code == 200 and "<html" not in second.text
+    assert second.status_code == 200 and soup_of(second).find("html") is None
     page_two = ranked_ids(soup_of(second))
     assert len(page_two) == 10 and not set(page_one) & set(page_two)
     assert set(page_one) | set(page_two) == {i.id for i in thirty}
@@ -92,7 +89,7 @@ def test_the_table_ranks_every_initiative_by_roi_20_a_page(client, db, as_role, 
     assert prev["href"] == "/dashboards/roi?horizon=3&page=1"
     assert soup_of(second).select_one("nav.pager a[rel=next]") is None
     # The charts are the same on every page.
-    assert figure(soup_of(second), "roi-chart") == figure(first, "roi-chart")
+    assert chart_data(soup_of(second), "roi-chart") == chart_data(first, "roi-chart")
 
 
 def test_a_page_past_the_end_shows_the_last_and_a_bad_one_is_named(client, db, as_role,
@@ -125,7 +122,7 @@ def test_the_payback_curve_is_one_aggregate(client, db, as_role, thirty):
         initiative.started_on = today() - timedelta(days=30)
     db.commit()
     as_role("leader")
-    curve = figure(soup_of(client.get("/dashboards/roi")), "curve-chart")
+    curve = chart_data(soup_of(client.get("/dashboards/roi")), "curve-chart")
     assert [t["name"] for t in curve["data"]] == ["Cumulative cost",
                                                   "Cumulative realized savings"]
     # Every one-time cost, not only the 20 charted: Σ 1000 i² for i < 30.
@@ -151,6 +148,6 @@ def test_a_team_filter_counts_only_that_teams_links_as_the_api_does(client, db, 
     # One pain point: 13/6 h × 10 × 46 weeks × $120 = 119,600 a year, half of it saved.
     assert D(item["expected_annual_savings"]) == D("59800.00")
     soup = soup_of(client.get("/dashboards/roi", params={"team": red.slug}))
-    bars = figure(soup, "savings-chart")["data"]
+    bars = chart_data(soup, "savings-chart")["data"]
     expected = dict(zip(bars[0]["y"], bars[0]["x"], strict=True))
     assert D(str(expected[str(shared.id)])) == D("59800")

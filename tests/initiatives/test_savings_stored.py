@@ -20,6 +20,7 @@ from app.initiatives.queries import InitiativeFilters
 from app.pain_points.models import PainPoint
 from app.settings.models import OrgSettings
 from tests import factories
+from tests.helpers import sums_agree
 
 PLACES = D("0.000001")
 
@@ -27,11 +28,6 @@ PLACES = D("0.000001")
 def live():
     """Every read below computed from the pain points, as without the stored rows."""
     return mock.patch.object(queries, "_stored", lambda *_: False)
-
-
-def close(a: D, b: D, backend: str) -> bool:
-    # PostgreSQL sums exact NUMERIC either way; SQLite sums doubles in another order.
-    return a == b if backend == "postgresql" else abs(a - b) <= D("0.0001")
 
 
 @pytest.fixture
@@ -100,7 +96,7 @@ def test_the_stored_savings_are_the_live_ones(db, organisation):
         for i in ids:
             assert kept[i].linked == found[i].linked
             for name in ("expected", "expected_low", "expected_high", "realized"):
-                assert close(getattr(kept[i], name), getattr(found[i], name), backend), name
+                assert sums_agree(getattr(kept[i], name), getattr(found[i], name), backend), name
         periods = [(date(2025, 1, 1), date(2025, 3, 31)), (first, last)]
         by_period = queries.realized_by_period(db, ids, weeks=weeks, periods=periods,
                                                team_ids=team_ids)
@@ -109,7 +105,7 @@ def test_the_stored_savings_are_the_live_ones(db, organisation):
                                                         team_ids=team_ids)
         assert by_period.keys() == live_by_period.keys()
         for i, values in by_period.items():
-            assert all(close(a, b, backend)
+            assert all(sums_agree(a, b, backend)
                        for a, b in zip(values, live_by_period[i], strict=True))
 
 
@@ -210,7 +206,7 @@ def test_other_weeks_are_answered_live_until_maintain_rebuilds(db, organisation)
     assert queries.savings(db, ids, **args).keys() == live_figures.keys()
     stored_figures = queries.savings(db, ids, **args)
     for i in ids:
-        assert close(stored_figures[i].expected, live_figures[i].expected,
+        assert sums_agree(stored_figures[i].expected, live_figures[i].expected,
                      db.get_bind().dialect.name)
 
 

@@ -5,7 +5,6 @@ from decimal import Decimal as D
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import func, select
 
 from app.auth.permissions import Principal
 from app.core.errors import PermissionDenied, ValidationFailed
@@ -13,11 +12,12 @@ from app.initiatives.models import Initiative
 from app.initiatives.schemas import InitiativeIn, InitiativePatch
 from app.initiatives.service import create_initiative, delete_initiative, update_initiative
 from tests import factories
+from tests.helpers import count
 
 TODAY = date(2026, 11, 29)
 
 
-def setup(db):
+def team_pm_and_pain_points(db):
     team, other = factories.make_team(db), factories.make_team(db)
     user = factories.make_user(db, role="pm", teams=[team])
     pm = Principal(user_id=user.id, email=user.email, role=user.role, team_ids=frozenset({team.id}))
@@ -28,12 +28,8 @@ def setup(db):
     return team, pm, pps
 
 
-def count(db) -> int:
-    return db.scalar(select(func.count()).select_from(Initiative))
-
-
 def test_create_and_relink(db):
-    team, pm, (a, b, _) = setup(db)
+    team, pm, (a, b, _) = team_pm_and_pain_points(db)
     initiative = create_initiative(db, InitiativeIn(
         title="Self-service retraining", team=team.slug, one_time_cost=D("50000"),
         links=[{"pain_point": a.id, "expected_reduction": D(60)}]), actor=pm, today=TODAY)
@@ -62,7 +58,7 @@ def test_schema_refuses_out_of_range_values(body):
     ("delivered_without_date", "delivered_on"),
 ])
 def test_bad_initiatives_store_nothing(db, case, field):
-    team, pm, (a, _, foreign) = setup(db)
+    team, pm, (a, _, foreign) = team_pm_and_pain_points(db)
     body = {"title": "x", "team": team.slug}
     if case == "delivery_before_start":
         body |= {"started_on": date(2026, 5, 1), "delivered_on": date(2026, 4, 1)}
@@ -76,12 +72,12 @@ def test_bad_initiatives_store_nothing(db, case, field):
     with pytest.raises(ValidationFailed) as exc:
         create_initiative(db, InitiativeIn(**body), actor=pm, today=TODAY)
     assert field in [e.field for e in exc.value.errors]
-    assert count(db) == 0
+    assert count(db, Initiative) == 0
 
 
 def test_an_org_wide_initiative_reaching_another_team_is_beyond_a_pm_of_one_team(db):
     """Changing, unlinking or deleting needs edit rights on every team reached (issue 14)."""
-    team, pm, (a, _, foreign) = setup(db)
+    team, pm, (a, _, foreign) = team_pm_and_pain_points(db)
     admin_user = factories.make_user(db, role="admin")
     admin = Principal(user_id=admin_user.id, email=admin_user.email, role=admin_user.role)
     initiative = create_initiative(db, InitiativeIn(title="Org-wide SDK", links=[

@@ -11,9 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
 
 from app.config import PROJECT_ROOT
+from tests.helpers import soup_of
 
 pytestmark = pytest.mark.install
 
@@ -78,7 +78,7 @@ def test_the_standalone_html_from_a_quick_start_install_embeds_its_charts(quick_
     page = root / "summary.html"
     _run([".venv/bin/northstar", "export", "--format", "html", "--output", str(page)],
          cwd=root, env=env)
-    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    soup = soup_of(page.read_text(encoding="utf-8"))
     assert "Charts could not be drawn" not in soup.get_text()
     charts = [img for img in soup.find_all("img")
               if img.get("src", "").startswith("data:image/png")]

@@ -6,15 +6,16 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.core import clock
 from app.maturity.models import MaturityAnswer, MaturityAssessment
 from app.maturity.rubric import load_rubric
 from app.maturity.scoring import score
 from tests import factories
 from tests.api import bearer
+from tests.helpers import all_of
 
 PROBLEM = "application/problem+json"
 TODAY = date(2026, 11, 29)
+pytestmark = pytest.mark.usefixtures("fixed_today")
 URL = "/api/v1/maturity-assessments"
 RUBRIC = load_rubric()
 KEYS = RUBRIC.keys()
@@ -22,21 +23,12 @@ L1 = [c.key for c in RUBRIC.capabilities if c.level == 1]
 L2 = [c.key for c in RUBRIC.capabilities if c.level == 2]
 
 
-@pytest.fixture(autouse=True)
-def today(monkeypatch):
-    monkeypatch.setattr(clock, "today", lambda: TODAY)
-
-
-def all_of(value: str) -> dict[str, str]:
-    return {k: value for k in KEYS}
-
-
-def stored(db) -> tuple[int, int]:
+def stored_counts(db) -> tuple[int, int]:
     return (db.scalar(select(func.count()).select_from(MaturityAssessment)),
             db.scalar(select(func.count()).select_from(MaturityAnswer)))
 
 
-def post(client, headers, team, answers, **extra):
+def post_assessment(client, headers, team, answers, **extra):
     return client.post(URL, headers=headers,
                        json={"team": team.slug, "answers": answers} | extra)
 
@@ -67,7 +59,7 @@ def test_post_answers_level_and_score_equal_to_scoring(client, db, l1, l2):
     team = factories.make_team(db)
     headers = bearer(db, "pm", teams=[team])
     answers = dict(zip(L1, l1, strict=True)) | dict(zip(L2, l2, strict=True))
-    response = post(client, headers, team, answers, assessed_on="2026-11-20")
+    response = post_assessment(client, headers, team, answers, assessed_on="2026-11-20")
     assert response.status_code == 201, response.text
     body = response.json()
     expected = score(RUBRIC.capabilities, answers)
@@ -86,7 +78,7 @@ def test_answers_may_carry_a_note_and_evidence_and_date_defaults_to_today(client
     team = factories.make_team(db)
     answers = all_of("yes") | {"data_validation": {"answer": "partial", "note": "by hand",
                                                    "evidence": "https://wiki/dv"}}
-    response = post(client, bearer(db, "admin"), team, answers)
+    response = post_assessment(client, bearer(db, "admin"), team, answers)
     assert response.status_code == 201, response.text
     assert response.json()["assessed_on"] == TODAY.isoformat()
     assert response.json()["answers"]["data_validation"] == "partial"
@@ -109,17 +101,17 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_is_stored(client, db,
     headers = bearer(db, "pm", teams=[team])
     answers = all_of("yes")
     change(answers)
-    response = post(client, headers, team, answers, **extra)
+    response = post_assessment(client, headers, team, answers, **extra)
     assert response.status_code == 422, response.text
     assert fields_of(response) == [field]
-    assert stored(db) == (0, 0)
+    assert stored_counts(db) == (0, 0)
 
 
 def test_missing_answer_names_the_capability_in_words(client, db):
     team = factories.make_team(db)
     answers = all_of("no")
     del answers["model_registry"]
-    response = post(client, bearer(db, "admin"), team, answers)
+    response = post_assessment(client, bearer(db, "admin"), team, answers)
     [error] = response.json()["errors"]
     assert error["field"] == "answers.model_registry"
     assert "Model registry with versions" in error["message"]
@@ -129,40 +121,41 @@ def test_unknown_team_is_refused(client, db):
     response = client.post(URL, headers=bearer(db, "admin"),
                            json={"team": "nope", "answers": all_of("yes")})
     assert response.status_code == 422 and fields_of(response) == ["team"]
-    assert stored(db) == (0, 0)
+    assert stored_counts(db) == (0, 0)
 
 
 @pytest.mark.parametrize("role,member", [("viewer", True), ("leader", False), ("pm", False)])
 def test_viewer_leader_and_pm_of_another_team_may_not_assess(client, db, role, member):
     team, other = factories.make_team(db), factories.make_team(db)
     headers = bearer(db, role, teams=[team if member else other])
-    response = post(client, headers, team, all_of("yes"))
+    response = post_assessment(client, headers, team, all_of("yes"))
     assert response.status_code == 403
     assert response.headers["content-type"].startswith(PROBLEM)
-    assert stored(db) == (0, 0)
+    assert stored_counts(db) == (0, 0)
 
 
 def test_a_token_bound_to_another_team_may_not_assess(client, db):
     team, other = factories.make_team(db), factories.make_team(db)
-    response = post(client, bearer(db, "admin", team_id=other.id), team, all_of("yes"))
+    response = post_assessment(client, bearer(db, "admin", team_id=other.id), team, all_of("yes"))
     assert response.status_code == 403
-    assert stored(db) == (0, 0)
+    assert stored_counts(db) == (0, 0)
 
 
 # --- list -------------------------------------------------------------------------------------
 
 
-def seed(client, db):
+def seed_assessments(client, db):
     a, b = factories.make_team(db, name="Alpha"), factories.make_team(db, name="Beta")
     admin = bearer(db, "admin")
     for team, on, value in ((a, "2026-01-15", "no"), (a, "2026-06-01", "partial"),
                             (b, "2026-03-01", "yes")):
-        assert post(client, admin, team, all_of(value), assessed_on=on).status_code == 201
+        assert post_assessment(client, admin, team, all_of(value),
+                               assessed_on=on).status_code == 201
     return a, b
 
 
 def test_list_filters_pages_and_scopes(client, db):
-    a, b = seed(client, db)
+    a, b = seed_assessments(client, db)
     leader = bearer(db, "leader")
     body = client.get(URL, headers=leader).json()
     assert body["total"] == 3
@@ -194,10 +187,10 @@ def test_list_bad_filters(client, db):
 
 
 def test_metrics_maturity_latest_per_team(client, db):
-    a, b = seed(client, db)
+    a, b = seed_assessments(client, db)
     never = factories.make_team(db, name="Gamma")
     answers = all_of("yes") | {"production_monitoring": "no", "compliance_in_release": "no"}
-    assert post(client, bearer(db, "admin"), b, answers, assessed_on="2026-10-01"
+    assert post_assessment(client, bearer(db, "admin"), b, answers, assessed_on="2026-10-01"
                 ).status_code == 201
     body = client.get("/api/v1/metrics/maturity", headers=bearer(db, "leader")).json()
     teams = {t["team"]: t for t in body["teams"]}

@@ -7,9 +7,9 @@ from decimal import Decimal as D
 from functools import partial
 
 from bs4 import BeautifulSoup
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from app.auth.permissions import Principal
+from app.auth.service import principal_for_user
 from app.core import clock
 from app.core.periods import last_quarters, quarter_of
 from app.maturity.models import MaturityAnswer, MaturityAssessment
@@ -22,7 +22,7 @@ from app.pain_points.measures import GroupBy, PainPointFilters
 from app.pain_points.queries import cost_figures
 from app.web.templating import money
 from tests import factories
-from tests.conftest import page_csrf
+from tests.helpers import all_of, count, page_csrf, soup_of, text_of
 
 RUBRIC = load_rubric()
 KEYS = RUBRIC.keys()
@@ -31,34 +31,14 @@ L1 = [c.key for c in RUBRIC.capabilities if c.level == 1]
 L2 = [c.key for c in RUBRIC.capabilities if c.level == 2]
 
 
-def soup_of(response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
-
-
-def text_of(node) -> str:
-    return " ".join(node.get_text(" ").split())
-
-
-def count(db, entity) -> int:
-    return db.scalar(select(func.count()).select_from(entity))
-
-
-def admin(db) -> Principal:
-    user = factories.make_user(db, role="admin")
-    return Principal(user_id=user.id, email=user.email, role=user.role)
-
-
 def assess(db, team, answers, *, on: date | None = None):
     return create_assessment(db, AssessmentIn(team=team.slug, assessed_on=on, answers=answers),
-                             actor=admin(db), today=clock.today())
+                             actor=principal_for_user(factories.make_user(db, role="admin")),
+                             today=clock.today())
 
 
 def form_data(csrf: str, answers: dict[str, str], **extra: str) -> dict[str, str]:
     return {"csrf_token": csrf} | {f"answer-{k}": v for k, v in answers.items()} | extra
-
-
-def all_of(value: str) -> dict[str, str]:
-    return {k: value for k in KEYS}
 
 
 def figures_of(page: BeautifulSoup) -> dict[str, dict]:
@@ -299,16 +279,6 @@ def test_dashboard_empty_state(client, db, as_role):
     assert page.select("figure[data-plotly]") == []
 
 
-def add_model(db, team, name: str, ideated: datetime, deployed: datetime) -> MLModel:
-    model = MLModel(team_id=team.id, name=name)
-    db.add(model)
-    db.flush()
-    for kind, moment in (("ideated", ideated), ("deployed", deployed)):
-        db.add(LifecycleEvent(model_id=model.id, type=kind, occurred_at=moment))
-    db.flush()
-    return model
-
-
 def test_dashboard_charts_and_their_tables(client, db, as_role):
     auto = factories.make_team(db, name="Automated")
     manual = factories.make_team(db, name="Manual")
@@ -323,10 +293,14 @@ def test_dashboard_charts_and_their_tables(client, db, as_role):
                                                        strict=True)), on=today)
     now = datetime.now(UTC).replace(microsecond=0)
     for i, days in enumerate((10, 20, 40)):
-        add_model(db, auto, f"a{i}", now - timedelta(days=days + 5), now - timedelta(days=5))
-    add_model(db, manual, "m0", now - timedelta(days=125), now - timedelta(days=5))
-    add_model(db, never, "n0", now - timedelta(days=70), now - timedelta(days=5))
-    add_model(db, manual, "old", now - timedelta(days=900), now - timedelta(days=800))
+        factories.make_model(db, auto, name=f"a{i}", events=[
+            ("ideated", now - timedelta(days=days + 5)), ("deployed", now - timedelta(days=5))])
+    factories.make_model(db, manual, name="m0", events=[
+            ("ideated", now - timedelta(days=125)), ("deployed", now - timedelta(days=5))])
+    factories.make_model(db, never, name="n0", events=[
+            ("ideated", now - timedelta(days=70)), ("deployed", now - timedelta(days=5))])
+    factories.make_model(db, manual, name="old", events=[
+            ("ideated", now - timedelta(days=900)), ("deployed", now - timedelta(days=800))])
     db.commit()
     as_role("leader")
 

@@ -2,22 +2,16 @@
 
 import json
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from tests.helpers import free_port
 
 HERE = Path(__file__).resolve().parent
 CLIENT_ID = "northstar-test"
 CLIENT_SECRET = "northstar-test-secret-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

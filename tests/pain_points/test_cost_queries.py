@@ -2,20 +2,17 @@
 
 import random
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal as D
+from decimal import Decimal as D
 
 from app.pain_points import cost
 from app.pain_points.measures import GroupBy, PainPointFilters
 from app.pain_points.queries import cost_figures
 from app.core.clock import utcnow
 from tests import factories
+from tests.helpers import cents
 
 WEEKS = D(46)
 CENT = D("0.01")
-
-
-def cents(value: D) -> D:
-    return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
 def test_hand_worked_quarter(db):

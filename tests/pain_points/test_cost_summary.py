@@ -40,7 +40,7 @@ def assert_same(summed: list[tuple], live: list[tuple], backend: str) -> None:
         assert all(same(a, b, backend) for a, b in zip(s[1:-2], lv[1:-2], strict=True)), (s, lv)
 
 
-def org(db) -> OrgSettings:
+def org_settings(db) -> OrgSettings:
     return db.get(OrgSettings, 1)
 
 
@@ -79,7 +79,7 @@ def backend(db) -> str:
 
 def compare_everything(db, backend: str, quarters, *, all_filters: bool) -> int:
     """Summary against live for each quarter × group (× filter); returns how many comparisons."""
-    weeks = org(db).working_weeks_per_year
+    weeks = org_settings(db).working_weeks_per_year
     team_ids = sorted(db.scalars(select(PainPoint.team_id).distinct()))
     persona = db.scalar(select(Persona.id).where(Persona.slug == "ml-engineer"))
     stage = db.scalar(select(Stage.id).where(Stage.slug == "deployment"))
@@ -101,14 +101,14 @@ def compare_everything(db, backend: str, quarters, *, all_filters: bool) -> int:
 
 def test_every_covered_quarter_group_and_filter_equals_the_live_query(db, backend):
     random_organisation(db)
-    start_month = org(db).fiscal_year_start_month
+    start_month = org_settings(db).fiscal_year_start_month
     quarters = summary.window(clock.today(), start_month)
     assert len(quarters) == summary.WINDOW_PAST + summary.WINDOW_FUTURE
     assert compare_everything(db, backend, quarters, all_filters=False) == len(quarters) * 4
     recent = quarters[-8:]
     assert compare_everything(db, backend, recent, all_filters=True) == len(recent) * 16
     # A run of quarters: cost summed, run-rate as of the last day.
-    weeks = org(db).working_weeks_per_year
+    weeks = org_settings(db).working_weeks_per_year
     first, last = quarters[4].first_day, quarters[11].last_day
     for group in (None, GroupBy.team):
         summed = summary.cost_figures(db, PainPointFilters(), first=first, last=last,
@@ -120,8 +120,8 @@ def test_every_covered_quarter_group_and_filter_equals_the_live_query(db, backen
 
 def test_the_cost_trend_and_the_heat_map_equal_the_live_query(db, backend):
     random_organisation(db, seed=11)
-    weeks = org(db).working_weeks_per_year
-    quarters = summary.window(clock.today(), org(db).fiscal_year_start_month)[-12:]
+    weeks = org_settings(db).working_weeks_per_year
+    quarters = summary.window(clock.today(), org_settings(db).fiscal_year_start_month)[-12:]
     periods = [(q.first_day, q.last_day) for q in quarters]
     summed = summary.cost_by_period(db, PainPointFilters(), periods=periods, weeks=weeks)
     assert summed is not None
@@ -156,9 +156,9 @@ def test_the_cost_trend_and_the_heat_map_equal_the_live_query(db, backend):
 
 def current_total(db, **filters) -> tuple[list[tuple], list[tuple]]:
     """(summary, live) figures of the current quarter by team."""
-    quarter = quarter_of(clock.today(), org(db).fiscal_year_start_month)
+    quarter = quarter_of(clock.today(), org_settings(db).fiscal_year_start_month)
     period = dict(first=quarter.first_day, last=quarter.last_day,
-                  weeks=org(db).working_weeks_per_year, group_by=GroupBy.team)
+                  weeks=org_settings(db).working_weeks_per_year, group_by=GroupBy.team)
     summed = summary.cost_figures(db, PainPointFilters(**filters), **period)
     assert summed is not None
     return figures(summed), figures(queries.live_cost_figures(db, PainPointFilters(**filters),
@@ -202,16 +202,16 @@ def test_every_kind_of_write_is_in_the_next_read(db, backend):
 
     # Org settings: working weeks (every figure changes), then the fiscal year's start. No
     # request rebuilds: the rows stop answering (reads are live) until `northstar maintain`.
-    org(db).working_weeks_per_year = D("44.5")
+    org_settings(db).working_weeks_per_year = D("44.5")
     db.commit()
     assert db.get(CostSummaryState, 1).working_weeks_per_year == D("46.0")
-    quarter = quarter_of(clock.today(), org(db).fiscal_year_start_month)
+    quarter = quarter_of(clock.today(), org_settings(db).fiscal_year_start_month)
     assert summary.cost_figures(db, PainPointFilters(), first=quarter.first_day,
                                 last=quarter.last_day, weeks=D("44.5")) is None
     assert derived.maintain_all(db) == ["pain_point_cost_quarter"]
     assert db.get(CostSummaryState, 1).working_weeks_per_year == D("44.5")
     assert_same(*current_total(db), backend)
-    org(db).fiscal_year_start_month = 7
+    org_settings(db).fiscal_year_start_month = 7
     db.commit()
     assert derived.maintain_all(db) == ["pain_point_cost_quarter"]
     assert derived.maintain_all(db) == []  # nothing left to do
@@ -240,8 +240,8 @@ def test_a_rolled_back_write_leaves_the_totals_as_they_were(db, backend):
 
 def test_what_the_rows_cannot_answer_is_computed_live(db, backend):
     random_organisation(db, seed=9)
-    weeks = org(db).working_weeks_per_year
-    quarter = quarter_of(clock.today(), org(db).fiscal_year_start_month)
+    weeks = org_settings(db).working_weeks_per_year
+    quarter = quarter_of(clock.today(), org_settings(db).fiscal_year_start_month)
     cases = [
         (PainPointFilters(), quarter.first_day + timedelta(days=1), quarter.last_day, weeks),
         (PainPointFilters(), quarter.first_day, quarter.last_day, weeks + 1),  # other weeks
@@ -262,7 +262,7 @@ def test_the_api_answers_a_pain_point_posted_just_before(client, db, backend):
     token = factories.make_token(db, user)
     db.commit()
     headers = {"Authorization": f"Bearer {token}"}
-    quarter = quarter_of(clock.today(), org(db).fiscal_year_start_month)
+    quarter = quarter_of(clock.today(), org_settings(db).fiscal_year_start_month)
     params = {"team": team.slug, "from": quarter.first_day.isoformat(),
               "to": quarter.last_day.isoformat()}
     assert client.get("/api/v1/metrics/cost", params=params,
@@ -281,7 +281,7 @@ def test_the_api_answers_a_pain_point_posted_just_before(client, db, backend):
 
 def test_the_costliest_pain_points_read_off_the_stored_run_rates(db, backend, monkeypatch):
     made = random_organisation(db, seed=13)
-    weeks = org(db).working_weeks_per_year
+    weeks = org_settings(db).working_weeks_per_year
     today = clock.today()
     teams = frozenset({made[0].team_id})
     persona = db.scalar(select(Persona.id).where(Persona.slug == "data-scientist"))
@@ -326,7 +326,7 @@ def test_realized_savings_from_the_stored_run_rates_equal_the_priced_ones(db, ba
                                expected_reduction=D(40 + 10 * (i % 5)))
                 for i, p in enumerate(made[:40])])
     db.commit()
-    weeks = org(db).working_weeks_per_year
+    weeks = org_settings(db).working_weeks_per_year
     periods = [(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
                (date(today.year, 1, 1), date(today.year, 12, 31))]
     teams = frozenset({made[0].team_id})
@@ -357,7 +357,7 @@ def test_expected_savings_from_the_stored_run_rates_equal_the_priced_ones(db, ba
                 for n, p in enumerate(made)])  # one-time, deleted and resolved ones included
     db.commit()
     ids = [i.id for i in initiatives]
-    weeks = org(db).working_weeks_per_year
+    weeks = org_settings(db).working_weeks_per_year
     teams = frozenset({made[0].team_id})
     stored = [expected_savings(db, ids, weeks=weeks, team_ids=t) for t in (None, teams)]
     monkeypatch.setattr(summary, "stored_run_rates", lambda *args: False)

@@ -2,14 +2,11 @@
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal as D
+from decimal import Decimal as D
 from functools import partial
-from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -17,11 +14,9 @@ from typer.testing import CliRunner
 from app.audit.models import AuditEntry
 from app.auth.service import principal_for_user
 from app.cli import app as cli_app
-from app.config import get_settings
 from app.core import clock
 from app.core.csv_tools import MAX_BYTES, MAX_ROWS, ImportResult, RowError, parse_table
 from app.core.clock import utcnow
-from app.db import make_engine, make_sessionmaker
 from app.pain_points import csv_io, service
 from app.pain_points.csv_io import COLUMNS, EXPORT_COLUMNS, REQUIRED
 from app.pain_points.models import PainPoint
@@ -29,7 +24,7 @@ from app.pain_points.measures import PainPointFilters
 from app.pain_points.queries import list_pain_points
 from app.web.templating import money
 from tests import factories
-from tests.conftest import page_csrf
+from tests.helpers import cents, cli_import, csv_bytes, page_csrf, soup_of
 
 TODAY = date(2026, 11, 29)
 WEEKS = D(46)
@@ -37,27 +32,16 @@ GOOD = {"team": "fraud", "persona": "data-scientist", "stage": "deployment",
         "title": "Hand-built Docker images", "hours_low": "1", "hours_likely": "2",
         "hours_high": "4", "observed_since": "2026-01-05"}
 
-
-def csv_bytes(*rows: dict[str, str], columns=COLUMNS, bom: bool = False) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([row.get(c, "") for c in columns])
-    return (b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8")
+pain_points_csv = partial(csv_bytes, columns=COLUMNS)
 
 
 def good(**changes: str) -> dict[str, str]:
     return GOOD | changes
 
 
-def stored(db: Session) -> list[PainPoint]:
+def stored_pain_points(db: Session) -> list[PainPoint]:
     db.expire_all()
     return list(db.scalars(select(PainPoint).order_by(PainPoint.id)))
-
-
-def cents(value: D) -> D:
-    return D(value).quantize(D("0.01"), rounding=ROUND_HALF_EVEN)
 
 
 @pytest.fixture
@@ -69,11 +53,6 @@ def teams(db):
     return fraud, search
 
 
-@pytest.fixture
-def admin(db):
-    return principal_for_user(factories.make_user(db, role="admin"))
-
-
 def run(db, data: bytes, actor, **kwargs) -> ImportResult:
     return csv_io.import_pain_points(db, data, actor=actor, today=TODAY, **kwargs)
 
@@ -83,7 +62,7 @@ def run(db, data: bytes, actor, **kwargs) -> ImportResult:
 
 def test_a_valid_file_imports_every_row_with_the_right_costs(db, teams, admin):
     fraud, _ = teams
-    data = csv_bytes(
+    data = pain_points_csv(
         good(title="Hand-built images"),  # people_affected blank: the team's 10 data scientists
         good(team="FRAUD DETECTION", persona="ML engineer", stage="Monitoring & retraining",
              title="Learn Spark", kind="one_time", hours_low="12", hours_likely="20",
@@ -106,7 +85,7 @@ def test_a_valid_file_imports_every_row_with_the_right_costs(db, teams, admin):
         "Learn Spark": (D("5280.00"), D("2880.00"), D("9600.00")),
         "Flaky notebooks": (D("17940.00"), D("8280.00"), D("33120.00")),
     }
-    by_title = {pp.title: pp for pp in stored(db)}
+    by_title = {pp.title: pp for pp in stored_pain_points(db)}
     assert by_title["Hand-built images"].people_affected == 10
     spark = by_title["Learn Spark"]
     assert (spark.kind, spark.stage_id, spark.persona_id) == (
@@ -132,12 +111,12 @@ def test_a_valid_file_imports_every_row_with_the_right_costs(db, teams, admin):
     ({"kind": "weekly"}, "kind", "'recurring' or 'one_time'"),
 ])
 def test_one_bad_row_among_good_ones_imports_nothing(db, teams, admin, bad, field, fragment):
-    data = csv_bytes(good(title="first"), good(title="second") | bad, good(title="third"))
+    data = pain_points_csv(good(title="first"), good(title="second") | bad, good(title="third"))
     result = run(db, data, admin)
     assert result.imported == 0
     assert [(e.line, e.field) for e in result.errors] == [(3, field)]
     assert fragment in result.errors[0].message
-    assert stored(db) == []
+    assert stored_pain_points(db) == []
 
 
 def test_each_bad_row_is_reported_with_the_line_the_file_shows(db, teams, admin):
@@ -153,12 +132,12 @@ def test_each_bad_row_is_reported_with_the_line_the_file_shows(db, teams, admin)
 
 
 def test_skip_invalid_imports_the_good_rows_only_and_reports_the_others(db, teams, admin):
-    data = csv_bytes(good(title="kept 1"), good(title="bad stage", stage="launch"),
+    data = pain_points_csv(good(title="kept 1"), good(title="bad stage", stage="launch"),
                      good(title="bad date", observed_since="05/01/2026"), good(title="kept 2"))
     result = run(db, data, admin, skip_invalid=True)
     assert result.imported == 2
     assert [(e.line, e.field) for e in result.errors] == [(3, "stage"), (4, "observed_since")]
-    assert [pp.title for pp in stored(db)] == ["kept 1", "kept 2"]
+    assert [pp.title for pp in stored_pain_points(db)] == ["kept 1", "kept 2"]
 
 
 def test_an_import_audits_every_row_and_refreshes_the_totals_once(db, teams, admin,
@@ -176,30 +155,30 @@ def test_an_import_audits_every_row_and_refreshes_the_totals_once(db, teams, adm
         kept, refresh=lambda connection, scopes: (calls.append(set(scopes)),
                                                    kept.refresh(connection, scopes))))
     monkeypatch.setattr(service, "BATCH", 2)  # three batches, three flushes
-    data = csv_bytes(*(good(title=f"row {n}") for n in range(5)),
+    data = pain_points_csv(*(good(title=f"row {n}") for n in range(5)),
                      good(title="bad", stage="launch"))
     result = run(db, data, admin, skip_invalid=True)
     assert (result.imported, [(e.line, e.field) for e in result.errors]) == (5, [(7, "stage")])
     assert calls == []  # flushes and the batches' savepoint-free writes refresh nothing
     db.commit()
     assert len(calls) == 1
-    assert [pp.title for pp in stored(db)] == [f"row {n}" for n in range(5)]
+    assert [pp.title for pp in stored_pain_points(db)] == [f"row {n}" for n in range(5)]
     entries = db.scalars(select(AuditEntry.entity_id).where(
         AuditEntry.entity_type == "pain_point", AuditEntry.action == "create"))
-    assert sorted(entries) == sorted(str(pp.id) for pp in stored(db))
+    assert sorted(entries) == sorted(str(pp.id) for pp in stored_pain_points(db))
 
 
 @pytest.mark.parametrize("missing", ["team", "title", "hours_likely"])
 def test_a_missing_column_is_one_error_naming_it(db, teams, admin, missing):
     columns = [c for c in COLUMNS if c != missing]
-    result = run(db, csv_bytes(good(), columns=columns), admin, skip_invalid=True)
+    result = run(db, pain_points_csv(good(), columns=columns), admin, skip_invalid=True)
     assert result.imported == 0
     assert result.errors == [RowError(1, missing, "required column is missing from the header row")]
-    assert stored(db) == []
+    assert stored_pain_points(db) == []
 
 
 def test_header_names_are_trimmed_and_case_insensitive(db, teams, admin):
-    data = csv_bytes(good(), columns=COLUMNS).replace(b"team,persona", b" Team , PERSONA", 1)
+    data = pain_points_csv(good(), columns=COLUMNS).replace(b"team,persona", b" Team , PERSONA", 1)
     assert run(db, data, admin).imported == 1
 
 
@@ -209,25 +188,26 @@ def test_header_names_are_trimmed_and_case_insensitive(db, teams, admin):
     ("hours_likley", "unknown column"),
 ])
 def test_unknown_and_export_only_columns_are_refused(db, teams, admin, column, fragment):
-    result = run(db, csv_bytes(good(), columns=(*COLUMNS, column)), admin, skip_invalid=True)
+    result = run(db, pain_points_csv(good(), columns=(*COLUMNS, column)), admin, skip_invalid=True)
     assert [(e.line, e.field) for e in result.errors] == [(1, column)]
     assert fragment in result.errors[0].message
-    assert stored(db) == []
+    assert stored_pain_points(db) == []
 
 
 def test_a_file_with_a_byte_order_mark_imports(db, teams, admin):
-    result = run(db, csv_bytes(good(title="Excel wrote me"), bom=True), admin)
+    result = run(db, pain_points_csv(good(title="Excel wrote me"), bom=True), admin)
     assert (result.imported, result.errors) == (1, [])
-    assert [pp.title for pp in stored(db)] == ["Excel wrote me"]
+    assert [pp.title for pp in stored_pain_points(db)] == ["Excel wrote me"]
 
 
 def test_latin_1_bytes_are_refused_naming_the_line(db, teams, admin):
-    data = csv_bytes(good(title="plain"), good(title="Café au lait")).decode().encode("latin-1")
+    data = pain_points_csv(good(title="plain"),
+                           good(title="Café au lait")).decode().encode("latin-1")
     result = run(db, data, admin, skip_invalid=True)
     assert result.imported == 0
     assert [(e.line, e.field) for e in result.errors] == [(3, "file")]
     assert "not UTF-8" in result.errors[0].message and "0xe9" in result.errors[0].message
-    assert stored(db) == []
+    assert stored_pain_points(db) == []
 
 
 @pytest.mark.parametrize("field, value", [
@@ -239,10 +219,10 @@ def test_latin_1_bytes_are_refused_naming_the_line(db, teams, admin):
     ("evidence", "\t=cmd"),
 ])
 def test_a_formula_looking_text_cell_is_refused_naming_its_field(db, teams, admin, field, value):
-    result = run(db, csv_bytes(good(**{field: value})), admin)
+    result = run(db, pain_points_csv(good(**{field: value})), admin)
     assert [(e.line, e.field) for e in result.errors] == [(2, field)]
     assert "formula" in result.errors[0].message
-    assert stored(db) == []
+    assert stored_pain_points(db) == []
 
 
 def test_a_row_with_an_unquoted_comma_is_refused(db, teams, admin):
@@ -263,12 +243,12 @@ def test_an_unterminated_quote_is_refused_not_swallowed(db, teams, admin):
 
 
 def test_an_oversized_file_is_refused(db, teams, admin):
-    data = csv_bytes(good()) + b"\n" * (MAX_BYTES - len(csv_bytes(good())) + 1)
+    data = pain_points_csv(good()) + b"\n" * (MAX_BYTES - len(pain_points_csv(good())) + 1)
     assert len(data) == MAX_BYTES + 1
     result = run(db, data, admin, skip_invalid=True)
     assert result.errors == [RowError(None, "file", "is larger than 5 MB; split it into smaller "
                                                     "files")]
-    assert stored(db) == []
+    assert stored_pain_points(db) == []
 
 
 def test_at_most_ten_thousand_rows():
@@ -292,15 +272,15 @@ def test_an_empty_file_is_refused(db, teams, admin, data):
 def test_a_pm_imports_rows_of_its_own_teams_only(db, teams):
     fraud, _ = teams
     pm = principal_for_user(factories.make_user(db, role="pm", teams=[fraud]))
-    data = csv_bytes(good(title="ours"), good(title="theirs", team="search"))
+    data = pain_points_csv(good(title="ours"), good(title="theirs", team="search"))
     refused = run(db, data, pm)
     assert refused.imported == 0
     assert [(e.line, e.field) for e in refused.errors] == [(3, "team")]
     assert "own teams only" in refused.errors[0].message
-    assert stored(db) == []
+    assert stored_pain_points(db) == []
     skipped = run(db, data, pm, skip_invalid=True)
     assert skipped.imported == 1
-    assert [pp.title for pp in stored(db)] == ["ours"]
+    assert [pp.title for pp in stored_pain_points(db)] == ["ours"]
 
 
 # --- export ------------------------------------------------------------------------------------
@@ -415,10 +395,6 @@ def test_export_requires_a_login(client):
 # --- import: the page ------------------------------------------------------------------------
 
 
-def soup_of(response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
-
-
 def post_import(client, data: bytes, csrf: str | None, **fields: str):
     form = {"csrf_token": csrf} if csrf is not None else {}
     return client.post("/pain-points/import", data=form | fields,
@@ -451,7 +427,7 @@ def test_the_import_page_shows_each_bad_row_with_its_line_and_stores_nothing(cli
     fraud, _ = teams
     as_role("pm", teams=[fraud])
     csrf = page_csrf(client, "/pain-points/import")
-    data = csv_bytes(good(title="fine"), good(stage="launch"), good(team="search"),
+    data = pain_points_csv(good(title="fine"), good(stage="launch"), good(team="search"),
                      good(title="<script>alert(1)</script>", hours_low="9"))
     response = post_import(client, data, csrf)
     assert response.status_code == 422
@@ -461,18 +437,18 @@ def test_the_import_page_shows_each_bad_row_with_its_line_and_stores_nothing(cli
     assert rows[0][2] == "unknown stage 'launch'"
     assert "Nothing was imported" in soup_of(response).find("h2", id="result-title").get_text()
     assert soup_of(response).find("input", id="skip_invalid").get("checked") is None
-    assert stored(db) == []
+    assert stored_pain_points(db) == []
 
 
 def test_the_import_page_imports_and_redirects_to_the_ledger(client, db, as_role, teams):
     fraud, _ = teams
     as_role("pm", teams=[fraud])
     csrf = page_csrf(client, "/pain-points/import")
-    response = post_import(client, csv_bytes(good(title="one"), good(title="two"), bom=True),
+    response = post_import(client, pain_points_csv(good(title="one"), good(title="two"), bom=True),
                            csrf)
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/pain-points"
-    assert [pp.title for pp in stored(db)] == ["one", "two"]
+    assert [pp.title for pp in stored_pain_points(db)] == ["one", "two"]
     flash = soup_of(client.get("/pain-points/import")).select_one(".flash")
     assert flash.get_text(strip=True) == "Imported 2 pain points."
 
@@ -480,12 +456,12 @@ def test_the_import_page_imports_and_redirects_to_the_ledger(client, db, as_role
 def test_the_import_page_can_skip_invalid_rows_and_lists_them(client, db, as_role, teams):
     as_role("admin")
     csrf = page_csrf(client, "/pain-points/import")
-    data = csv_bytes(good(title="one"), good(title="=1+1"), good(title="two"))
+    data = pain_points_csv(good(title="one"), good(title="=1+1"), good(title="two"))
     response = post_import(client, data, csrf, skip_invalid="on")
     assert response.status_code == 200
     assert [(line, field) for line, field, _ in error_rows(response)] == [("3", "title")]
     assert "Imported 2 pain points" in soup_of(response).find("h2", id="result-title").get_text()
-    assert [pp.title for pp in stored(db)] == ["one", "two"]
+    assert [pp.title for pp in stored_pain_points(db)] == ["one", "two"]
 
 
 def test_the_import_page_asks_for_a_file(client, db, as_role):
@@ -502,36 +478,21 @@ def test_readers_may_not_import(client, db, as_role, teams, role):
     fraud, _ = teams
     as_role(role, teams=[fraud])
     assert client.get("/pain-points/import").status_code == 403
-    response = post_import(client, csv_bytes(good()), page_csrf(client))
+    response = post_import(client, pain_points_csv(good()), page_csrf(client))
     assert response.status_code == 403
-    assert stored(db) == []
+    assert stored_pain_points(db) == []
 
 
 def test_an_import_without_the_csrf_token_is_refused(client, db, as_role, teams):
     as_role("admin")
-    response = post_import(client, csv_bytes(good()), None)
+    response = post_import(client, pain_points_csv(good()), None)
     assert response.status_code == 403
-    assert stored(db) == []
+    assert stored_pain_points(db) == []
 
 
 # --- import: the CLI -------------------------------------------------------------------------
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
-    """A migrated SQLite file of the test's own (as tests/test_cli.py), and a session on it."""
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("NORTHSTAR_DATABASE_URL", url)
-    get_settings.cache_clear()
-    migrated = runner.invoke(cli_app, ["migrate"])
-    assert migrated.exit_code == 0, migrated.output
-    engine = make_engine(url)
-    with make_sessionmaker(engine)() as session:
-        yield session
-    engine.dispose()
-    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -547,23 +508,18 @@ def cli_org(cli_db: Session):
     return {"gone": gone.id, "admin": admin.id, "pm": pm.id}
 
 
-def import_file(tmp_path: Path, data: bytes, *options: str):
-    path = tmp_path / "pain-points.csv"
-    path.write_bytes(data)
-    return runner.invoke(cli_app, ["import", "pain-points", str(path), *options])
-
-
 def test_cli_imports_a_valid_file_as_the_first_active_admin(tmp_path, cli_db, cli_org):
-    result = import_file(tmp_path, csv_bytes(good(title="one"), good(title="two")))
+    result = cli_import(tmp_path, "pain-points", pain_points_csv(good(title="one"),
+                                                                 good(title="two")))
     assert result.exit_code == 0, result.output
     assert (result.stdout, result.stderr) == ("imported 2\n", "")
-    assert [(pp.title, pp.reporter_id) for pp in stored(cli_db)] == [
+    assert [(pp.title, pp.reporter_id) for pp in stored_pain_points(cli_db)] == [
         ("one", cli_org["admin"]), ("two", cli_org["admin"])]
 
 
 def test_cli_reports_bad_rows_and_imports_nothing(tmp_path, cli_db, cli_org):
-    data = csv_bytes(good(), good(stage="launch"), good(observed_since="2026/01/05"))
-    result = import_file(tmp_path, data)
+    data = pain_points_csv(good(), good(stage="launch"), good(observed_since="2026/01/05"))
+    result = cli_import(tmp_path, "pain-points", data)
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "error: line 3: stage: unknown stage 'launch'",
@@ -571,43 +527,48 @@ def test_cli_reports_bad_rows_and_imports_nothing(tmp_path, cli_db, cli_org):
         "e.g. 2026-01-05",
     ]
     assert result.stdout == ""
-    assert stored(cli_db) == []
+    assert stored_pain_points(cli_db) == []
 
 
 def test_cli_skip_invalid_imports_the_good_rows_and_prints_the_skipped(tmp_path, cli_db,
                                                                       cli_org):
-    result = import_file(tmp_path, csv_bytes(good(title="kept"), good(stage="launch")),
+    result = cli_import(tmp_path, "pain-points", pain_points_csv(good(title="kept"),
+                                                                 good(stage="launch")),
                          "--skip-invalid")
     assert result.exit_code == 0, result.output
     assert result.stdout == "imported 1\n"
     assert result.stderr == "skipped: line 3: stage: unknown stage 'launch'\n"
-    assert [pp.title for pp in stored(cli_db)] == ["kept"]
-    nothing_good = import_file(tmp_path, csv_bytes(good(stage="launch")), "--skip-invalid")
+    assert [pp.title for pp in stored_pain_points(cli_db)] == ["kept"]
+    nothing_good = cli_import(tmp_path, "pain-points", pain_points_csv(good(stage="launch")),
+                              "--skip-invalid")
     assert nothing_good.exit_code == 2
     assert "error: line 2: stage: " in nothing_good.stderr
-    assert len(stored(cli_db)) == 1
+    assert len(stored_pain_points(cli_db)) == 1
 
 
 def test_cli_refuses_a_missing_column_and_latin_1(tmp_path, cli_db, cli_org):
-    missing = import_file(tmp_path, csv_bytes(good(), columns=COLUMNS[1:]))
+    missing = cli_import(tmp_path, "pain-points", pain_points_csv(good(), columns=COLUMNS[1:]))
     assert missing.exit_code == 2
     assert missing.stderr == ("error: line 1: team: required column is missing from the header "
                               "row\n")
-    latin = import_file(tmp_path, csv_bytes(good(title="Café")).decode().encode("latin-1"))
+    latin = cli_import(tmp_path, "pain-points",
+                       pain_points_csv(good(title="Café")).decode().encode("latin-1"))
     assert latin.exit_code == 2
     assert latin.stderr.startswith("error: line 2: file: is not UTF-8 text")
-    assert stored(cli_db) == []
+    assert stored_pain_points(cli_db) == []
 
 
 def test_cli_imports_as_a_pm_only_its_own_teams(tmp_path, cli_db, cli_org):
-    data = csv_bytes(good(title="ours"), good(title="theirs", team="search"))
-    refused = import_file(tmp_path, data, "--as-email", "PM@example.com")
+    data = pain_points_csv(good(title="ours"), good(title="theirs", team="search"))
+    refused = cli_import(tmp_path, "pain-points", data, "--as-email", "PM@example.com")
     assert refused.exit_code == 2
     assert refused.stderr.startswith("error: line 3: team: You may change pain points of your "
                                      "own teams only")
-    skipped = import_file(tmp_path, data, "--as-email", "pm@example.com", "--skip-invalid")
+    skipped = cli_import(tmp_path, "pain-points", data, "--as-email", "pm@example.com",
+                         "--skip-invalid")
     assert skipped.exit_code == 0, skipped.output
-    assert [(pp.title, pp.reporter_id) for pp in stored(cli_db)] == [("ours", cli_org["pm"])]
+    assert [(pp.title, pp.reporter_id) for pp in stored_pain_points(cli_db)] == [("ours",
+                                                                                  cli_org["pm"])]
 
 
 @pytest.mark.parametrize("email, message", [
@@ -617,20 +578,20 @@ def test_cli_imports_as_a_pm_only_its_own_teams(tmp_path, cli_db, cli_org):
     ("ghost@example.com", "error: as-email: no active user with email ghost@example.com"),
 ])
 def test_cli_refuses_an_actor_who_may_not_import(tmp_path, cli_db, cli_org, email, message):
-    result = import_file(tmp_path, csv_bytes(good()), "--as-email", email)
+    result = cli_import(tmp_path, "pain-points", pain_points_csv(good()), "--as-email", email)
     assert result.exit_code == 2
     assert result.stderr == message + "\n"
-    assert stored(cli_db) == []
+    assert stored_pain_points(cli_db) == []
 
 
 def test_cli_without_an_active_admin_asks_for_one(tmp_path, cli_db):
     factories.make_team(cli_db, slug="fraud", headcounts={"data-scientist": 2})
     factories.make_user(cli_db, role="pm", email="pm@example.com")
     cli_db.commit()
-    result = import_file(tmp_path, csv_bytes(good()))
+    result = cli_import(tmp_path, "pain-points", pain_points_csv(good()))
     assert result.exit_code == 2
     assert result.stderr.startswith("error: as-email: there is no active admin")
-    assert stored(cli_db) == []
+    assert stored_pain_points(cli_db) == []
 
 
 def test_cli_refuses_a_file_that_does_not_exist(tmp_path, cli_db):
@@ -653,7 +614,7 @@ def test_a_large_import_runs_in_the_background_and_its_page_shows_the_progress(
     fraud, _ = teams
     as_role("pm", teams=[fraud])
     csrf = page_csrf(client, "/pain-points/import")
-    data = csv_bytes(*(good(title=f"row {n}") for n in range(3)), good(stage="launch"))
+    data = pain_points_csv(*(good(title=f"row {n}") for n in range(3)), good(stage="launch"))
     response = post_import(client, data, csrf, skip_invalid="on")
     assert response.status_code == 303, response.text
     job_page = response.headers["location"]
@@ -664,7 +625,7 @@ def test_a_large_import_runs_in_the_background_and_its_page_shows_the_progress(
     assert status["hx-get"] == job_page and status["hx-trigger"] == "every 1s"
     assert status.find("progress")["max"] == "3" and status.find("progress")["value"] == "0"
     assert "Importing 3 pain points" in status.h2.get_text()
-    assert stored(db) == []
+    assert stored_pain_points(db) == []
 
     [work] = queued
     work()
@@ -673,7 +634,7 @@ def test_a_large_import_runs_in_the_background_and_its_page_shows_the_progress(
     assert done.get("hx-trigger") is None  # the polling stops
     assert done.h2.get_text(strip=True) == "Imported 3 pain points"
     assert [(line, field) for line, field, _ in error_rows(swap)] == [("5", "stage")]
-    assert [pp.title for pp in stored(db)] == ["row 0", "row 1", "row 2"]
+    assert [pp.title for pp in stored_pain_points(db)] == ["row 0", "row 1", "row 2"]
 
 
 def test_an_import_job_is_shown_to_whoever_started_it_only(client, db, as_role, teams, app,
@@ -685,7 +646,7 @@ def test_an_import_job_is_shown_to_whoever_started_it_only(client, db, as_role, 
     fraud, _ = teams
     as_role("pm", teams=[fraud])
     csrf = page_csrf(client, "/pain-points/import")
-    job_page = post_import(client, csv_bytes(good()), csrf).headers["location"]
+    job_page = post_import(client, pain_points_csv(good()), csrf).headers["location"]
     client.cookies.clear()
     as_role("pm", teams=[fraud])  # another pm of the same team
     assert client.get(job_page).status_code == 404

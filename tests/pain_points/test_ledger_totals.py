@@ -7,7 +7,8 @@ from decimal import Decimal as D
 from app.core import clock
 from app.pain_points import cost
 from tests import factories
-from tests.dashboards.test_pages import add_pain_point, soup_of, text_of
+from tests.dashboards.test_pages import add_pain_point
+from tests.helpers import soup_of, text_of
 
 WEEKS = D(46)
 

@@ -19,34 +19,17 @@ from app.pain_points.queries import cost_figures
 from app.pain_points.schemas import ConfirmationIn
 from app.web.templating import money, money_whole
 from tests import factories
-from tests.conftest import login, page_csrf
+from tests.helpers import assert_field_error, count, login, page_csrf, soup_of, text_of
 
 WEEKS = D(46)
 HTMX = {"HX-Request": "true"}
 
 
-def soup_of(response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
-
-
-def text_of(node) -> str:
-    return " ".join(node.get_text(" ").split())
-
-
-def pain_point_count(db) -> int:
-    return db.scalar(select(func.count()).select_from(PainPoint))
-
-
-def add(db, team, **values) -> PainPoint:
+def recorded(db, team, **values) -> PainPoint:
     """A pain point written straight to the database (the form is tested on its own)."""
-    defaults = dict(team_id=team.id, persona_id=factories.persona(db).id,
-                    stage_id=factories.stage(db).id, title="Retrains wait in a ticket queue",
-                    kind="recurring", hours_low=D(1), hours_likely=D(2), hours_high=D(4),
-                    people_affected=10, observed_since=today() - timedelta(days=60))
-    pain_point = PainPoint(**(defaults | values))
-    db.add(pain_point)
-    db.flush()
-    return pain_point
+    return factories.make_pain_point(db, team, **{
+        "title": "Retrains wait in a ticket queue",
+        "observed_since": today() - timedelta(days=60)} | values)
 
 
 def form(csrf: str, team_slug: str, **fields: str) -> dict[str, str]:
@@ -66,18 +49,6 @@ def rows_of(soup: BeautifulSoup) -> dict[str, list[str]]:
         cells = [text_of(td) for td in tr("td")]
         rows[tr.find("a").get_text()] = cells
     return rows
-
-
-def assert_field_error(soup: BeautifulSoup, field_id: str, *fragments: str) -> None:
-    """The message sits beside its field, and the field points at it."""
-    message = soup.find("p", id=f"{field_id}-error")
-    assert message is not None, f"no error shown for {field_id}: {text_of(soup.find('main'))}"
-    assert "field-error" in message["class"]
-    for fragment in fragments:
-        assert fragment in message.get_text(), message.get_text()
-    field = soup.find(id=field_id) or soup.find(id=f"{field_id}-recurring")
-    assert field.get("aria-invalid") == "true" or field.name == "input", field
-    assert f"{field_id}-error" in field.get("aria-describedby", "").split() or field_id == "kind"
 
 
 def member(user_id: int, team, role: Role = Role.viewer) -> Principal:
@@ -124,8 +95,8 @@ def test_pm_logs_a_pain_point_and_sees_it_in_the_list_with_its_cost(client, db, 
 def test_htmx_list_request_returns_a_fragment_and_filters_narrow_it(client, db, as_role):
     fraud = factories.make_team(db, name="Fraud", slug="fraud", headcounts={"data-scientist": 5})
     recs = factories.make_team(db, name="Recs", slug="recs", headcounts={"data-scientist": 5})
-    add(db, fraud, title="Slow feature backfills")
-    add(db, recs, title="Spark jobs need a data engineer", status="in_progress")
+    recorded(db, fraud, title="Slow feature backfills")
+    recorded(db, recs, title="Spark jobs need a data engineer", status="in_progress")
     db.commit()
     as_role("leader")
     full = client.get("/pain-points")
@@ -138,7 +109,7 @@ def test_htmx_list_request_returns_a_fragment_and_filters_narrow_it(client, db, 
 
     fragment = client.get("/pain-points?team=recs&sort=cost", headers=HTMX)
     assert fragment.status_code == 200
-    assert "<html" not in fragment.text and "<h1" not in fragment.text
+    assert soup_of(fragment).find("html") is None and soup_of(fragment).find("h1") is None
     soup = soup_of(fragment)
     assert list(rows_of(soup)) == ["Spark jobs need a data engineer"]
     export = soup.find("a", string="Export CSV")["href"]
@@ -164,7 +135,7 @@ def test_unknown_filter_values_answer_422_naming_the_field(client, db, as_role, 
     soup = soup_of(response)
     assert field in text_of(soup.select_one("#results [role=alert]"))
     fragment = client.get(f"/pain-points?{query}", headers=HTMX)
-    assert fragment.status_code == 422 and "<html" not in fragment.text
+    assert fragment.status_code == 422 and soup_of(fragment).find("html") is None
 
 
 def test_a_viewer_cannot_name_a_team_it_does_not_see(client, db, as_role):
@@ -179,8 +150,8 @@ def test_a_viewer_cannot_name_a_team_it_does_not_see(client, db, as_role):
 def test_pagination_keeps_the_filters(client, db, as_role):
     team = factories.make_team(db, slug="many", headcounts={"data-scientist": 3})
     for n in range(55):
-        add(db, team, title=f"Friction {n:02d}", hours_likely=D(2) + D(n) / 100)
-    add(db, factories.make_team(db, slug="other"), title="Elsewhere")
+        recorded(db, team, title=f"Friction {n:02d}", hours_likely=D(2) + D(n) / 100)
+    recorded(db, factories.make_team(db, slug="other"), title="Elsewhere")
     db.commit()
     as_role("leader")
     soup = soup_of(client.get("/pain-points?team=many&sort=hours"))
@@ -234,7 +205,7 @@ def test_bad_input_is_refused_beside_its_field_and_nothing_is_stored(
     assert soup.find(id="title")["value"] == data["title"]
     assert soup.find(id="hours_low")["value"] == data["hours_low"]
     assert soup.select_one("#team option[selected]") is None or field != "team"
-    assert pain_point_count(db) == 0
+    assert count(db, PainPoint) == 0
     assert db.scalar(select(func.count()).select_from(AuditEntry)
                      .where(AuditEntry.entity_type == "pain_point")) == 0
 
@@ -271,7 +242,7 @@ def test_script_in_a_title_shows_as_text(client, db, as_role):
 
 def test_pm_edits_and_a_stale_save_shows_their_version(client, app, db, as_role):
     team = factories.make_team(db, slug="fraud", headcounts={"data-scientist": 10})
-    pain_point = add(db, team, title="Slow retrains")
+    pain_point = recorded(db, team, title="Slow retrains")
     db.commit()
     as_role("pm", teams=[team])
     edit = soup_of(client.get(f"/pain-points/{pain_point.id}/edit"))
@@ -318,7 +289,7 @@ def test_pm_edits_and_a_stale_save_shows_their_version(client, app, db, as_role)
 
 def test_edit_refused_with_a_bad_value_keeps_the_version(client, db, as_role):
     team = factories.make_team(db, slug="fraud", headcounts={"data-scientist": 10})
-    pain_point = add(db, team)
+    pain_point = recorded(db, team)
     db.commit()
     as_role("pm", teams=[team])
     csrf = page_csrf(client, f"/pain-points/{pain_point.id}/edit")
@@ -338,8 +309,8 @@ def test_edit_refused_with_a_bad_value_keeps_the_version(client, db, as_role):
 def test_a_viewer_sees_only_its_teams_and_cannot_write(client, db, as_role):
     mine = factories.make_team(db, slug="mine", headcounts={"data-scientist": 4})
     theirs = factories.make_team(db, slug="theirs", headcounts={"data-scientist": 4})
-    visible = add(db, mine, title="Mine to see")
-    hidden = add(db, theirs, title="Not for you")
+    visible = recorded(db, mine, title="Mine to see")
+    hidden = recorded(db, theirs, title="Not for you")
     db.commit()
     as_role("viewer", teams=[mine])
     listing = soup_of(client.get("/pain-points"))
@@ -358,14 +329,14 @@ def test_a_viewer_sees_only_its_teams_and_cannot_write(client, db, as_role):
     assert response.status_code == 403
     assert client.post(f"/pain-points/{visible.id}/delete",
                        data={"csrf_token": csrf}).status_code == 403
-    assert pain_point_count(db) == 2
+    assert count(db, PainPoint) == 2
 
 
 def test_a_pm_edits_its_own_teams_only(client, db, as_role):
     own = factories.make_team(db, slug="own", headcounts={"data-scientist": 4})
     other = factories.make_team(db, slug="other", headcounts={"data-scientist": 4})
-    mine = add(db, own, title="Ours")
-    foreign = add(db, other, title="Theirs")
+    mine = recorded(db, own, title="Ours")
+    foreign = recorded(db, other, title="Theirs")
     db.commit()
     as_role("pm", teams=[own])
     csrf = page_csrf(client, "/pain-points")
@@ -402,8 +373,8 @@ def test_detail_writes_the_cost_out_and_extrapolates_org_wide(client, db, as_rol
                                headcounts={"data-scientist": (10, D("120"))})
     factories.make_team(db, slug="recs", headcounts={"data-scientist": 30})
     factories.make_team(db, slug="gone", is_archived=True, headcounts={"data-scientist": 99})
-    recurring = add(db, team)
-    one_time = add(db, team, kind="one_time", title="Learn Spark", hours_low=D(12),
+    recurring = recorded(db, team)
+    one_time = recorded(db, team, kind="one_time", title="Learn Spark", hours_low=D(12),
                    hours_likely=D(20), hours_high=D(40))
     db.commit()
     as_role("leader")
@@ -431,7 +402,7 @@ def test_detail_writes_the_cost_out_and_extrapolates_org_wide(client, db, as_rol
 
 def test_resolving_asks_for_a_date_and_reopening_clears_it(client, db, as_role):
     team = factories.make_team(db, slug="fraud", headcounts={"data-scientist": 10})
-    pain_point = add(db, team)
+    pain_point = recorded(db, team)
     db.commit()
     as_role("pm", teams=[team])
     page = soup_of(client.get(f"/pain-points/{pain_point.id}"))
@@ -475,7 +446,7 @@ def test_resolving_asks_for_a_date_and_reopening_clears_it(client, db, as_role):
 
 def test_confirmation_median_shows_from_three_and_never_who(client, app, db, as_role):
     team = factories.make_team(db, slug="fraud", headcounts={"data-scientist": 10})
-    pain_point = add(db, team)
+    pain_point = recorded(db, team)
     users = [factories.make_user(db, role="viewer", teams=[team]) for _ in range(3)]
     for user, hours in zip(users[:2], ("3", "5")):
         service.confirm(db, pain_point, ConfirmationIn(hours=D(hours)),
@@ -513,8 +484,8 @@ def test_confirmation_median_shows_from_three_and_never_who(client, app, db, as_
 
 def test_delete_hides_it_from_list_and_cost_and_undo_restores(client, db, as_role):
     team = factories.make_team(db, slug="fraud", headcounts={"data-scientist": 10})
-    pain_point = add(db, team, title="Soon gone")
-    add(db, team, title="Stays")
+    pain_point = recorded(db, team, title="Soon gone")
+    recorded(db, team, title="Stays")
     db.commit()
     scope = PainPointFilters(team_ids=frozenset({team.id}))
     period = dict(first=today() - timedelta(days=90), last=today(), weeks=WEEKS)
@@ -550,7 +521,7 @@ def test_delete_hides_it_from_list_and_cost_and_undo_restores(client, db, as_rol
 
 def test_a_deleted_pain_point_is_not_found_for_a_viewer(client, db, as_role):
     team = factories.make_team(db, slug="fraud", headcounts={"data-scientist": 10})
-    pain_point = add(db, team)
+    pain_point = recorded(db, team)
     pain_point.deleted_at = pain_point.created_at
     db.commit()
     as_role("viewer", teams=[team])
@@ -570,7 +541,7 @@ def test_preview_shows_the_override_the_headcount_and_the_cost(client, db, as_ro
               "hours_low": "1", "hours_likely": "2", "hours_high": "4", "people_affected": ""}
     response = client.get("/pain-points/preview", params=params, headers=HTMX)
     assert response.status_code == 200
-    assert "<html" not in response.text
+    assert soup_of(response).find("html") is None
     soup = soup_of(response)
     assert text_of(soup.select_one("[data-testid=preview-rate]")).startswith(
         "$130.50/h Fraud’s override")
@@ -622,7 +593,7 @@ def test_the_form_shows_the_preview_and_the_headcount_as_placeholder(client, db,
 
 def test_pages_are_labelled_and_carry_csrf_tokens(client, db, as_role):
     team = factories.make_team(db, slug="fraud", headcounts={"data-scientist": 10})
-    pain_point = add(db, team)
+    pain_point = recorded(db, team)
     db.commit()
     as_role("admin", teams=[team])
     for path in ("/pain-points", "/pain-points/new", f"/pain-points/{pain_point.id}",

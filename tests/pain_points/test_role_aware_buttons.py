@@ -3,7 +3,7 @@
 
 import pytest
 
-from tests.dashboards.test_pages import soup_of
+from tests.helpers import soup_of
 
 
 @pytest.mark.parametrize("role, offered", [("viewer", False), ("leader", False), ("pm", True),

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.demo.loader import load_demo
 from app.teams.models import Team
-from tests.conftest import login
+from tests.helpers import login
 
 DEMO_TODAY = date(2026, 11, 29)
 DEMO_PASSWORD = "northstar-demo-password"

@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
-from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from markdown_it import MarkdownIt
 from sqlalchemy.orm import Session
@@ -17,13 +16,14 @@ from sqlalchemy.orm import Session
 from app.core.periods import parse_quarter
 from app.initiatives.queries import savings
 from app.settings.service import get_org_settings
+from tests.helpers import soup_of
 
 METRICS = ("annual_cost", "quarter_cost", "hours_per_week", "lead_time_median", "lead_time_p90",
            "deployments", "change_failure_rate", "production_rate", "realized_savings",
            "llm_spend", "maturity")
 
 
-def get_json(client: TestClient, path: str, **params) -> dict:
+def report_json(client: TestClient, path: str, **params) -> dict:
     response = client.get(path, params={k: v for k, v in params.items() if v is not None})
     assert response.status_code == 200, response.text
     return response.json()
@@ -42,16 +42,16 @@ def api_headline(client: TestClient, db: Session, quarter: str, team: str | None
     org = get_org_settings(db)
     q = parse_quarter(quarter, org.fiscal_year_start_month)
     period = {"from": q.first_day.isoformat(), "to": q.last_day.isoformat(), "team": team}
-    cost = get_json(client, "/api/v1/metrics/cost", **period)["total"]
-    velocity = get_json(client, "/api/v1/metrics/velocity", **period)
+    cost = report_json(client, "/api/v1/metrics/cost", **period)["total"]
+    velocity = report_json(client, "/api/v1/metrics/velocity", **period)
     [cohort] = [c for c in velocity["production_rate"] if c["cohort"] == q.label]
-    llm_ids = {m["id"] for archived in ("false", "true") for m in get_json(
+    llm_ids = {m["id"] for archived in ("false", "true") for m in report_json(
         client, "/api/v1/models", kind="llm", team=team, archived=archived,
         page_size=500)["items"]}
-    compute = get_json(client, "/api/v1/metrics/compute", **period)
+    compute = report_json(client, "/api/v1/metrics/compute", **period)
     llm = sum((dec(m["amount"]) for m in compute["by_model"] if m["model_id"] in llm_ids),
               Decimal("0.00"))
-    assessments = get_json(client, "/api/v1/maturity-assessments", to=q.last_day.isoformat(),
+    assessments = report_json(client, "/api/v1/maturity-assessments", to=q.last_day.isoformat(),
                            team=team, page_size=500)["items"]
     latest: dict[str, dict] = {}
     for a in assessments:  # newest first: the first of each team counts
@@ -59,7 +59,7 @@ def api_headline(client: TestClient, db: Session, quarter: str, team: str | None
     scores = [dec(a["score"]) for a in latest.values()]
     maturity = (sum(scores, Decimal(0)) / len(scores)).quantize(Decimal("0.01")) if scores else None
     if team is None:
-        roi = get_json(client, "/api/v1/metrics/roi", **{"from": period["from"],
+        roi = report_json(client, "/api/v1/metrics/roi", **{"from": period["from"],
                                                           "to": period["to"]})
         realized = sum((dec(i["realized_savings"]) for i in roi["initiatives"]), Decimal("0.00"))
     else:
@@ -121,11 +121,11 @@ def pdf_text(body: bytes, tmp_path: Path) -> str:
 
 def markdown_text(body: bytes) -> str:
     html = MarkdownIt("commonmark").enable("table").render(body.decode("utf-8"))
-    return " ".join(BeautifulSoup(html, "html.parser").get_text(" ").split())
+    return " ".join(soup_of(html).get_text(" ").split())
 
 
 def page_tiles(html: str) -> dict[str, tuple[str, str]]:
     """The printable page's headline tiles: metric → (data-value, value as shown)."""
-    soup = BeautifulSoup(html, "html.parser")
+    soup = soup_of(html)
     return {tile["data-metric"]: (tile["data-value"], tile.select_one(".value").get_text(strip=True))
             for tile in soup.select(".report-tile[data-metric]")}

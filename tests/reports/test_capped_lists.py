@@ -9,11 +9,11 @@ import zipfile
 from decimal import Decimal
 
 import pytest
-from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from app.reports import quarterly
 from tests.reports.conftest import QUARTER
+from tests.helpers import soup_of
 
 CAP = 2
 
@@ -69,13 +69,12 @@ def test_every_format_says_how_many_more(client, capped):
     assert f"*{initiatives_line}" in md and f"*{teams_line}" in md
 
     # The standalone document is also the PDF's source.
-    soup = BeautifulSoup(download(client, "html").text, "html.parser")
+    soup = soup_of(download(client, "html"))
     assert soup.select_one("[data-testid=more-initiatives]").get_text().startswith(
         initiatives_line)
     assert soup.select_one("[data-testid=more-maturity]").get_text().startswith(teams_line)
     assert len(soup.select("[data-section=initiatives] tbody tr")) == CAP
-    page = BeautifulSoup(client.get("/reports/quarterly", params={"quarter": QUARTER}).text,
-                         "html.parser")
+    page = soup_of(client.get("/reports/quarterly", params={"quarter": QUARTER}))
     assert page.select_one("[data-testid=more-initiatives]") is not None
 
     book = load_workbook(io.BytesIO(download(client, "xlsx").content))

@@ -57,7 +57,7 @@ def cli_database(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture
-def export(cli_database, monkeypatch):
+def export_cli(cli_database, monkeypatch):
     monkeypatch.setenv("NORTHSTAR_DATABASE_URL", cli_database)
     get_settings.cache_clear()
 
@@ -68,15 +68,16 @@ def export(cli_database, monkeypatch):
     get_settings.cache_clear()
 
 
-def test_export_writes_the_team_workbook(export, tmp_path: Path):
+def test_export_writes_the_team_workbook(export_cli, tmp_path: Path):
     out = tmp_path / "q3.xlsx"
-    result = export("--quarter", QUARTER, "--team", TEAM, "--format", "xlsx", "--output", str(out))
+    result = export_cli("--quarter", QUARTER, "--team", TEAM, "--format", "xlsx", "--output",
+                        str(out))
     assert result.exit_code == 0, result.output
     assert f"Wrote {out}" in result.stdout
     book = openpyxl.load_workbook(io.BytesIO(out.read_bytes()))
     assert (book["About"]["A3"].value, book["About"]["B3"].value) == ("quarter", QUARTER)
     as_json = tmp_path / "q3.json"
-    assert export("--quarter", QUARTER, "--team", TEAM, "--format", "json", "--output",
+    assert export_cli("--quarter", QUARTER, "--team", TEAM, "--format", "json", "--output",
                   str(as_json)).exit_code == 0
     data = json.loads(as_json.read_text())
     header = [c.value for c in book["Headline"][1]]
@@ -89,9 +90,9 @@ def test_export_writes_the_team_workbook(export, tmp_path: Path):
 
 
 @pytest.mark.parametrize("fmt", ["pdf", "csv", "md", "html"])
-def test_export_writes_every_format(export, tmp_path: Path, fmt):
+def test_export_writes_every_format(export_cli, tmp_path: Path, fmt):
     out = tmp_path / f"report.{fmt}"
-    result = export("--quarter", QUARTER, "--format", fmt, "--output", str(out))
+    result = export_cli("--quarter", QUARTER, "--format", fmt, "--output", str(out))
     assert result.exit_code == 0, result.output
     magic = {"pdf": b"%PDF-", "csv": b"PK", "md": b"# Quarterly summary 2026-Q3 \xc2\xb7 Whole",
              "html": b"<!doctype html>"}[fmt]
@@ -109,19 +110,19 @@ def _future() -> str:
     (["--team", "no-such-team"], "team"),
     (["--format", "docx"], "format"),
 ])
-def test_bad_input_exits_non_zero_and_writes_no_file(export, tmp_path: Path, args, field):
+def test_bad_input_exits_non_zero_and_writes_no_file(export_cli, tmp_path: Path, args, field):
     out = tmp_path / "report.out"
     args = [_future() if a == "FUTURE" else a for a in args]
-    result = export(*args, "--output", str(out))
+    result = export_cli(*args, "--output", str(out))
     assert result.exit_code == 2, result.output
     assert f"error: {field}:" in result.stderr
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_missing_folder_is_refused_before_any_work(export, tmp_path: Path):
+def test_a_missing_folder_is_refused_before_any_work(export_cli, tmp_path: Path):
     out = tmp_path / "nowhere" / "report.xlsx"
-    result = export("--quarter", QUARTER, "--output", str(out))
+    result = export_cli("--quarter", QUARTER, "--output", str(out))
     assert result.exit_code == 2
     assert "error: output: the folder" in result.stderr
     assert not out.parent.exists()

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-from bs4 import BeautifulSoup
 
 from app.reports import formats
 from tests.reports.conftest import PREVIOUS, QUARTER, TEAM, team_id
@@ -16,13 +15,14 @@ from tests.reports.helpers import (
     api_headline,
     csv_files,
     dec,
-    get_json,
+    report_json,
     markdown_text,
     page_tiles,
     pdf_text,
     report,
     xlsx_rows,
 )
+from tests.helpers import soup_of
 
 SCOPES = [None, TEAM]
 
@@ -96,7 +96,7 @@ def test_csv_zip_headline_and_cost_by_stage_equal_the_metrics_api(client, db, as
     assert dec(rows["annual_cost"]["high"]) == expected["annual_cost"]["high"]
 
     first, last = "2026-07-01", "2026-09-30"
-    value = get_json(client, "/api/v1/metrics/value", team=team, **{"from": first, "to": last})
+    value = report_json(client, "/api/v1/metrics/value", team=team, **{"from": first, "to": last})
     figures = {row["key"]: row for row in files["model_value"]}
     assert dec(figures["value_delivered"]["value"]) == dec(value["value"]["total"])
     assert dec(figures["value_delivered"]["low"]) == dec(value["value"]["low"])
@@ -106,7 +106,7 @@ def test_csv_zip_headline_and_cost_by_stage_equal_the_metrics_api(client, db, as
     assert dec(figures["value_at_risk"]["value"]) == dec(value["value_at_risk"]["total"])
     assert [row["model"] for row in files["value_at_risk"]] == [
         m["model"] for m in value["value_at_risk"]["models"]]
-    stages = get_json(client, "/api/v1/metrics/cost", group_by="stage", team=team,
+    stages = report_json(client, "/api/v1/metrics/cost", group_by="stage", team=team,
                       **{"from": first, "to": last})["groups"]
     by_key = {row["key"]: row for row in files["cost_by_stage"]}
     assert set(by_key) == {g["key"] for g in stages}
@@ -165,8 +165,7 @@ def test_the_narrative_is_built_from_the_figures(client, as_role):
     deployments = data["headline"]["deployments"]["value"]
     assert f"There were {deployments} deployments, with a change failure rate of " in " ".join(
         data["narrative"])
-    page = BeautifulSoup(client.get("/reports/quarterly", params={"quarter": QUARTER}).text,
-                         "html.parser")
+    page = soup_of(client.get("/reports/quarterly", params={"quarter": QUARTER}))
     assert page.select_one("[data-testid=narrative]").get_text() == " ".join(data["narrative"])
 
 

@@ -16,7 +16,7 @@ from tests.reports.helpers import report
 MONEY = r"\$([\d,.]+)([KM]?)"
 
 
-def money(number: str, suffix: str) -> D:
+def amount_shown(number: str, suffix: str) -> D:
     return D(number.replace(",", "")) * {"": 1, "K": 1_000, "M": 1_000_000}[suffix]
 
 
@@ -25,10 +25,10 @@ def near_money(shown: tuple[str, str], value) -> bool:
     number, suffix = shown
     decimals = len(number.split(".")[1]) if "." in number else 0
     step = D(1).scaleb(-decimals) * {"": 1, "K": 1_000, "M": 1_000_000}[suffix]
-    return abs(money(number, suffix) - D(str(value))) <= step / 2 + D("0.005")
+    return abs(amount_shown(number, suffix) - D(str(value))) <= step / 2 + D("0.005")
 
 
-def near(shown: str, value, *, scale: int = 1) -> bool:
+def rounds_to(shown: str, value, *, scale: int = 1) -> bool:
     decimals = len(shown.split(".")[1]) if "." in shown else 0
     return abs(D(shown) - D(str(value)) * scale) <= D(1).scaleb(-decimals) / 2 + D("1e-9")
 
@@ -41,7 +41,7 @@ def check_friction_cost(m, data):
     cost = data["headline"]["annual_cost"]
     top = max(data["sections"]["top_pain_points"], key=lambda r: D(r["annual_cost"]))
     assert (m["verb"] == "rose") == (D(cost["value"]) > D(cost["previous"]))
-    assert near(m["pct"], pct_change(cost["value"], cost["previous"]))
+    assert rounds_to(m["pct"], pct_change(cost["value"], cost["previous"]))
     assert near_money(m.group("v", "vs"), cost["value"])
     assert near_money(m.group("lo", "los"), cost["low"])
     assert near_money(m.group("hi", "his"), cost["high"])
@@ -53,28 +53,28 @@ def check_friction_hours(m, data):
     hours, cost = data["headline"]["hours_per_week"], data["headline"]["annual_cost"]
     # The hours are the total of every pain point counted, and say so.
     assert int(m["n"]) == hours["n"]
-    assert near(m["hours"], hours["value"])
+    assert rounds_to(m["hours"], hours["value"])
     stages = data["sections"]["cost_by_stage"]
     biggest = max(stages, key=lambda s: D(s["annual_cost"]))
     assert m["stage"] == biggest["label"].lower()
-    assert near(m["share"], D(biggest["annual_cost"]) / D(cost["value"]), scale=100)
+    assert rounds_to(m["share"], D(biggest["annual_cost"]) / D(cost["value"]), scale=100)
 
 
 def check_lead_time(m, data):
     median, p90 = data["headline"]["lead_time_median"], data["headline"]["lead_time_p90"]
-    assert near(m["median"], median["value"]) and near(m["p90"], p90["value"])
+    assert rounds_to(m["median"], median["value"]) and rounds_to(m["p90"], p90["value"])
     assert int(m["n"]) == median["n"]
     assert (m["pace"] == "faster") == (D(median["value"]) < D(median["previous"]))
-    assert near(m["previous"], median["previous"])
+    assert rounds_to(m["previous"], median["previous"])
     assert m["quarter"] == data["previous_quarter"]
 
 
 def check_deployments(m, data):
     deployments, cfr = data["headline"]["deployments"], data["headline"]["change_failure_rate"]
     assert int(m["count"]) == deployments["value"]
-    assert near(m["cfr"], cfr["value"], scale=100)
+    assert rounds_to(m["cfr"], cfr["value"], scale=100)
     assert (m["dir"] == "up") == (D(cfr["value"]) > D(cfr["previous"]))
-    assert near(m["pts"], abs(D(cfr["value"]) - D(cfr["previous"])), scale=100)
+    assert rounds_to(m["pts"], abs(D(cfr["value"]) - D(cfr["previous"])), scale=100)
 
 
 def check_savings(m, data):
@@ -107,7 +107,7 @@ def check_spend(m, data):
     spend = data["headline"]["llm_spend"]
     assert near_money(m.group("v", "vs"), spend["value"])
     assert (m["dir"] == "up") == (D(spend["value"]) > D(spend["previous"]))
-    assert near(m["pct"], pct_change(spend["value"], spend["previous"]))
+    assert rounds_to(m["pct"], pct_change(spend["value"], spend["previous"]))
     assert m["quarter"] == data["previous_quarter"]
 
 

@@ -4,12 +4,12 @@ safe file name."""
 
 
 import pytest
-from bs4 import BeautifulSoup
 
 from app.core import clock
 from app.core.periods import quarter_of
 from tests.reports.conftest import QUARTER, TEAM, team_id
 from tests.reports.helpers import page_tiles, report
+from tests.helpers import soup_of
 
 
 def _future_quarter() -> str:
@@ -65,7 +65,7 @@ def test_pages_show_bad_input_on_the_form_with_400(client, as_role, path, overri
     response = client.get(path, params=_params(overrides))
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("text/html")
-    soup = BeautifulSoup(response.text, "html.parser")
+    soup = soup_of(response)
     errors = soup.select_one("[data-testid=report-errors]")
     assert errors is not None and not errors.has_attr("hidden")
     assert errors.select_one("strong").get_text() == field.capitalize()
@@ -107,7 +107,7 @@ def test_default_quarter_is_the_last_complete_one(client, as_role):
     as_role("leader")
     last_complete = quarter_of(clock.today()).previous().label
     assert report(client, "json", "").json()["quarter"] == last_complete
-    soup = BeautifulSoup(client.get("/reports").text, "html.parser")
+    soup = soup_of(client.get("/reports"))
     assert soup.select_one("#report-quarter option[selected]")["value"] == last_complete
     assert soup.select_one("input[name=format][checked]")["value"] == "pdf"
     assert soup.select_one("#report-team option").get_text() == "Whole organisation"
@@ -144,10 +144,10 @@ def test_a_viewer_without_a_team_gets_its_own_teams_and_is_told_so(client, db, a
     assert 'filename="northstar-2026-Q3-my-teams.xlsx"' in report(
         client, "xlsx", QUARTER).headers["content-disposition"]
     page = client.get("/reports/quarterly", params={"quarter": QUARTER})
-    soup = BeautifulSoup(page.text, "html.parser")
+    soup = soup_of(page)
     assert "only the teams you belong to" in soup.select_one("[data-testid=scope-note]").get_text()
     assert page_tiles(page.text)["annual_cost"][0] == team["headline"]["annual_cost"]["value"]
-    form = BeautifulSoup(client.get("/reports").text, "html.parser")
+    form = soup_of(client.get("/reports"))
     assert [o["value"] for o in form.select("#report-team option")] == ["", TEAM]
     assert form.select_one("#report-team option").get_text() == "All my teams"
 
@@ -177,8 +177,7 @@ def test_anonymous_requests_are_turned_away(client):
 
 def test_the_printable_page_has_print_css_and_charts(client, as_role):
     as_role("leader")
-    soup = BeautifulSoup(client.get("/reports/quarterly", params={"quarter": QUARTER}).text,
-                         "html.parser")
+    soup = soup_of(client.get("/reports/quarterly", params={"quarter": QUARTER}))
     assert soup.select_one('link[rel=stylesheet][media=print][href*="print.css"]') is not None
     charts = soup.select("figure[data-plotly]")
     assert {c["id"] for c in charts} == {"chart-cost_by_stage", "chart-cost_by_persona",

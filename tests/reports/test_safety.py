@@ -6,7 +6,6 @@ from datetime import date
 
 import openpyxl
 import pytest
-from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 from sqlalchemy import select
 
@@ -14,6 +13,7 @@ from app.teams.models import Team
 from tests import factories
 from tests.reports.conftest import QUARTER, TEAM
 from tests.reports.helpers import csv_files, report
+from tests.helpers import soup_of
 
 HOSTILE = ['=HYPERLINK("http://x")', "@SUM(1)", "+1", "-2", "\tx", "\r=1+1"]
 
@@ -72,11 +72,10 @@ def test_markdown_and_html_escape_what_they_show(client, as_role, hostile):
     as_role("leader")
     html = MarkdownIt("commonmark").enable("table").render(
         report(client, "md", QUARTER, TEAM).text)
-    soup = BeautifulSoup(html, "html.parser")
+    soup = soup_of(html)
     assert soup.find("script") is None and not soup.select("table a")
     assert "<script>alert(1)</script> | *bold* [x](http://x)" in soup.get_text()
-    page = BeautifulSoup(client.get("/reports/quarterly",
-                                    params={"quarter": QUARTER, "team": TEAM}).text,
-                         "html.parser")
+    page = soup_of(client.get("/reports/quarterly",
+                                    params={"quarter": QUARTER, "team": TEAM}))
     assert not [s for s in page.find_all("script") if "alert" in s.get_text()]
     assert "<script>alert(1)</script> | *bold* [x](http://x)" in page.get_text()

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import plotly.graph_objects as go
 import pytest
-from bs4 import BeautifulSoup
 
 from app.core.periods import Quarter
 from app.reports import charts, formats
@@ -15,6 +14,7 @@ from app.reports.quarterly import Scope
 from app.reports.writers.md import escape
 from tests.reports.conftest import QUARTER, TEAM
 from tests.reports.helpers import report
+from tests.helpers import soup_of
 
 
 @pytest.mark.parametrize(("kind", "value", "plain", "shown"), [
@@ -67,7 +67,7 @@ def test_report_charts_are_valid_plotly_figures(db):
 
 def test_the_html_file_carries_its_charts_as_images(client, as_role):
     as_role("leader")
-    soup = BeautifulSoup(report(client, "html", QUARTER, TEAM).text, "html.parser")
+    soup = soup_of(report(client, "html", QUARTER, TEAM))
     images = soup.select("figure.report-chart img")
     assert len(images) == 4, charts.unavailable()
     assert all(img["src"].startswith("data:image/png;base64,") and img["alt"] for img in images)
@@ -77,7 +77,7 @@ def test_the_html_file_carries_its_charts_as_images(client, as_role):
 def test_without_chromium_the_report_keeps_its_tables(client, as_role, monkeypatch):
     as_role("leader")
     monkeypatch.setattr(charts, "render_png", lambda figures: {})
-    soup = BeautifulSoup(report(client, "html", QUARTER, TEAM).text, "html.parser")
+    soup = soup_of(report(client, "html", QUARTER, TEAM))
     assert soup.select("figure.report-chart img") == []
     assert "Charts could not be drawn" in soup.get_text()
     assert len(soup.select("table.report-table")) >= 6

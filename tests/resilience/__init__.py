@@ -7,7 +7,6 @@ never disturbs the shared server on 5432), and `northstar serve` processes on fr
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,14 +25,9 @@ from sqlalchemy.engine import make_url
 
 from app.config import PROJECT_ROOT
 from app.db import make_engine
+from tests.helpers import free_port
 
 PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ThrowawayPostgres:

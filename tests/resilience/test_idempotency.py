@@ -3,7 +3,6 @@ request, 409 while in flight, never remembering a 5xx, 409 or 429, forgotten aft
 
 import json
 from datetime import timedelta
-from decimal import Decimal as D
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +15,6 @@ from app.core.clock import utcnow
 from app.api.idempotency import Claimed, IdempotencyKey, IdempotencyStore, KeyedRequest
 from app.pain_points import service as pain_point_service
 from app.pain_points.models import PainPoint
-from tests import factories
 from tests.api import bearer
 
 API = "/api/v1/pain-points"
@@ -30,22 +28,16 @@ def payload(**overrides) -> dict:
 
 
 @pytest.fixture
-def fraud(db):
-    return factories.make_team(db, name="Fraud", slug="fraud",
-                               headcounts={"data-scientist": (10, D("120"))})
-
-
-@pytest.fixture
-def admin(db, fraud):
+def admin_headers(db, fraud_staffed):
     return bearer(db, "admin")
 
 
-def post(client, headers, key=None, **overrides):
+def post_pain_point(client, headers, key=None, **overrides):
     extra = {"Idempotency-Key": key} if key is not None else {}
     return client.post(API, json=payload(**overrides), headers=headers | extra)
 
 
-def count(db, title="Waiting for a Spark cluster") -> int:
+def copies(db, title="Waiting for a Spark cluster") -> int:
     return db.scalar(select(func.count()).select_from(PainPoint).where(PainPoint.title == title))
 
 
@@ -63,69 +55,72 @@ def assert_key_problem(response, status: int) -> dict:
     return body
 
 
-def test_a_retry_is_replayed_and_stored_once(client, db, admin):
-    first = post(client, admin, "create-1")
+def test_a_retry_is_replayed_and_stored_once(client, db, admin_headers):
+    first = post_pain_point(client, admin_headers, "create-1")
     assert first.status_code == 201, first.text
     assert "idempotent-replayed" not in first.headers
-    again = post(client, admin, "create-1")
+    again = post_pain_point(client, admin_headers, "create-1")
     assert again.status_code == 201
     assert again.headers["idempotent-replayed"] == "true"
     assert again.content == first.content
     for name in ("content-type", "location", "etag"):
         assert again.headers[name] == first.headers[name]
-    assert count(db) == 1
+    assert copies(db) == 1
     [row] = keys(db)
     assert row.status_code == 201 and row.completed_at is not None
     # Neither the key nor the credential is stored in clear.
     assert "create-1" not in (row.key_hash, row.principal_hash)
 
 
-def test_without_a_key_every_post_is_done(client, db, admin):
-    assert post(client, admin).status_code == 201
-    assert post(client, admin).status_code == 201
-    assert count(db) == 2
+def test_without_a_key_every_post_is_done(client, db, admin_headers):
+    assert post_pain_point(client, admin_headers).status_code == 201
+    assert post_pain_point(client, admin_headers).status_code == 201
+    assert copies(db) == 2
     assert keys(db) == []
 
 
-def test_the_same_key_for_another_body_is_refused_naming_the_header(client, db, admin):
-    assert post(client, admin, "k").status_code == 201
-    body = assert_key_problem(post(client, admin, "k", title="Another pain"), 422)
+def test_the_same_key_for_another_body_is_refused_naming_the_header(client, db, admin_headers):
+    assert post_pain_point(client, admin_headers, "k").status_code == 201
+    body = assert_key_problem(post_pain_point(client, admin_headers, "k", title="Another pain"),
+                              422)
     assert "different request" in body["detail"]
-    assert count(db, "Another pain") == 0
+    assert copies(db, "Another pain") == 0
 
 
-def test_keys_belong_to_one_caller(client, db, admin):
+def test_keys_belong_to_one_caller(client, db, admin_headers):
     other = bearer(db, "admin")
-    assert post(client, admin, "shared").status_code == 201
-    second = post(client, other, "shared")
+    assert post_pain_point(client, admin_headers, "shared").status_code == 201
+    second = post_pain_point(client, other, "shared")
     assert second.status_code == 201
     assert "idempotent-replayed" not in second.headers
-    assert count(db) == 2
+    assert copies(db) == 2
 
 
-def test_a_duplicate_while_the_first_is_in_flight_gets_409(client, db, admin, session_factory):
+def test_a_duplicate_while_the_first_is_in_flight_gets_409(client, db, admin_headers,
+                                                           session_factory):
     body = json.dumps(payload()).encode()
     # Another process has claimed the key and not answered yet.
     claim = IdempotencyStore().claim(session_factory, KeyedRequest(
-        idempotency.principal_hash(Headers(admin)), idempotency.key_hash("busy"),
+        idempotency.principal_hash(Headers(admin_headers)), idempotency.key_hash("busy"),
         idempotency.request_fingerprint(API, b"", body)))
     assert isinstance(claim, Claimed)
-    response = client.post(API, content=body, headers=admin | {
+    response = client.post(API, content=body, headers=admin_headers | {
         "Idempotency-Key": "busy", "content-type": "application/json"})
     assert_key_problem(response, 409)
     assert response.headers["retry-after"] == "1"
-    assert count(db) == 0
+    assert copies(db) == 0
 
 
-def test_a_claim_abandoned_by_a_dead_process_is_taken_over(client, db, admin, session_factory):
+def test_a_claim_abandoned_by_a_dead_process_is_taken_over(client, db, admin_headers,
+                                                           session_factory):
     body = json.dumps(payload()).encode()
     claim = IdempotencyStore().claim(session_factory, KeyedRequest(
-        idempotency.principal_hash(Headers(admin)), idempotency.key_hash("orphan"),
+        idempotency.principal_hash(Headers(admin_headers)), idempotency.key_hash("orphan"),
         idempotency.request_fingerprint(API, b"", body)))
     [row] = keys(db)
     row.created_at = utcnow() - idempotency.IN_FLIGHT_TIMEOUT - timedelta(seconds=1)
     db.commit()
-    response = client.post(API, content=body, headers=admin | {
+    response = client.post(API, content=body, headers=admin_headers | {
         "Idempotency-Key": "orphan", "content-type": "application/json"})
     assert response.status_code == 201, response.text
     # The dead request's late completion cannot overwrite the new owner's answer.
@@ -134,15 +129,15 @@ def test_a_claim_abandoned_by_a_dead_process_is_taken_over(client, db, admin, se
     assert row.status_code == 201
 
 
-def test_keys_are_forgotten_after_24_hours(client, db, admin):
-    assert post(client, admin, "old").status_code == 201
+def test_keys_are_forgotten_after_24_hours(client, db, admin_headers):
+    assert post_pain_point(client, admin_headers, "old").status_code == 201
     [row] = keys(db)
     row.created_at = utcnow() - idempotency.TTL - timedelta(minutes=1)
     db.commit()
-    again = post(client, admin, "old")
+    again = post_pain_point(client, admin_headers, "old")
     assert again.status_code == 201
     assert "idempotent-replayed" not in again.headers
-    assert count(db) == 2
+    assert copies(db) == 2
 
 
 def test_old_keys_are_deleted_while_claiming(db, session_factory):
@@ -154,10 +149,10 @@ def test_old_keys_are_deleted_while_claiming(db, session_factory):
     assert [r.key_hash for r in keys(db)] == ["other"]
 
 
-def test_client_errors_are_replayed(client, db, admin):
-    bad = post(client, admin, "bad", hours_low="9", hours_likely="2")
+def test_client_errors_are_replayed(client, db, admin_headers):
+    bad = post_pain_point(client, admin_headers, "bad", hours_low="9", hours_likely="2")
     assert bad.status_code == 422
-    again = post(client, admin, "bad", hours_low="9", hours_likely="2")
+    again = post_pain_point(client, admin_headers, "bad", hours_low="9", hours_likely="2")
     assert again.status_code == 422
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == bad.json()
@@ -167,42 +162,42 @@ def test_client_errors_are_replayed(client, db, admin):
     OperationalError("INSERT", {}, Exception("server closed the connection")),
     Conflict("someone else is editing"),
 ])
-def test_5xx_and_409_answers_are_not_remembered(client, db, admin, monkeypatch, error):
+def test_5xx_and_409_answers_are_not_remembered(client, db, admin_headers, monkeypatch, error):
     real = pain_point_service.create_pain_point
 
     def failing(*args, **kwargs):
         raise error
 
     monkeypatch.setattr(pain_point_service, "create_pain_point", failing)
-    failed = post(client, admin, "retry-me")
+    failed = post_pain_point(client, admin_headers, "retry-me")
     assert failed.status_code in (503, 409)
     assert keys(db) == []
     monkeypatch.setattr(pain_point_service, "create_pain_point", real)
-    retried = post(client, admin, "retry-me")
+    retried = post_pain_point(client, admin_headers, "retry-me")
     assert retried.status_code == 201
     assert "idempotent-replayed" not in retried.headers
-    assert count(db) == 1
+    assert copies(db) == 1
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "tab\there"])
-def test_a_malformed_key_is_refused(client, db, admin, key):
-    assert_key_problem(post(client, admin, key), 422)
-    assert count(db) == 0
+def test_a_malformed_key_is_refused(client, db, admin_headers, key):
+    assert_key_problem(post_pain_point(client, admin_headers, key), 422)
+    assert copies(db) == 0
 
 
-def test_the_longest_key_and_printable_punctuation_are_accepted(client, db, admin):
-    assert post(client, admin, "k" * 255).status_code == 201
-    assert post(client, admin, "ci run 42/event:3?x=1").status_code == 201
+def test_the_longest_key_and_printable_punctuation_are_accepted(client, db, admin_headers):
+    assert post_pain_point(client, admin_headers, "k" * 255).status_code == 201
+    assert post_pain_point(client, admin_headers, "ci run 42/event:3?x=1").status_code == 201
 
 
-def test_only_api_posts_are_concerned(client, db, admin):
-    response = client.get(API, headers=admin | {"Idempotency-Key": ""})
+def test_only_api_posts_are_concerned(client, db, admin_headers):
+    response = client.get(API, headers=admin_headers | {"Idempotency-Key": ""})
     assert response.status_code == 200
     response = client.post("/login", data={}, headers={"Idempotency-Key": ""})
     assert "Idempotency-Key" not in response.text
 
 
-def test_requests_without_credentials_are_left_to_the_route(client, db, fraud):
+def test_requests_without_credentials_are_left_to_the_route(client, db, fraud_staffed):
     response = client.post(API, json=payload(), headers={"Idempotency-Key": "anon"})
     assert response.status_code == 401
     assert keys(db) == []

@@ -18,6 +18,7 @@ from tests.resilience import (
     PG_BIN_DIRS, Server, free_port, run_outage_load, seed_outage_database,
     server_env, throwaway_postgres,
 )
+from tests.helpers import page_text
 
 PROBLEM = "application/problem+json"
 FAST = 3.0  # seconds: "fail fast"
@@ -70,7 +71,8 @@ def test_pages_answer_a_friendly_503_page(down_client):
     assert seconds < FAST
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["retry-after"] == "3"
-    assert "briefly unavailable" in response.text and "try again" in response.text
+    shown = page_text(response)
+    assert "briefly unavailable" in shown and "try again" in shown
 
 
 def test_readyz_is_503_and_healthz_200(down_client):

@@ -8,13 +8,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from bs4 import BeautifulSoup
 from sqlalchemy.orm import Session
 
 from app.db import make_engine
 from app.ops.migrate import upgrade_to_head
 from tests import factories
-from tests.conftest import csrf_from
+from tests.helpers import csrf_from, soup_of, text_at
 from tests.resilience import Server, drop_shared_schema, server_env, shared_database
 
 ADMIN = "admin@two.example"
@@ -48,11 +47,11 @@ def servers(tmp_path_factory) -> Iterator[tuple[Server, Server, str]]:
         drop_shared_schema(schema)
 
 
-def client() -> httpx.Client:
+def http_client() -> httpx.Client:
     return httpx.Client(timeout=10, follow_redirects=False)
 
 
-def sign_in(http: httpx.Client, server: Server, email: str, password: str) -> httpx.Response:
+def post_login(http: httpx.Client, server: Server, email: str, password: str) -> httpx.Response:
     page = http.get(f"{server.base}/login")
     return http.post(f"{server.base}/login", data={
         "email": email, "password": password, "csrf_token": csrf_from(page.text), "next": "/"})
@@ -60,11 +59,11 @@ def sign_in(http: httpx.Client, server: Server, email: str, password: str) -> ht
 
 def test_a_session_opened_on_one_process_works_on_the_other(servers):
     a, b, _ = servers
-    with client() as http:
-        assert sign_in(http, a, ADMIN, PASSWORD).status_code == 303
+    with http_client() as http:
+        assert post_login(http, a, ADMIN, PASSWORD).status_code == 303
         page = http.get(f"{b.base}/")
         assert page.status_code == 200, page.text
-        assert "Ada Admin" in BeautifulSoup(page.text, "html.parser").get_text()
+        assert "Ada Admin" in soup_of(page).get_text()
         assert http.get(f"{b.base}/api/v1/teams").status_code == 200
         # Signing out on B ends the session on A too.
         csrf = csrf_from(page.text)
@@ -75,8 +74,8 @@ def test_a_session_opened_on_one_process_works_on_the_other(servers):
 
 def test_a_csrf_token_from_one_process_is_accepted_by_the_other(servers):
     a, b, _ = servers
-    with client() as http:
-        assert sign_in(http, a, ADMIN, PASSWORD).status_code == 303
+    with http_client() as http:
+        assert post_login(http, a, ADMIN, PASSWORD).status_code == 303
         csrf = csrf_from(http.get(f"{a.base}/").text)  # minted by A (cookie and token)
         team = {"name": "Made on B", "slug": "made-on-b"}
         refused = http.post(f"{b.base}/api/v1/teams", json=team)
@@ -87,20 +86,20 @@ def test_a_csrf_token_from_one_process_is_accepted_by_the_other(servers):
 
 def test_failed_logins_count_on_both_processes(servers):
     a, b, _ = servers
-    with client() as http:
+    with http_client() as http:
         for _ in range(5):
-            assert sign_in(http, a, TARGET, "wrong-password").status_code == 401
-        refused = sign_in(http, b, TARGET, PASSWORD)  # the right password, too late
+            assert post_login(http, a, TARGET, "wrong-password").status_code == 401
+        refused = post_login(http, b, TARGET, PASSWORD)  # the right password, too late
         assert refused.status_code == 429
         assert int(refused.headers["retry-after"]) > 0
-        assert "Too many failed sign-ins" in refused.text
+        assert "Too many failed sign-ins" in text_at(refused, "#login-error")
 
 
 def test_an_idempotency_key_used_on_one_process_replays_on_the_other(servers):
     a, b, token = servers
     auth = {"Authorization": f"Bearer {token}"}
     team = {"name": "Keyed", "slug": "keyed"}
-    with client() as http:
+    with http_client() as http:
         first = http.post(f"{a.base}/api/v1/teams", json=team,
                           headers=auth | {"Idempotency-Key": "team-keyed"})
         assert first.status_code == 201, first.text
@@ -123,7 +122,7 @@ def test_simultaneous_duplicates_on_both_processes_are_done_once(servers):
     a, b, token = servers
     auth = {"Authorization": f"Bearer {token}"}
     statuses: list[int] = []
-    with client() as http:
+    with http_client() as http:
         for n in range(5):
             team = {"name": f"Race {n}", "slug": f"race-{n}"}
             headers = auth | {"Idempotency-Key": f"race-{n}"}

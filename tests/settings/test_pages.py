@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -14,13 +13,9 @@ from app.core.routes import iter_app_routes
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Team, TeamPersona
 from tests import factories
-from tests.conftest import login, page_csrf
+from tests.helpers import assert_field_error, login, page_csrf, page_text, soup_of
 
 STRONG_PASSWORD = "a-long-enough-password"
-
-
-def soup_of(response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
 
 
 def team_count(db, **where) -> int:
@@ -40,18 +35,6 @@ def headcount_rows(db, slug: str) -> list[tuple[str, int, Decimal | None]]:
         .order_by(Persona.slug)
     ).all()
     return [tuple(r) for r in rows]
-
-
-def assert_field_error(soup: BeautifulSoup, field_id: str, *fragments: str) -> None:
-    """The message sits beside its field, and the field points at it."""
-    message = soup.find("p", id=f"{field_id}-error")
-    assert message is not None, f"no error shown for {field_id}"
-    assert "field-error" in message["class"]
-    for fragment in fragments:
-        assert fragment in message.get_text(), message.get_text()
-    field = soup.find(id=field_id)
-    assert field.get("aria-invalid") == "true"
-    assert f"{field_id}-error" in field.get("aria-describedby", "").split()
 
 
 def team_form(csrf: str, **fields: str) -> dict[str, str]:
@@ -93,7 +76,7 @@ def test_other_roles_are_refused_on_get_and_post(client, db, as_role, role):
     for path in SETTINGS_PAGES + ["/settings/teams/existing"]:
         response = client.get(path)
         assert response.status_code == 403, path
-        assert "may not manage settings" in response.text
+        assert "may not manage settings" in page_text(response)
     csrf = page_csrf(client, "/")  # a valid token: the refusal is about the role, not CSRF
     posts = {
         "/settings/teams": team_form(csrf, name="Sneaky", slug="sneaky"),
@@ -108,7 +91,7 @@ def test_other_roles_are_refused_on_get_and_post(client, db, as_role, role):
     for path, data in posts.items():
         response = client.post(path, data=data)
         assert response.status_code == 403, path
-        assert "may not manage settings" in response.text
+        assert "may not manage settings" in page_text(response)
     db.expire_all()
     assert team_count(db, slug="sneaky") == 0
     assert db.get(Team, team.id).is_archived is False
@@ -123,7 +106,7 @@ def test_post_without_csrf_token_is_refused_and_stores_nothing(client, db, as_ro
     del data["csrf_token"]
     response = client.post("/settings/teams", data=data)
     assert response.status_code == 403
-    assert "Reload the page" in response.text
+    assert "Reload the page" in page_text(response)
     response = client.post("/settings/users", data={"email": "nocsrf@example.com",
                                                     "password": STRONG_PASSWORD, "role": "pm"})
     assert response.status_code == 403

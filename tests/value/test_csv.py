@@ -1,52 +1,37 @@
 """CSV import of KPI and quality observations: the functions (on the test database, both
 backends) and the `northstar import kpis|quality` commands (on a migrated SQLite file)."""
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from app.auth.service import principal_for_user
 from app.cli import app as cli_app
-from app.config import get_settings
-from app.db import make_engine, make_sessionmaker
-from app.ml_models.models import MLModel
 from app.value.csv_io import import_kpi_observations, import_quality_observations
-from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
+from app.value.models import KpiObservation, QualityMetric, QualityObservation
 from tests import factories
+from tests.helpers import count
 
 KPI_HEADER = "team,model,kpi,month,amount,source,external_id,note\n"
 QUALITY_HEADER = "team,model,metric,value,observed_at,version,source,external_id\n"
 
 
-def setup(session: Session):
+def seed_scorer(session: Session):
     fraud = factories.make_team(session, name="Fraud detection", slug="fraud")
-    model = MLModel(team_id=fraud.id, name="Scorer")
-    session.add(model)
-    session.flush()
-    session.add(Kpi(model_id=model.id, key="losses", name="Losses prevented", unit="USD",
-                    value_per_unit=D(1)))
-    session.flush()
+    factories.make_kpi(session, factories.make_model(session, fraud, name="Scorer"),
+                       key="losses", name="Losses prevented", unit="USD", value_per_unit=D(1))
     return fraud
 
 
-def count(session, model) -> int:
-    session.expire_all()
-    return session.scalar(select(func.count()).select_from(model))
-
-
 @pytest.fixture
-def admin(db):
-    setup(db)
-    return principal_for_user(factories.make_user(db, role="admin"))
+def seeded_scorer(db):
+    return seed_scorer(db)
 
 
-def test_kpi_rows_import_and_a_month_again_replaces_it(db, admin):
+def test_kpi_rows_import_and_a_month_again_replaces_it(db, seeded_scorer, admin):
     data = (KPI_HEADER + "fraud,scorer,losses,2025-01,1000,,k1,\n"
             "fraud,Scorer,losses,2025-02,-20.5,api,k2,a loss\n").encode()
     result = import_kpi_observations(db, data, actor=admin, today=date(2025, 6, 1))
@@ -60,7 +45,7 @@ def test_kpi_rows_import_and_a_month_again_replaces_it(db, admin):
     assert sorted(db.scalars(select(KpiObservation.amount))) == [D("-20.5"), D(1500)]
 
 
-def test_bad_kpi_rows_are_reported_by_line_and_nothing_is_imported(db, admin):
+def test_bad_kpi_rows_are_reported_by_line_and_nothing_is_imported(db, seeded_scorer, admin):
     data = (KPI_HEADER + "fraud,scorer,losses,2025-01,1000,,,\n"
             "fraud,scorer,nope,2025-02,1,,,\n"
             "fraud,scorer,losses,2025-13,1,,,\n"
@@ -75,7 +60,7 @@ def test_bad_kpi_rows_are_reported_by_line_and_nothing_is_imported(db, admin):
     assert skipped.imported == 1 and count(db, KpiObservation) == 1
 
 
-def test_quality_rows_import_idempotently_and_refuse_a_naive_timestamp(db, admin):
+def test_quality_rows_import_idempotently_and_refuse_a_naive_timestamp(db, seeded_scorer, admin):
     data = (QUALITY_HEADER + "fraud,scorer,val_rmse,0.41,2025-03-02T10:00:00Z,7,,q1\n").encode()
     assert import_quality_observations(db, data, actor=admin).imported == 1
     assert import_quality_observations(db, data, actor=admin).existing == 1
@@ -93,22 +78,15 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("NORTHSTAR_DATABASE_URL", url)
-    get_settings.cache_clear()
-    assert runner.invoke(cli_app, ["migrate"]).exit_code == 0
-    engine = make_engine(url)
-    with make_sessionmaker(engine)() as session:
-        setup(session)
-        factories.make_user(session, role="admin", email="admin@example.com")
-        session.commit()
-        yield session
-    engine.dispose()
-    get_settings.cache_clear()
+def value_cli_db(cli_db: Session) -> Session:
+    """The CLI's own database with the scorer's KPI and an admin to import as."""
+    seed_scorer(cli_db)
+    factories.make_user(cli_db, role="admin", email="admin@example.com")
+    cli_db.commit()
+    return cli_db
 
 
-def test_cli_imports_kpis_and_quality(tmp_path, cli_db):
+def test_cli_imports_kpis_and_quality(tmp_path, value_cli_db):
     kpis = tmp_path / "kpis.csv"
     kpis.write_text(KPI_HEADER + "fraud,scorer,losses,2025-01,1000,,k1,\n")
     result = runner.invoke(cli_app, ["import", "kpis", str(kpis)])
@@ -118,4 +96,4 @@ def test_cli_imports_kpis_and_quality(tmp_path, cli_db):
     refused = runner.invoke(cli_app, ["import", "quality", str(quality)])
     assert refused.exit_code == 2
     assert refused.stderr.startswith("error: line 2: observed_at: has no time zone")
-    assert count(cli_db, KpiObservation) == 1 and count(cli_db, QualityObservation) == 0
+    assert count(value_cli_db, KpiObservation) == 1 and count(value_cli_db, QualityObservation) == 0

@@ -3,7 +3,7 @@ htmx fragments with pushed URLs, 422 naming the field, team scope, drill-down li
 charts are valid Plotly figures."""
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal as D
 
 import plotly.graph_objects as go
@@ -14,17 +14,10 @@ from app.value.formulas import AnnualValue, Event, Metric, ModelFacts, Observati
 from tests import factories
 from tests.api import bearer
 from tests.value.helpers import store
+from tests.helpers import at, soup_of
 
 DAILY = AnnualValue(D(3650), D(7300), D(10950))
 URL = "/dashboards/value?from=2025-Q1&to=2025-Q2"
-
-
-def at(day: str, hour: int = 0) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
-
-
-def soup_of(response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
 
 
 def figure(page: BeautifulSoup, figure_id: str) -> dict:
@@ -113,7 +106,7 @@ def test_the_overview_has_the_value_tiles(client, db, as_role, portfolio):
     placeholder = page.select_one("li[data-testid=value-tiles-loading]")
     assert "from=2024-Q3" in placeholder["hx-get"] and "to=2025-Q2" in placeholder["hx-get"]
     fragment = client.get(placeholder["hx-get"], headers={"HX-Request": "true"})
-    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert fragment.status_code == 200 and soup_of(fragment).find("html") is None
     tiles = {n["data-metric"]: n for n in soup_of(fragment).select("li.kpi")}
     assert set(tiles) == {"value-delivered", "cost-of-delay", "value-at-risk"}
     assert D(tiles["value-delivered"]["data-value"]).quantize(D("0.01")) == D(

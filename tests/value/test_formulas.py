@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from app.value import formulas as f
 from app.value.formulas import AnnualValue, Event, Metric, ModelFacts, Observation, Triple
+from tests.helpers import at
 
 # PERT of (3650, 7300, 10950) is 7300 a year: 20 a day in 2025 (365 days); low 10, high 30.
 DAILY = AnnualValue(D(3650), D(7300), D(10950))
@@ -16,11 +17,7 @@ DAILY = AnnualValue(D(3650), D(7300), D(10950))
 WEEKLY = AnnualValue(D(5200), D(10400), D(15600))
 
 
-def at(day: str, hour: int = 0) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
-
-
-def close(a: D, b: D | int | str) -> bool:
+def very_close(a: D, b: D | int | str) -> bool:
     return abs(a - D(b)) < D("1e-12")
 
 
@@ -209,8 +206,8 @@ def test_value_delivered_adds_up_over_adjacent_periods(model, a, b, c):
     parts = [f.value_delivered(model, first, middle),
              f.value_delivered(model, middle + timedelta(days=1), last)]
     for name in ("low", "expected", "high"):
-        assert close(sum(getattr(p.value, name) for p in parts), getattr(whole.value, name))
-    assert close(whole.measured + whole.estimated, whole.value.expected)
+        assert very_close(sum(getattr(p.value, name) for p in parts), getattr(whole.value, name))
+    assert very_close(whole.measured + whole.estimated, whole.value.expected)
     assert whole.value.low <= whole.value.expected + D("1e-12")
     assert whole.value.expected <= whole.value.high + D("1e-12")
 
@@ -220,8 +217,9 @@ def test_value_delivered_adds_up_over_adjacent_periods(model, a, b, c):
 def test_a_whole_year_in_production_delivers_exactly_its_annual_value(annual, year):
     model = ModelFacts("m", annual, events=[Event("deployed", at(f"{year - 1}-06-01"))])
     delivered = f.value_delivered(model, date(year, 1, 1), date(year, 12, 31))
-    assert close(delivered.value.expected, annual.triple.expected)
-    assert close(delivered.value.low, annual.low) and close(delivered.value.high, annual.high)
+    assert very_close(delivered.value.expected, annual.triple.expected)
+    assert very_close(delivered.value.low, annual.low) and very_close(delivered.value.high,
+                                                                      annual.high)
 
 
 @settings(max_examples=60, deadline=None)

@@ -3,34 +3,20 @@ that add a KPI and record a month (bad input: 422, the field highlighted, nothin
 live PERT preview of the model form."""
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal as D
 
 import plotly.graph_objects as go
 import pytest
-from bs4 import BeautifulSoup
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.value.formulas import AnnualValue, Event, Metric, ModelFacts, Observation
 from app.value.models import Kpi, KpiObservation
 from tests import factories
-from tests.conftest import page_csrf
+from tests.helpers import at, count, page_csrf, soup_of
 from tests.value.helpers import store
 
 DAILY = AnnualValue(D(3650), D(7300), D(10950))
-
-
-def at(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(tzinfo=UTC)
-
-
-def soup_of(response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
-
-
-def count(db, model) -> int:
-    db.expire_all()
-    return db.scalar(select(func.count()).select_from(model))
 
 
 @pytest.fixture

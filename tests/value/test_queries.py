@@ -2,7 +2,7 @@
 backends: on hand-worked cases and on random portfolios."""
 
 import random
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal as D
 
 import pytest
@@ -13,14 +13,11 @@ from app.value.formulas import AnnualValue, Event, Metric, ModelFacts, Observati
 from app.value.queries import ValueFilters
 from tests import factories
 from tests.value.helpers import random_facts, store
+from tests.helpers import at
 
 CENT = D("0.01")
 DAILY = AnnualValue(D(3650), D(7300), D(10950))  # PERT 7300: 20 a day in 2025
 WEEKLY = AnnualValue(D(5200), D(10400), D(15600))  # 100 / 200 / 300 a week
-
-
-def at(day: str, hour: int = 0) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
 
 
 def near(a: D, b: D | int) -> bool:

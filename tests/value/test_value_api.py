@@ -1,11 +1,11 @@
 """The model value API: KPIs, bulk KPI and quality observations, quality metrics and
 GET /api/v1/metrics/value — what a pipeline posts with a token and what a leader reads."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.audit.models import AuditEntry
 from app.ml_models.models import MLModel
@@ -14,28 +14,15 @@ from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservat
 from tests import factories
 from tests.api import bearer
 from tests.value.helpers import store
+from tests.helpers import at, count
 
 PROBLEM = "application/problem+json"
 API = "/api/v1"
 DAILY = AnnualValue(D(3650), D(7300), D(10950))
 
 
-def at(day: str, hour: int = 0) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
-
-
-def count(db, model) -> int:
-    db.expire_all()
-    return db.scalar(select(func.count()).select_from(model))
-
-
 @pytest.fixture
-def fraud(db):
-    return factories.make_team(db, name="Fraud detection", slug="fraud")
-
-
-@pytest.fixture
-def scorer(db, fraud):
+def card_scorer(db, fraud):
     return store(db, fraud, ModelFacts("card-scorer", DAILY,
                                        events=[Event("deployed", at("2025-01-01"))]))
 
@@ -51,11 +38,11 @@ def add_kpi(client, headers, model_id, **fields):
     return client.post(f"{API}/models/{model_id}/kpis", headers=headers, json=body)
 
 
-def test_a_pipeline_adds_a_kpi_and_posts_its_months(client, db, scorer, pm):
-    response = add_kpi(client, pm, scorer.id, key="tickets", name="Tickets deflected",
+def test_a_pipeline_adds_a_kpi_and_posts_its_months(client, db, card_scorer, pm):
+    response = add_kpi(client, pm, card_scorer.id, key="tickets", name="Tickets deflected",
                        unit="tickets", value_per_unit="4.5")
     assert response.status_code == 201, response.text
-    assert response.json() == {"model_id": scorer.id, "key": "tickets",
+    assert response.json() == {"model_id": card_scorer.id, "key": "tickets",
                                "name": "Tickets deflected", "unit": "tickets",
                                "value_per_unit": "4.5000", "archived": False, "version": 1}
     observation = {"team": "fraud", "model": "Card-Scorer", "kpi": "tickets", "month": "2025-03",
@@ -137,7 +124,7 @@ def test_metrics_value_answers_the_issue_shape_with_the_formulas_figures(client,
 
 
 def test_a_viewer_of_another_team_gets_403_and_a_team_token_sees_its_team_only(
-        client, db, fraud, scorer):
+        client, db, fraud, card_scorer):
     search = factories.make_team(db, name="Search", slug="search")
     store(db, search, ModelFacts("ranker", DAILY, events=[Event("deployed", at("2025-01-01"))]))
     db.commit()
@@ -150,7 +137,7 @@ def test_a_viewer_of_another_team_gets_403_and_a_team_token_sees_its_team_only(
     assert body["value"]["total"] == "7300.00"
 
 
-def test_quality_observations_create_their_metric_and_are_idempotent(client, db, scorer, pm):
+def test_quality_observations_create_their_metric_and_are_idempotent(client, db, card_scorer, pm):
     obs = {"team": "fraud", "model": "card-scorer", "metric": "val_rmse", "value": 0.41,
            "observed_at": "2025-03-02T10:00:00+02:00", "version": "7", "source": "mlflow",
            "external_id": "run-9:val_rmse"}
@@ -163,20 +150,20 @@ def test_quality_observations_create_their_metric_and_are_idempotent(client, db,
                                                                          D("0.05"))
     stored = db.scalars(select(QualityObservation)).one()
     assert stored.observed_at == at("2025-03-02", 8)
-    response = client.put(f"{API}/models/{scorer.id}/quality-metrics/val_rmse", headers=pm,
+    response = client.put(f"{API}/models/{card_scorer.id}/quality-metrics/val_rmse", headers=pm,
                           json={"higher_is_better": True, "tolerance": "0.1"})
     assert response.status_code == 200
-    assert response.json() == {"model_id": scorer.id, "name": "val_rmse",
+    assert response.json() == {"model_id": card_scorer.id, "name": "val_rmse",
                                "higher_is_better": True, "tolerance": "0.1000"}
-    created = client.put(f"{API}/models/{scorer.id}/quality-metrics/latency_ms", headers=pm,
+    created = client.put(f"{API}/models/{card_scorer.id}/quality-metrics/latency_ms", headers=pm,
                          json={})
     assert created.status_code == 201 and created.json()["higher_is_better"] is False
 
 
-def test_kpi_changes_need_the_version_and_a_used_kpi_is_archived(client, db, scorer, pm):
-    add_kpi(client, pm, scorer.id)
-    add_kpi(client, pm, scorer.id, key="unused")
-    url = f"{API}/models/{scorer.id}/kpis/losses_prevented"
+def test_kpi_changes_need_the_version_and_a_used_kpi_is_archived(client, db, card_scorer, pm):
+    add_kpi(client, pm, card_scorer.id)
+    add_kpi(client, pm, card_scorer.id, key="unused")
+    url = f"{API}/models/{card_scorer.id}/kpis/losses_prevented"
     response = client.patch(url, headers=pm, json={"name": "Losses prevented", "version": 1})
     assert response.status_code == 200 and response.json()["version"] == 2
     stale = client.patch(url, headers=pm, json={"unit": "EUR", "version": 1})
@@ -186,16 +173,17 @@ def test_kpi_changes_need_the_version_and_a_used_kpi_is_archived(client, db, sco
         "amount": "10"})
     archived = client.delete(url, headers=pm)
     assert archived.status_code == 200 and archived.json()["archived"] is True
-    assert client.delete(f"{API}/models/{scorer.id}/kpis/unused", headers=pm).status_code == 204
-    assert [k["key"] for k in client.get(f"{API}/models/{scorer.id}/kpis",
+    assert client.delete(f"{API}/models/{card_scorer.id}/kpis/unused",
+                         headers=pm).status_code == 204
+    assert [k["key"] for k in client.get(f"{API}/models/{card_scorer.id}/kpis",
                                          headers=pm).json()] == ["losses_prevented"]
 
 
-def test_a_viewer_may_not_write_and_a_pm_only_its_teams(client, db, scorer, fraud):
+def test_a_viewer_may_not_write_and_a_pm_only_its_teams(client, db, card_scorer, fraud):
     viewer = bearer(db, "viewer", teams=[fraud])
-    assert add_kpi(client, viewer, scorer.id).status_code == 403
+    assert add_kpi(client, viewer, card_scorer.id).status_code == 403
     other = bearer(db, "pm", teams=[factories.make_team(db, name="Other", slug="other")])
-    assert add_kpi(client, other, scorer.id).status_code == 403
+    assert add_kpi(client, other, card_scorer.id).status_code == 403
     response = client.post(f"{API}/quality-observations", headers=other, json={
         "team": "fraud", "model": "card-scorer", "metric": "auc", "value": 0.9,
         "observed_at": "2025-03-02T10:00:00Z"})
@@ -218,9 +206,9 @@ GOOD_QUALITY = {"team": "fraud", "model": "card-scorer", "metric": "auc", "value
     ({"key": "losses_prevented"}, "key", "already has a KPI"),
     ({"value_per_unit": "NaN"}, "value_per_unit", "finite"),
 ])
-def test_bad_kpis_are_refused(client, db, scorer, pm, fields, field, words):
-    assert add_kpi(client, pm, scorer.id).status_code == 201
-    response = add_kpi(client, pm, scorer.id, **fields)
+def test_bad_kpis_are_refused(client, db, card_scorer, pm, fields, field, words):
+    assert add_kpi(client, pm, card_scorer.id).status_code == 201
+    response = add_kpi(client, pm, card_scorer.id, **fields)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == PROBLEM
     errors = response.json()["errors"]
@@ -242,8 +230,8 @@ def test_bad_kpis_are_refused(client, db, scorer, pm, fields, field, words):
     ({"external_id": "used", "amount": "11"}, 409, "1.external_id", "other content"),
 ])
 def test_bad_kpi_observations_are_refused_and_nothing_is_stored(
-        client, db, scorer, pm, fields, status, field, words):
-    add_kpi(client, pm, scorer.id)
+        client, db, card_scorer, pm, fields, status, field, words):
+    add_kpi(client, pm, card_scorer.id)
     client.post(f"{API}/kpi-observations", headers=pm,
                 json=GOOD_KPI_OBS | {"month": "2024-12", "external_id": "used"})
     before = count(db, KpiObservation)
@@ -266,7 +254,7 @@ def test_bad_kpi_observations_are_refused_and_nothing_is_stored(
     ({"external_id": "used", "value": 0.1}, 409, "1.external_id", "other content"),
 ])
 def test_bad_quality_observations_are_refused_and_nothing_is_stored(
-        client, db, scorer, pm, fields, status, field, words):
+        client, db, card_scorer, pm, fields, status, field, words):
     client.post(f"{API}/quality-observations", headers=pm,
                 json=GOOD_QUALITY | {"external_id": "used"})
     response = client.post(f"{API}/quality-observations", headers=pm,
@@ -281,15 +269,16 @@ def test_bad_quality_observations_are_refused_and_nothing_is_stored(
 @pytest.mark.parametrize(("body", "field"), [
     ({"tolerance": "1.5"}, "tolerance"), ({"tolerance": "-0.1"}, "tolerance"),
 ])
-def test_a_tolerance_outside_0_to_1_is_refused(client, db, scorer, pm, body, field):
-    response = client.put(f"{API}/models/{scorer.id}/quality-metrics/auc", headers=pm, json=body)
+def test_a_tolerance_outside_0_to_1_is_refused(client, db, card_scorer, pm, body, field):
+    response = client.put(f"{API}/models/{card_scorer.id}/quality-metrics/auc", headers=pm,
+                          json=body)
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == [field]
     assert count(db, QualityMetric) == 0
 
 
-def test_annual_value_patch_checks_the_order_and_stores_nothing(client, db, scorer, pm):
-    url = f"{API}/models/{scorer.id}"
+def test_annual_value_patch_checks_the_order_and_stores_nothing(client, db, card_scorer, pm):
+    url = f"{API}/models/{card_scorer.id}"
     response = client.patch(url, headers=pm, json={"annual_value_low": "9000", "version": 1})
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["annual_value_low"]
@@ -300,11 +289,11 @@ def test_annual_value_patch_checks_the_order_and_stores_nothing(client, db, scor
     assert (response.json()["annual_value_likely"], response.json()["annual_value_high"]) == (
         "2000.00", "3000.00")
     db.expire_all()
-    assert db.get(MLModel, scorer.id).annual_value_low == D(1000)
+    assert db.get(MLModel, card_scorer.id).annual_value_low == D(1000)
 
 
-def test_a_retried_post_with_the_same_idempotency_key_is_replayed(client, db, scorer, pm):
-    add_kpi(client, pm, scorer.id)
+def test_a_retried_post_with_the_same_idempotency_key_is_replayed(client, db, card_scorer, pm):
+    add_kpi(client, pm, card_scorer.id)
     body = GOOD_KPI_OBS | {"external_id": "retry-1"}
     headers = pm | {"Idempotency-Key": "kpi-retry"}
     first = client.post(f"{API}/kpi-observations", headers=headers, json=body)

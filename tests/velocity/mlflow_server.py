@@ -8,7 +8,6 @@ helpers, so that a missing package fails these tests only, not the collection of
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,15 +20,9 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from tests.helpers import free_port
 
 STARTUP_TIMEOUT = 90
-
-
-def free_port() -> int:
-    """A port nothing listens on right now (also the "unreachable server" of the tests)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

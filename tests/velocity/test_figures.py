@@ -1,13 +1,15 @@
 """The velocity figure builders: pure dicts, checked by plotly.graph_objects.Figure."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal as D
 
 import plotly.graph_objects as go
 
 from app.ml_models.models import EventSource, EventType
 from app.velocity import figures
+from app.ml_models.models import EventSource, EventType
+from tests.helpers import at
 
 
 @dataclass
@@ -23,10 +25,6 @@ class Spend:
     month: date
     amount: D
     gpu_hours: D
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 EVENTS = [

@@ -10,10 +10,7 @@ from app.velocity import milestones
 from app.velocity.models import DeploymentMonth, ModelMilestone
 from app.velocity.queries import VelocityFilters, deployments_by_month, lead_time
 from tests import factories
-
-
-def at(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(tzinfo=UTC)
+from tests.helpers import at
 
 
 def stored(db) -> dict[int, tuple]:

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -32,6 +32,7 @@ from app.ml_models.models import LifecycleEvent, MLModel
 from app.velocity.queries import VelocityFilters, time_to_restore
 from tests import factories
 from tests.velocity.mlflow_server import Registry, failing_server, free_port, launch_server
+from tests.helpers import count
 
 runner = CliRunner()
 # A dead server must fail fast here; the command's own defaults retry twice.
@@ -69,18 +70,13 @@ def past(days: int):
     return now.replace(microsecond=now.microsecond // 1000 * 1000) - timedelta(days=days)
 
 
-def events(session: Session, model_name: str) -> dict[str, tuple]:
+def events_of(session: Session, model_name: str) -> dict[str, tuple]:
     """external_id → (type, version, occurred_at) of a model's events."""
     session.expire_all()
     model = session.scalar(select(MLModel).where(MLModel.name == model_name))
     assert model is not None, f"no Northstar model {model_name}"
     rows = session.scalars(select(LifecycleEvent).where(LifecycleEvent.model_id == model.id))
     return {e.external_id: (e.type.value, e.version, e.occurred_at) for e in rows}
-
-
-def count(session: Session, entity) -> int:
-    session.expire_all()
-    return session.scalar(select(func.count()).select_from(entity))
 
 
 def fill(registry: Registry, team: str) -> dict:
@@ -123,11 +119,6 @@ def expected_first_sync(reg: dict) -> tuple[dict, dict]:
 # --- through the Python function, on the test database (SQLite or PostgreSQL) ---------------
 
 
-@pytest.fixture
-def admin(db):
-    return principal_for_user(factories.make_user(db, role="admin"))
-
-
 def test_sync_creates_models_and_keeps_the_alias_history(db, registry, admin):
     team = factories.make_team(db, slug=unique("fraud"))
     reg = fill(registry, team.slug)
@@ -138,8 +129,8 @@ def test_sync_creates_models_and_keeps_the_alias_history(db, registry, admin):
     assert sorted(first.models_created) == sorted([scorer, ranker])
     assert dict(first.events_added) == {"registered": 3, "experiment_started": 3, "deployed": 1}
     assert first.skipped == [] and first.notes == []
-    assert events(db, scorer) == scorer_events
-    assert events(db, ranker) == ranker_events
+    assert events_of(db, scorer) == scorer_events
+    assert events_of(db, ranker) == ranker_events
     stored = count(db, LifecycleEvent)
 
     again = sync_mlflow(db, registry.url, actor=admin)
@@ -153,7 +144,7 @@ def test_sync_creates_models_and_keeps_the_alias_history(db, registry, admin):
     moved = sync_mlflow(db, registry.url, actor=admin, now=moved_at)
     assert dict(moved.events_added) == {"deployed": 1}
     scorer_events[f"{scorer}/2/deployed"] = ("deployed", "2", moved_at)
-    assert events(db, scorer) == scorer_events
+    assert events_of(db, scorer) == scorer_events
 
     # Back to an older version: a rollback first, then the redeployment of version 1.
     registry.alias(scorer, "1")
@@ -162,10 +153,10 @@ def test_sync_creates_models_and_keeps_the_alias_history(db, registry, admin):
     assert dict(back.events_added) == {"rolled_back": 1, "deployed": 1}
     scorer_events[f"{scorer}/2/rolled_back@1"] = ("rolled_back", "2", back_at)
     scorer_events[f"{scorer}/1/deployed#2"] = ("deployed", "1", back_at + AFTER_ROLLBACK)
-    assert events(db, scorer) == scorer_events
+    assert events_of(db, scorer) == scorer_events
 
     assert not sync_mlflow(db, registry.url, actor=admin).events_added
-    assert events(db, scorer) == scorer_events
+    assert events_of(db, scorer) == scorer_events
     # The rollback counts as restored by the redeployment right after it.
     today = back_at.date()
     restore, unrestored = time_to_restore(db, VelocityFilters(team_ids=frozenset({team.id})),
@@ -228,8 +219,8 @@ def test_production_tag_and_legacy_stage_mark_the_deployed_version(db, registry,
     summary = sync_mlflow(db, registry.url, actor=admin,
                           rule=ProductionRule(tag=("deploy", "prod")))
     assert summary.events_added["deployed"] == 2
-    assert events(db, tagged)[f"{tagged}/2/deployed"][:2] == ("deployed", "2")
-    assert events(db, staged)[f"{staged}/1/deployed"][:2] == ("deployed", "1")
+    assert events_of(db, tagged)[f"{tagged}/2/deployed"][:2] == ("deployed", "2")
+    assert events_of(db, staged)[f"{staged}/1/deployed"][:2] == ("deployed", "1")
 
 
 def test_one_run_registered_under_two_names_starts_each_model_once(db, registry, admin):
@@ -242,8 +233,8 @@ def test_one_run_registered_under_two_names_starts_each_model_once(db, registry,
 
     summary = sync_mlflow(db, registry.url, actor=admin)
     assert summary.events_added["experiment_started"] == 2
-    assert f"{run_id}/experiment_started" in events(db, first)
-    assert f"{run_id}/experiment_started@{second}" in events(db, second)
+    assert f"{run_id}/experiment_started" in events_of(db, first)
+    assert f"{run_id}/experiment_started@{second}" in events_of(db, second)
     assert not sync_mlflow(db, registry.url, actor=admin).events_added
 
 
@@ -255,7 +246,7 @@ def test_a_name_with_a_quote_reads_its_versions(db, registry, admin):
     registry.version(name)
     summary = sync_mlflow(db, registry.url, actor=admin)
     assert dict(summary.events_added) == {"registered": 2}
-    assert set(events(db, name)) == {f"{name}/1/registered", f"{name}/2/registered"}
+    assert set(events_of(db, name)) == {f"{name}/1/registered", f"{name}/2/registered"}
 
 
 def test_a_version_whose_run_is_gone_is_registered_without_experiment(db, admin):
@@ -339,8 +330,8 @@ def test_command_syncs_idempotently_and_follows_the_alias(file_db, registry):
     assert lines[2] == ("events added: registered 3, experiment_started 3, deployed 1, "
                         "rolled_back 0 (already stored: 0)")
     assert lines[3] == "skipped: 0"
-    assert events(file_db, scorer) == scorer_events
-    assert events(file_db, reg["ranker"]) == ranker_events
+    assert events_of(file_db, scorer) == scorer_events
+    assert events_of(file_db, reg["ranker"]) == ranker_events
     stored = count(file_db, LifecycleEvent)
 
     again = sync(file_db, "--tracking-uri", registry.url)
@@ -353,12 +344,12 @@ def test_command_syncs_idempotently_and_follows_the_alias(file_db, registry):
     registry.alias(scorer, "2")
     moved = sync(file_db, "--tracking-uri", registry.url)
     assert "deployed 1, rolled_back 0" in moved.stdout, moved.output
-    assert events(file_db, scorer)[f"{scorer}/2/deployed"][:2] == ("deployed", "2")
+    assert events_of(file_db, scorer)[f"{scorer}/2/deployed"][:2] == ("deployed", "2")
 
     registry.alias(scorer, "1")
     back = sync(file_db, "--tracking-uri", registry.url)
     assert "deployed 1, rolled_back 1" in back.stdout, back.output
-    after = events(file_db, scorer)
+    after = events_of(file_db, scorer)
     rolled_back, redeployed = after[f"{scorer}/2/rolled_back@1"], after[f"{scorer}/1/deployed#2"]
     assert rolled_back[:2] == ("rolled_back", "2") and redeployed[:2] == ("deployed", "1")
     assert rolled_back[2] < redeployed[2]

@@ -14,15 +14,12 @@ from app.velocity.queries import (
     production_rate, stage_dwell,
 )
 from tests import factories
+from tests.helpers import at
 
 Q1 = (date(2026, 1, 1), date(2026, 3, 31))
 
 
-def at(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(tzinfo=UTC)
-
-
-def model(db, team, name, *events):
+def model_with_events(db, team, name, *events):
     m = MLModel(team_id=team.id, name=name)
     db.add(m)
     db.flush()
@@ -34,15 +31,16 @@ def model(db, team, name, *events):
 
 def seed(db):
     team = factories.make_team(db)
-    model(db, team, "a", ("ideated", "2026-01-05"), ("data_ready", "2026-01-10"),
+    model_with_events(db, team, "a", ("ideated", "2026-01-05"), ("data_ready", "2026-01-10"),
           ("experiment_started", "2026-01-20"), ("validated", "2026-02-01"),
           ("registered", "2026-02-05"), ("deployed", "2026-02-15"),
           ("rolled_back", "2026-03-01"), ("deployed", "2026-03-03"))
-    model(db, team, "b", ("experiment_started", "2026-01-01"), ("deployed", "2026-03-01"))
-    model(db, team, "c", ("ideated", "2026-02-01"))
-    model(db, team, "d", ("ideated", "2025-10-01"), ("deployed", "2026-01-10"))
+    model_with_events(db, team, "b", ("experiment_started", "2026-01-01"), ("deployed",
+                                                                            "2026-03-01"))
+    model_with_events(db, team, "c", ("ideated", "2026-02-01"))
+    model_with_events(db, team, "d", ("ideated", "2025-10-01"), ("deployed", "2026-01-10"))
     other = factories.make_team(db)
-    model(db, other, "elsewhere", ("ideated", "2026-01-01"), ("deployed", "2026-01-02"))
+    model_with_events(db, other, "elsewhere", ("ideated", "2026-01-01"), ("deployed", "2026-01-02"))
     return VelocityFilters(team_ids=frozenset({team.id}))
 
 
@@ -112,7 +110,7 @@ def test_percentiles_equal_postgresqls_percentile_cont_on_random_data(db):
         start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 60 * 24 * 40))
         days = rng.randint(1, 40_000) / 100
         leads.append(D(str(days)))
-        model(db, team, f"m{i}", ("ideated", start.isoformat()),
+        model_with_events(db, team, f"m{i}", ("ideated", start.isoformat()),
               ("deployed", (start + timedelta(days=days)).isoformat()))
     result = lead_time(db, VelocityFilters(team_ids=frozenset({team.id})), date(2026, 1, 1),
                        date(2027, 12, 31))
