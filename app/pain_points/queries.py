@@ -14,9 +14,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Numeric, and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
+from app.auth.permissions import Permission, Principal
+from app.core.errors import FieldError, NotFound
 from app.core.sql import SQL, day_number
 from app.pain_points import cost
 from app.pain_points.models import Confirmation, PainPoint, PainPointKind, PainPointStatus
+from app.teams import queries as team_queries
 from app.teams.models import Persona, Stage, Team, TeamPersona
 
 ZERO = Decimal("0")
@@ -121,6 +124,22 @@ class PainPointFilters:
     include_deleted: bool = False
     observed_from: date | None = None
     observed_to: date | None = None
+
+
+def scoped_filters(session: Session, principal: Principal, *, team: str | None,
+                   persona: str | None, stage: str | None, **rest: Any
+                   ) -> tuple[PainPointFilters, list[FieldError]]:
+    """The filters of a ledger request (page, CSV export, API): slugs to ids within the
+    principal's scope (`app.teams.queries.team_scope`); an unknown slug is a field error."""
+    team_ids, errors = team_queries.team_scope(session, principal, team)
+    ids: dict[str, int | None] = {}
+    for name, model, slug in (("persona", Persona, persona), ("stage", Stage, stage)):
+        slug = (slug or "").strip()
+        ids[name] = id_by_slug(session, model, slug) if slug else None
+        if slug and ids[name] is None:
+            errors.append(FieldError(name, f"unknown {name} '{slug}'"))
+    return PainPointFilters(team_ids=team_ids, persona_id=ids["persona"],
+                            stage_id=ids["stage"], **rest), errors
 
 
 def _apply(query, filters: PainPointFilters):
@@ -368,6 +387,47 @@ def figures_from_rows(rows: Any, key_columns: int) -> list[CostFigures]:
 def get_pain_point(session: Session, pain_point_id: int) -> PainPoint | None:
     """The pain point itself, deleted or not (callers decide what a deleted one means)."""
     return session.get(PainPoint, pain_point_id)
+
+
+def may_see_deleted(principal: Principal) -> bool:
+    """Deleted pain points are shown to those who may restore them: the editors."""
+    return principal.has(Permission.edit)
+
+
+def _visible(principal: Principal, pain_point: PainPoint | None, *, deleted: bool) -> bool:
+    return (pain_point is not None and principal.can_read_team(pain_point.team_id)
+            and (deleted or pain_point.deleted_at is None))
+
+
+def get_visible_or_404(session: Session, pain_point_id: int, *, principal: Principal,
+                       deleted: bool | None = None) -> PainPoint:
+    """A pain point the principal may read; another team's is as absent as a missing one.
+    `deleted`: whether a deleted one counts (by default: for those who may restore it)."""
+    pain_point = session.get(PainPoint, pain_point_id)
+    deleted = may_see_deleted(principal) if deleted is None else deleted
+    if not _visible(principal, pain_point, deleted=deleted):
+        raise NotFound(f"There is no pain point {pain_point_id}.")
+    assert pain_point is not None
+    return pain_point
+
+
+def get_live_or_404(session: Session, pain_point_id: int, *,
+                    principal: Principal) -> PainPoint:
+    """A visible pain point that is not deleted (a deleted one is restored before changed)."""
+    pain_point = get_visible_or_404(session, pain_point_id, principal=principal)
+    if pain_point.deleted_at is not None:
+        raise NotFound(f"Pain point {pain_point_id} was deleted; restore it to change it.")
+    return pain_point
+
+
+def get_visible_row_or_404(session: Session, pain_point_id: int, *, principal: Principal,
+                           weeks: Decimal, deleted: bool | None = None) -> LedgerRow:
+    """`get_visible_or_404`, as a ledger row with its costs."""
+    deleted = may_see_deleted(principal) if deleted is None else deleted
+    row = get_row(session, pain_point_id, weeks=weeks, include_deleted=deleted)
+    if row is None or not _visible(principal, row.pain_point, deleted=deleted):
+        raise NotFound(f"There is no pain point {pain_point_id}.")
+    return row
 
 
 def id_by_slug(session: Session, model: type[Team] | type[Persona] | type[Stage],

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit.service import record, snapshot
-from app.auth.permissions import Principal
+from app.auth.permissions import Permission, Principal
 from app.core.bulk import insert_rows
 from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from app.core.words import common_noun
@@ -18,6 +18,7 @@ from app.db import utcnow
 from app.pain_points.models import (
     MAX_WEEKLY_HOURS, Confirmation, PainPoint, PainPointKind, PainPointStatus,
 )
+from app.pain_points import queries
 from app.pain_points.schemas import ConfirmationIn, PainPointIn, PainPointPatch
 from app.teams.models import Persona, Stage, Team, TeamPersona
 
@@ -130,8 +131,44 @@ def _validate(session: Session, values: _Values, today: date, errors: list[Field
         errors.append(FieldError("resolved_on", "only a resolved pain point has a resolved date"))
 
 
+def may_edit(actor: Principal, team_id: int | None = None) -> bool:
+    """Whether `actor` may change the pain points of a team, or without one of some team (the
+    pages offer their buttons by it)."""
+    return actor.has(Permission.edit) if team_id is None else actor.can_edit_team(team_id)
+
+
+def get_editable_or_403(session: Session, pain_point_id: int, *,
+                        actor: Principal) -> PainPoint:
+    """A live pain point `actor` may change: 404 when it may not read it or it was deleted,
+    403 when it is another team's."""
+    pain_point = queries.get_live_or_404(session, pain_point_id, principal=actor)
+    if not may_edit(actor, pain_point.team_id):
+        raise PermissionDenied("You may change pain points of your own teams only.")
+    return pain_point
+
+
+def undoable(session: Session, pain_point_id: int | None, *, actor: Principal
+             ) -> PainPoint | None:
+    """The deleted pain point a list offers to restore, if `actor` may restore it."""
+    if pain_point_id is None or not may_edit(actor):
+        return None
+    pain_point = session.get(PainPoint, pain_point_id)
+    if (pain_point is None or pain_point.deleted_at is None
+            or not may_edit(actor, pain_point.team_id)):
+        return None
+    return pain_point
+
+
+def editable_teams(teams: Sequence[Team], actor: Principal,
+                   current_team_id: int | None = None) -> list[Team]:
+    """Of `teams`, those `actor` may log pain points for (an archived one only when it is the
+    pain point's own)."""
+    return [t for t in teams if may_edit(actor, t.id)
+            and (not t.is_archived or t.id == current_team_id)]
+
+
 def _check_can_edit(actor: Principal, team: Team | None) -> None:
-    if team is not None and not actor.can_edit_team(team.id):
+    if team is not None and not may_edit(actor, team.id):
         raise PermissionDenied(f"You may change pain points of your own teams only, "
                                f"not of {team.name}.")
 
