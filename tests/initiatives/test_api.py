@@ -267,7 +267,8 @@ def test_metrics_roi_defaults_realized_to_date_from_the_earliest_delivery(client
     ({"team": "nope"}, 422, "team"),
     ({"from": "2026-05-01", "to": "2026-04-01"}, 422, "to"),
     ({"from": "1999-12-31"}, 422, "from"),
-    ({"team": "recs"}, 403, "team"),
+    # Principal.scope: another team is refused exactly like one that does not exist.
+    ({"team": "recs"}, 422, "team"),
 ])
 def test_metrics_roi_refuses_bad_parameters(client, db, teams, params, status, field):
     fraud, _, _ = teams
