@@ -7,7 +7,7 @@ before it writes, so nothing is stored then.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -216,92 +216,12 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
 # --- the form and its live preview ------------------------------------------------------------
 
 
-@dataclass
-class Preview:
-    """What the form's values will cost, computed with cost.py's formulas on Decimals."""
-
-    message: str = ""
-    team: Team | None = None
-    persona: Persona | None = None
-    headcount: int | None = None
-    people: int | None = None
-    people_is_default: bool = False
-    rate: queries.Rate | None = None
-    kind: str = "recurring"
-    hours: tuple[Decimal, Decimal, Decimal] | None = None
-    expected_hours: Decimal | None = None
-    weeks: Decimal | None = None
-    expected: Decimal | None = None
-    low: Decimal | None = None
-    high: Decimal | None = None
-    warning: str = ""
-
-    @property
-    def ready(self) -> bool:
-        return self.expected is not None
-
-
 def _decimal(value: str) -> Decimal | None:
-    try:
-        number = Decimal(value)
-    except (InvalidOperation, ValueError):
-        return None
-    # Beyond what the form accepts, a figure is no estimate: shown as "not entered yet" rather
-    # than priced (1e400 hours would not even round to cents).
-    return number if number.is_finite() and 0 <= number <= MAX_ONE_TIME_HOURS else None
+    return service.estimate_number(value)
 
 
-def _preview(session: Session, values: dict[str, str], org: Org) -> Preview:
-    team = team_queries.get_team(session, values.get("team", "")) if values.get("team") else None
-    persona = (team_queries.get_persona(session, values.get("persona", ""))
-               if values.get("persona") else None)
-    kind = values.get("kind") if values.get("kind") in KIND_LABELS else "recurring"
-    preview = Preview(team=team, persona=persona, kind=kind, weeks=org.weeks)
-    if team is None or persona is None:
-        preview.message = "Choose a team and a persona to see the hourly cost and the people affected."
-        return preview
-    preview.rate = queries.rate_for(session, team.id, persona.id)
-    preview.headcount = preview.rate.headcount if preview.rate else 0
-    typed = values.get("people_affected", "")
-    if typed:
-        people = int(typed) if typed.isascii() and typed.isdigit() and len(typed) < 10 else None
-        preview.people = people if people is not None and people <= MAX_PEOPLE_AFFECTED else None
-    else:
-        preview.people, preview.people_is_default = preview.headcount, True
-    hours = tuple(_decimal(values.get(name, "")) for name in HOURS_FIELDS)
-    if any(h is None for h in hours):
-        preview.message = "Enter the low, likely and high hours to see the cost."
-        return preview
-    if not preview.people:
-        preview.message = "Enter how many people are affected to see the cost."
-        return preview
-    low, likely, high = hours
-    preview.hours = (low, likely, high)
-    # An estimate the form would refuse has no cost: the message alone, never a figure.
-    if low < 0:
-        preview.warning = "Hours cannot be negative."
-    elif not low <= likely <= high:
-        preview.warning = "The hours must be in order: low ≤ likely ≤ high."
-    elif kind == PainPointKind.recurring and high > MAX_WEEKLY_HOURS:
-        preview.warning = f"More hours per week than a week has ({MAX_WEEKLY_HOURS})."
-    elif kind == PainPointKind.one_time and high > MAX_ONE_TIME_HOURS:
-        preview.warning = f"More than {MAX_ONE_TIME_HOURS} hours per person for a one-time effort."
-    elif preview.people > MAX_PEOPLE_AFFECTED:
-        preview.warning = f"At most {MAX_PEOPLE_AFFECTED:,} people can be affected."
-    elif preview.rate is None:
-        preview.message = "No hourly cost is known for this persona."
-    if preview.warning or preview.rate is None:
-        return preview
-    people, rate = Decimal(preview.people), preview.rate.hourly_cost
-    preview.expected_hours = cost.expected_hours(low, likely, high)
-    if kind == PainPointKind.recurring:
-        preview.expected, preview.low, preview.high = (
-            cost.annual_run_rate(h, people, org.weeks, rate)
-            for h in (preview.expected_hours, low, high))
-    else:
-        preview.expected, preview.low, preview.high = (
-            cost.one_time_cost(h, people, rate) for h in (preview.expected_hours, low, high))
-    return preview
+def _preview(session: Session, values: dict[str, str], org: Org) -> service.Preview:
+    return service.preview(session, values, weeks=org.weeks)
 
 
 def _form_values(form: Any) -> dict[str, str]:
