@@ -18,6 +18,14 @@ import ast
 from collections import Counter
 from pathlib import Path
 
+import pytest
+from bs4 import BeautifulSoup
+
+from app.auth.models import Role
+from app.auth.permissions import Principal, TeamNotVisible
+from tests import factories
+from tests.api import bearer
+
 APP = Path(__file__).resolve().parents[1] / "app"
 
 READ_CALLS = {"get", "execute", "scalar", "scalars"}
@@ -102,3 +110,78 @@ def test_routes_hold_no_reads_and_no_permission_checks():
 def test_the_allow_list_names_only_existing_findings():
     found = all_findings()
     assert {m: len(found.get(m, [])) for m in ALLOWED} == ALLOWED
+
+
+# --- the one scope rule, through every door --------------------------------------------------
+# docs/product.md: a viewer reads its own teams only, and every form and endpoint refuses an
+# unknown team naming the field. `Principal.scope` makes another team's slug exactly as unknown
+# as a made-up one, whichever door is asked (its existence is not revealed, as GET
+# /api/v1/teams/{id} answers 404 for it).
+
+API_DOORS = [
+    ("/api/v1/metrics/cost", 422), ("/api/v1/metrics/velocity", 422),
+    ("/api/v1/metrics/compute", 422), ("/api/v1/metrics/value", 422),
+    ("/api/v1/metrics/maturity", 422), ("/api/v1/metrics/roi", 422),
+    ("/api/v1/pain-points", 422), ("/api/v1/models", 422), ("/api/v1/initiatives", 422),
+    ("/api/v1/maturity-assessments", 422), ("/api/v1/compute-costs", 422),
+    ("/api/v1/reports/quarterly", 400),
+]
+PAGE_DOORS = [
+    ("/pain-points", 422), ("/pain-points/export.csv", 422), ("/dashboards/cost", 422),
+    ("/dashboards/velocity", 422), ("/dashboards/maturity", 422),
+    ("/models", 200),  # the list answers bad filters in its results (as for any bad filter)
+    ("/initiatives", 422), ("/reports/quarterly", 400),
+]
+
+
+def test_principal_scope_is_the_rule():
+    viewer = Principal(1, "v@example.org", Role.viewer, team_ids=frozenset({1, 2}))
+    leader = Principal(2, "l@example.org", Role.leader)
+    bound = Principal(3, "t@example.org", Role.admin, token_team_id=2)
+    assert viewer.scope() == frozenset({1, 2}) and leader.scope() is None
+    assert viewer.scope(frozenset({2})) == frozenset({2}) == bound.scope({2})
+    assert leader.scope({7}) == frozenset({7})
+    with pytest.raises(TeamNotVisible) as refused:
+        viewer.scope({2, 3})
+    assert refused.value.team_ids == frozenset({3})
+    with pytest.raises(TeamNotVisible):
+        bound.scope({1})
+
+
+@pytest.fixture
+def two_teams(db):
+    fraud = factories.make_team(db, name="Fraud", slug="fraud",
+                                headcounts={"data-scientist": 3})
+    factories.make_team(db, name="Search", slug="search", headcounts={"data-scientist": 3})
+    db.commit()
+    return fraud
+
+
+@pytest.mark.parametrize(("path", "status"), API_DOORS, ids=[p for p, _ in API_DOORS])
+def test_every_api_door_refuses_another_team_as_unknown(client, db, two_teams, path, status):
+    headers = bearer(db, "viewer", teams=[two_teams])
+    own = client.get(path, params={"team": "fraud"}, headers=headers)
+    assert own.status_code == 200, own.text
+    hidden = client.get(path, params={"team": "search"}, headers=headers)
+    unknown = client.get(path, params={"team": "nope"}, headers=headers)
+    assert (hidden.status_code, unknown.status_code) == (status, status), hidden.text
+    assert hidden.headers["content-type"] == "application/problem+json"
+    assert hidden.json()["errors"] == [{"field": "team", "message": "unknown team 'search'"}]
+    assert unknown.json()["errors"] == [{"field": "team", "message": "unknown team 'nope'"}]
+    # A leader reads every team: the same slug is answered.
+    leader = client.get(path, params={"team": "search"}, headers=bearer(db, "leader"))
+    assert leader.status_code == 200, leader.text
+
+
+@pytest.mark.parametrize(("path", "status"), PAGE_DOORS, ids=[p for p, _ in PAGE_DOORS])
+def test_every_page_door_refuses_another_team_as_unknown(client, db, as_role, two_teams, path,
+                                                         status):
+    as_role("viewer", teams=[two_teams])
+    own = client.get(path, params={"team": "fraud"})
+    assert own.status_code == 200
+    assert "unknown team" not in BeautifulSoup(own.text, "html.parser").get_text()
+    for slug in ("search", "nope"):
+        response = client.get(path, params={"team": slug})
+        assert response.status_code == status, (slug, response.text[:300])
+        text = BeautifulSoup(response.text, "html.parser").get_text()
+        assert f"unknown team '{slug}'" in text, slug
