@@ -370,10 +370,6 @@ def model_cadence(session: Session, filters: VelocityFilters) -> dict[int, Model
 
 # --- the model list and the model page ------------------------------------------------------
 
-def team_id_by_slug(session: Session, slug: str) -> int | None:
-    return session.scalar(select(Team.id).where(Team.slug == slug))
-
-
 @dataclass(frozen=True)
 class ModelListFilters:
     team_ids: frozenset[int] | None = None  # None: every team (the caller applies its scope)
