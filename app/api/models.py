@@ -117,7 +117,8 @@ def _cost_out(cost: ComputeCost, model_name: str, team_slug: str) -> ComputeCost
 
 def readable_model(session: Session, model_id: int, principal: Principal) -> ModelRow:
     """A model the principal may read; another team's (for a viewer) is as good as absent."""
-    return queries.get_visible_model_row_or_404(session, model_id, principal, now=utcnow())
+    return queries.get_visible_model_row_or_404(session, model_id, principal=principal,
+                                                now=utcnow())
 
 
 def _team_scope(session: Session, principal: Principal, team: str | None,
