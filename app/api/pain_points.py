@@ -17,7 +17,7 @@ from app.api.types import MAX_ID, PROBLEM_SCHEMA, IdPath, problem_responses
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
 from app.core import clock
-from app.core.errors import DomainError, FieldError, NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import DomainError, FieldError, PermissionDenied, ValidationFailed
 from app.db import SessionDep
 from app.pain_points import queries, service
 from app.pain_points.models import PainPoint, PainPointStatus
@@ -83,10 +83,6 @@ def _answer(session: Session, response: Response, pain_point_id: int) -> PainPoi
     row = queries.get_row(session, pain_point_id, weeks=_weeks(session))
     response.headers["ETag"] = _etag(row.pain_point.version)
     return pain_point_out(row, _Slugs(session))
-
-
-def _not_found(pain_point_id: int) -> NotFound:
-    return NotFound(f"There is no pain point {pain_point_id}.")
 
 
 def _check_include_deleted(principal: Principal, include_deleted: bool) -> None:
