@@ -282,7 +282,7 @@ def undoable(session: Session, pain_point_id: int | None, *, actor: Principal
     """The deleted pain point a list offers to restore, if `actor` may restore it."""
     if pain_point_id is None or not may_edit(actor):
         return None
-    pain_point = session.get(PainPoint, pain_point_id)
+    pain_point = queries.get_pain_point(session, pain_point_id)
     if (pain_point is None or pain_point.deleted_at is None
             or not may_edit(actor, pain_point.team_id)):
         return None
