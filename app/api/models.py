@@ -15,8 +15,9 @@ from app.api.velocity import Days
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
 from app.core import clock
+from app.core.clock import utcnow
 from app.core.errors import FieldError, ValidationFailed
-from app.db import SessionDep, utcnow
+from app.db import SessionDep
 from app.teams import queries as team_queries
 from app.velocity import queries, service
 from app.velocity.models import ComputeCost, EventSource, EventType, LifecycleEvent, ModelKind

@@ -25,7 +25,7 @@ from app.pain_points.queries import LedgerRow, Sort
 from app.pain_points.schemas import ConfirmationIn, PainPointIn, PainPointPatch
 from app.settings.service import get_org_settings
 from app.teams.models import Persona, Stage
-from app.web import PROBLEM
+from app.web.errors import PROBLEM
 
 router = APIRouter(prefix="/pain-points", tags=["pain points"])
 

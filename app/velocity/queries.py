@@ -15,7 +15,7 @@ from app.core.derived import answers, fresh
 from app.core.errors import NotFound
 from app.core.periods import Quarter, quarter_of
 from app.core.sql import days_between, month_index, percentile_cont
-from app.db import UTCDateTime
+from app.core.orm import UTCDateTime
 from app.teams import queries as team_queries
 from app.teams.models import Team
 from app.velocity import metrics
