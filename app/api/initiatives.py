@@ -16,15 +16,14 @@ from app.api.types import IdPath, Money, problem_responses
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
 from app.core import clock
-from app.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import FieldError, ValidationFailed
 from app.db import SessionDep
 from app.initiatives import queries, service
 from app.initiatives.models import InitiativeStatus
 from app.initiatives.queries import InitiativeFilters, InitiativeRow
 from app.initiatives.schemas import InitiativeIn, InitiativePatch
-from app.pain_points.queries import id_by_slug
+from app.teams import queries as team_queries
 from app.settings.service import get_org_settings
-from app.teams.models import Team
 
 router = APIRouter(tags=["initiatives"])
 
@@ -118,13 +117,13 @@ def _out(session: Session, rows: list[InitiativeRow], principal: Principal) -> l
     first, last = queries.realized_period(rows, clock.today())
     ids = [r.initiative.id for r in rows]
     found = queries.savings(session, ids, weeks=_weeks(session),
-                            first=first, last=last, team_ids=principal.visible_team_ids)
+                            first=first, last=last, team_ids=principal.scope())
     link_teams = queries.linked_team_ids(session, ids)
     result = []
     for row in rows:
         i, s = row.initiative, found[row.initiative.id]
         readable = [link for link in i.links
-                    if principal.can_read_team(link_teams[i.id][link.pain_point_id])]
+                    if service.link_readable(principal, link_teams[i.id][link.pain_point_id])]
         result.append(InitiativeOut(
             id=i.id, title=i.title, description=i.description or "", owner=i.owner or "",
             team=row.team_slug, status=i.status, one_time_cost=i.one_time_cost,
@@ -143,12 +142,8 @@ def _out(session: Session, rows: list[InitiativeRow], principal: Principal) -> l
 def _readable(session: Session, principal: Principal, initiative_id: int, *,
               include_deleted: bool = False) -> InitiativeRow:
     """An initiative the principal may read; another team's is as good as absent."""
-    row = queries.get_initiative_row(session, initiative_id,
-                                     visible_team_ids=principal.visible_team_ids,
-                                     include_deleted=include_deleted)
-    if row is None:
-        raise NotFound(f"There is no initiative {initiative_id}.")
-    return row
+    return service.get_visible_row_or_404(session, initiative_id, principal=principal,
+                                          include_deleted=include_deleted)
 
 
 def _answer(session: Session, principal: Principal, initiative_id: int) -> InitiativeOut:
@@ -156,13 +151,13 @@ def _answer(session: Session, principal: Principal, initiative_id: int) -> Initi
     return _out(session, [row], principal)[0]
 
 
-def _team_id(session: Session, slug: str | None) -> int | None:
-    if slug is None:
-        return None
-    team_id = id_by_slug(session, Team, slug)
-    if team_id is None:
-        raise ValidationFailed([FieldError("team", f"unknown team '{slug}'")])
-    return team_id
+def _team_id(session: Session, principal: Principal, slug: str | None,
+             errors: list[FieldError]) -> int | None:
+    """The one team a filter names, within `Principal.scope` (an unknown or unreadable team
+    is added to `errors`); None without one."""
+    team_ids, team_errors = team_queries.team_scope(session, principal, slug)
+    errors += team_errors
+    return next(iter(team_ids)) if slug and team_ids and not team_errors else None
 
 
 # --- initiatives ----------------------------------------------------------------------------
@@ -178,9 +173,14 @@ def list_initiatives(
 ) -> Page[InitiativeOut]:
     """Initiatives of the teams the token may read and the org-wide ones, by title, each with
     its expected annual savings (and range) and the savings realized from its delivery to
-    today. A team outside the token's scope gives an empty page."""
-    filters = InitiativeFilters(visible_team_ids=principal.visible_team_ids,
-                                team_id=_team_id(session, team), statuses=tuple(status or ()))
+    today. An unknown team is a 422 naming `team`, and so is a team outside the token's
+    scope."""
+    errors: list[FieldError] = []
+    team_id = _team_id(session, principal, team, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    filters = InitiativeFilters(visible_team_ids=principal.scope(), team_id=team_id,
+                                statuses=tuple(status or ()))
     rows, total = queries.list_initiatives(session, filters, offset=paging.offset,
                                            limit=paging.limit)
     return Page[InitiativeOut].of(_out(session, rows, principal), total, paging)
@@ -283,18 +283,11 @@ def roi_metrics(
     from_, to, errors = quarter_period(quarter, from_, to,
                                        get_org_settings(session).fiscal_year_start_month)
     errors += period_errors(from_, to, clock.today()) if not errors else []
-    try:
-        team_id = _team_id(session, team)
-    except ValidationFailed as exc:
-        errors += exc.errors
-        team_id = None
+    team_id = _team_id(session, principal, team, errors)
     if errors:
         raise ValidationFailed(errors)
-    if team_id is not None and not principal.can_read_team(team_id):
-        raise PermissionDenied(f"You may read the figures of your own teams only, not of "
-                               f"'{team}'.", field="team")
     org = get_org_settings(session)
-    filters = InitiativeFilters(visible_team_ids=principal.visible_team_ids, team_id=team_id)
+    filters = InitiativeFilters(visible_team_ids=principal.scope(), team_id=team_id)
     rows, total = queries.list_initiatives(session, filters, offset=window.offset,
                                            limit=window.limit, with_links=False)
     default_first, default_last = queries.realized_period(rows, clock.today())
@@ -306,8 +299,9 @@ def roi_metrics(
                                                       f"({last.isoformat()})")])
     found = queries.initiative_figures(session, rows, weeks=org.working_weeks_per_year,
                                        horizon_years=horizon_years, first=first, last=last,
-                                       team_ids=frozenset({team_id}) if team_id is not None
-                                       else principal.visible_team_ids)
+                                       team_ids=principal.scope(
+                                           frozenset({team_id}) if team_id is not None
+                                           else None))
     items = []
     for row in rows:
         f = found[row.initiative.id]

@@ -10,22 +10,20 @@ from pydantic import (
     WithJsonSchema, WrapValidator,
 )
 from pydantic_core import PydanticCustomError
-from sqlalchemy.orm import Session
 
 from app.api.pagination import Page, Paging
 from app.api.pain_point_schemas import period_errors
 from app.api.types import IdPath, problem_responses
 from app.auth.deps import Editor, Reader
 from app.core import clock
-from app.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import ValidationFailed
 from app.db import SessionDep
 from app.maturity import queries, service
 from app.maturity.models import Answer, MaturityAssessment
 from app.maturity.rubric import load_rubric
 from app.maturity.schemas import AnswerDetail, AssessmentIn
 from app.maturity.scoring import score
-from app.pain_points.queries import id_by_slug
-from app.teams.models import Team
+from app.teams import queries as team_queries
 
 router = APIRouter()
 TAGS: list[Any] = ["maturity"]
@@ -127,15 +125,6 @@ def assessment_out(assessment: MaturityAssessment, slug: str,
                          score=assessment.score, gaps=_gaps(answers), answers=answers)
 
 
-def _team_id(session: Session, slug: str | None) -> int | None:
-    if slug is None:
-        return None
-    team_id = id_by_slug(session, Team, slug)
-    if team_id is None:
-        raise ValidationFailed([FieldError("team", f"unknown team '{slug}'")])
-    return team_id
-
-
 # --- the rubric -------------------------------------------------------------------------------
 
 @router.get("/maturity/rubric", name="api.maturity.rubric", tags=TAGS,
@@ -168,19 +157,12 @@ def list_assessments(
     to: Annotated[date | None, Query(description="Assessed on or before.")] = None,
 ) -> Page[AssessmentOut]:
     """Assessments of the teams the token may read, newest first, each with its answers and
-    the gaps to its next level. A team outside the token's scope gives an empty page; an
-    unknown slug is a 422."""
+    the gaps to its next level. An unknown slug is a 422 naming `team`, and so is a team
+    outside the token's scope."""
     errors = period_errors(from_, to, clock.today())
-    try:
-        team_id = _team_id(session, team)
-    except ValidationFailed as exc:
-        errors += exc.errors
-    if errors:
-        raise ValidationFailed(errors)
-    team_ids = principal.visible_team_ids
-    if team_id is not None:
-        wanted = frozenset({team_id})
-        team_ids = wanted if team_ids is None else wanted & team_ids
+    team_ids, team_errors = team_queries.team_scope(session, principal, team)
+    if errors + team_errors:
+        raise ValidationFailed(errors + team_errors)
     rows, total = queries.list_assessments(session, team_ids=team_ids, first=from_, last=to,
                                            offset=paging.offset, limit=paging.limit)
     answers = queries.answers_of(session, [a.id for a, _ in rows]) if rows else {}
@@ -211,10 +193,8 @@ def create_assessment(request: Request, response: Response, session: SessionDep,
 def get_assessment(session: SessionDep, principal: Reader,
                    assessment_id: IdPath("The assessment's id."),
                    ) -> AssessmentOut:
-    found = queries.get_assessment(session, assessment_id)
-    if found is None or not principal.can_read_team(found[0].team_id):
-        raise NotFound(f"There is no maturity assessment {assessment_id}.")
-    assessment, slug = found
+    assessment, slug = queries.get_visible_assessment_or_404(session, assessment_id,
+                                                             principal=principal)
     return assessment_out(assessment, slug, queries.answers_of(session, [assessment.id])[
         assessment.id])
 
@@ -229,15 +209,9 @@ def maturity_metrics(
     team: Annotated[str | None, Query(description="Team slug.")] = None,
 ) -> MaturityMetricsOut:
     """Each visible (active) team's latest assessment: level, score and the capabilities that
-    block its next level. A team never assessed has `level` and `score` null. A viewer asking
-    for a team it does not belong to gets 403."""
-    team_id = _team_id(session, team)
-    team_ids = principal.visible_team_ids
-    if team_id is not None:
-        if not principal.can_read_team(team_id):
-            raise PermissionDenied(f"You may read the figures of your own teams only, not of "
-                                   f"'{team}'.", field="team")
-        team_ids = frozenset({team_id})
+    block its next level. A team never assessed has `level` and `score` null. A team the
+    caller may not read is refused exactly like an unknown one (422 naming `team`)."""
+    team_ids = team_queries.team_scope_or_422(session, principal, team)
     return MaturityMetricsOut(teams=[
         TeamMaturityOut(team=t.latest.team_slug, name=t.latest.team_name, level=t.latest.level,
                         score=t.latest.score, assessed_on=t.latest.assessed_on,

@@ -12,12 +12,13 @@ from app.api.types import problem_responses
 from app.auth.deps import Reader
 from app.core import clock
 from app.core.periods import quarter_of
-from app.core.errors import FieldError, PermissionDenied, ValidationFailed
+from app.core.errors import FieldError, ValidationFailed
 from app.db import SessionDep
 from app.pain_points import queries
 from app.pain_points.measures import CostFigures, GroupBy, PainPointFilters
 from app.settings.service import get_org_settings
-from app.teams.models import Persona, Stage, Team
+from app.teams import queries as team_queries
+from app.teams.models import Persona, Stage
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
@@ -56,28 +57,23 @@ def cost_metrics(
     `annual_run_rate` (and its range) and `hours_per_week` are **as of `to`**: the recurring
     pain points observed by then and not yet resolved. Money is a decimal string rounded
     half-even to cents; `hours_per_week` a string with two decimals. Dates before 2000 or more
-    than a year from today are refused; a viewer asking for a team it does not belong to gets
-    403."""
+    than a year from today are refused; a team the caller may not read is refused exactly like
+    an unknown one (422 naming `team`)."""
     today = clock.today()
     start_month = get_org_settings(session).fiscal_year_start_month
     current = quarter_of(today, start_month)
     from_, to, errors = quarter_period(quarter, from_, to, start_month)
     first, last = from_ or current.first_day, to or current.last_day
     errors += period_errors(first, last, today) if not errors else []
+    team_ids, team_errors = team_queries.team_scope(session, principal, team)
+    errors += team_errors
     ids: dict[str, int | None] = {}
-    for name, model, slug in (("team", Team, team), ("persona", Persona, persona),
-                              ("stage", Stage, stage)):
+    for name, model, slug in (("persona", Persona, persona), ("stage", Stage, stage)):
         ids[name] = None if slug is None else queries.id_by_slug(session, model, slug)
         if slug is not None and ids[name] is None:
             errors.append(FieldError(name, f"unknown {name} '{slug}'"))
     if errors:
         raise ValidationFailed(errors)
-    team_ids = principal.visible_team_ids
-    if ids["team"] is not None:
-        if not principal.can_read_team(ids["team"]):
-            raise PermissionDenied(f"You may read the figures of your own teams only, not of "
-                                   f"'{team}'.", field="team")
-        team_ids = frozenset({ids["team"]})
     filters = PainPointFilters(team_ids=team_ids, persona_id=ids["persona"],
                                stage_id=ids["stage"])
     org = get_org_settings(session)

@@ -15,14 +15,15 @@ from app.api.velocity import Days
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
 from app.core import clock
-from app.core.errors import FieldError, NotFound, ValidationFailed
 from app.core.clock import utcnow
+from app.core.errors import FieldError, ValidationFailed
 from app.db import SessionDep
 from app.ml_models import queries as model_queries
 from app.ml_models import service
 from app.ml_models.models import ComputeCost, EventSource, EventType, LifecycleEvent, ModelKind
 from app.ml_models.queries import ComputeCostFilters
 from app.ml_models.schemas import BulkEventIn, ComputeCostIn, EventIn, ModelIn, ModelPatch
+from app.teams import queries as team_queries
 from app.velocity import queries
 from app.velocity.queries import ModelListFilters, ModelRow
 
@@ -120,24 +121,17 @@ def _cost_out(cost: ComputeCost, model_name: str, team_slug: str) -> ComputeCost
 
 def readable_model(session: Session, model_id: int, principal: Principal) -> ModelRow:
     """A model the principal may read; another team's (for a viewer) is as good as absent."""
-    row = queries.get_model_row(session, model_id, now=utcnow())
-    if row is None or not principal.can_read_team(row.model.team_id):
-        raise NotFound(f"There is no model {model_id}.")
-    return row
+    return queries.get_visible_model_row_or_404(session, model_id, principal=principal,
+                                                now=utcnow())
 
 
 def _team_scope(session: Session, principal: Principal, team: str | None,
                 errors: list[FieldError]) -> frozenset[int] | None:
-    """The teams a list covers: the principal's, narrowed to `team` (outside it: nothing)."""
-    team_ids = principal.visible_team_ids
-    if team is None:
-        return team_ids
-    team_id = queries.team_id_by_slug(session, team)
-    if team_id is None:
-        errors.append(FieldError("team", f"unknown team '{team}'"))
-        return team_ids
-    wanted = frozenset({team_id})
-    return wanted if team_ids is None else wanted & team_ids
+    """The teams a list covers (`Principal.scope`); an unknown or unreadable team is added to
+    `errors`."""
+    team_ids, team_errors = team_queries.team_scope(session, principal, team)
+    errors += team_errors
+    return principal.scope() if team_errors else team_ids
 
 
 # --- models ---------------------------------------------------------------------------------

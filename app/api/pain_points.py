@@ -15,17 +15,16 @@ from app.api.pain_point_schemas import (
 )
 from app.api.types import MAX_ID, PROBLEM_SCHEMA, IdPath, problem_responses
 from app.auth.deps import Editor, Reader
-from app.auth.permissions import Permission, Principal
+from app.auth.permissions import Principal
 from app.core import clock
-from app.core.errors import DomainError, FieldError, NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import DomainError, FieldError, PermissionDenied, ValidationFailed
 from app.db import SessionDep
 from app.pain_points import queries, service
 from app.pain_points.models import PainPoint, PainPointStatus
-from app.pain_points.measures import PainPointFilters
 from app.pain_points.queries import LedgerRow, Sort
 from app.pain_points.schemas import ConfirmationIn, PainPointIn, PainPointPatch
 from app.settings.service import get_org_settings
-from app.teams.models import Persona, Stage, Team
+from app.teams.models import Persona, Stage
 from app.web.errors import PROBLEM
 
 router = APIRouter(prefix="/pain-points", tags=["pain points"])
@@ -86,12 +85,8 @@ def _answer(session: Session, response: Response, pain_point_id: int) -> PainPoi
     return pain_point_out(row, _Slugs(session))
 
 
-def _not_found(pain_point_id: int) -> NotFound:
-    return NotFound(f"There is no pain point {pain_point_id}.")
-
-
 def _check_include_deleted(principal: Principal, include_deleted: bool) -> None:
-    if include_deleted and not principal.has(Permission.edit):
+    if include_deleted and not queries.may_see_deleted(principal):
         raise PermissionDenied(f"Your role ({principal.role}) may not see deleted pain points.",
                                field="include_deleted")
 
@@ -99,19 +94,13 @@ def _check_include_deleted(principal: Principal, include_deleted: bool) -> None:
 def readable_row(session: Session, pain_point_id: int, principal: Principal, *,
                  include_deleted: bool = False) -> LedgerRow:
     """A pain point the principal may read; another team's (for a viewer) is as good as absent."""
-    row = queries.get_row(session, pain_point_id, weeks=_weeks(session),
-                          include_deleted=include_deleted)
-    if row is None or not principal.can_read_team(row.pain_point.team_id):
-        raise _not_found(pain_point_id)
-    return row
+    return queries.get_visible_row_or_404(session, pain_point_id, principal=principal,
+                                          weeks=_weeks(session), deleted=include_deleted)
 
 
 def visible_pain_point(session: Session, pain_point_id: int, principal: Principal) -> PainPoint:
     """For writes: deleted or not (the service decides), but never one the principal can't see."""
-    pain_point = queries.get_pain_point(session, pain_point_id)
-    if pain_point is None or not principal.can_read_team(pain_point.team_id):
-        raise _not_found(pain_point_id)
-    return pain_point
+    return queries.get_visible_or_404(session, pain_point_id, principal=principal, deleted=True)
 
 
 # --- the ledger -----------------------------------------------------------------------------
@@ -137,25 +126,15 @@ def list_pain_points(
 ) -> Page[PainPointOut]:
     """Pain points of the teams the token may read, each with its annual cost and range.
 
-    A team outside the token's scope gives an empty page; an unknown slug is a 422."""
+    An unknown slug is a 422 naming the field, and so is a team outside the token's scope."""
     _check_include_deleted(principal, include_deleted)
     errors = period_errors(from_, to, clock.today())
-    ids: dict[str, int | None] = {}
-    for name, model, slug in (("team", Team, team), ("persona", Persona, persona),
-                              ("stage", Stage, stage)):
-        ids[name] = None if slug is None else queries.id_by_slug(session, model, slug)
-        if slug is not None and ids[name] is None:
-            errors.append(FieldError(name, f"unknown {name} '{slug}'"))
-    if errors:
-        raise ValidationFailed(errors)
-    team_ids = principal.visible_team_ids
-    if ids["team"] is not None:
-        wanted = frozenset({ids["team"]})
-        team_ids = wanted if team_ids is None else wanted & team_ids
-    filters = PainPointFilters(team_ids=team_ids, persona_id=ids["persona"],
-                               stage_id=ids["stage"], statuses=tuple(status or ()),
-                               text=q.strip(), include_deleted=include_deleted,
-                               observed_from=from_, observed_to=to)
+    filters, slug_errors = queries.scoped_filters(
+        session, principal, team=team, persona=persona, stage=stage,
+        statuses=tuple(status or ()), text=q.strip(), include_deleted=include_deleted,
+        observed_from=from_, observed_to=to)
+    if errors + slug_errors:
+        raise ValidationFailed(errors + slug_errors)
     rows, total = queries.list_pain_points(session, filters, weeks=_weeks(session), sort=sort,
                                            offset=paging.offset, limit=paging.limit)
     slugs = _Slugs(session)

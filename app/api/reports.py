@@ -46,8 +46,8 @@ def quarterly_report(
     points by cost with their ranges, pain points opened and resolved, cost by stage and
     persona, deployments by month, maturity changes, initiatives with expected and realized
     savings, and a short narrative. In JSON, money is a decimal string rounded half-even to
-    cents, ratios have four decimals. A viewer asking for a team it does not belong to gets
-    403."""
+    cents, ratios have four decimals. A team the caller may not read is refused exactly like
+    an unknown one (400 naming `team`)."""
     today = clock.today()
     wanted = export.parse_request(session, principal, quarter=quarter, team=team, fmt=fmt,
                                   today=today)

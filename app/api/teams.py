@@ -10,7 +10,6 @@ from app.api.pagination import Page, Paging
 from app.api.types import Money, problem_responses
 from app.auth.deps import Admin, Reader
 from app.auth.permissions import Principal
-from app.core.errors import NotFound
 from app.db import SessionDep
 from app.teams import queries, schemas, service
 from app.teams.models import Team
@@ -49,10 +48,7 @@ def team_out(team: Team) -> TeamOut:
 
 def readable_team(session: Session, ref: str, principal: Principal) -> Team:
     """The team named by slug or id; a team the principal may not read is as good as absent."""
-    team = queries.get_team(session, ref)
-    if team is None or not principal.can_read_team(team.id):
-        raise NotFound(f"There is no team '{ref}'.")
-    return team
+    return queries.get_visible_or_404(session, ref, principal=principal)
 
 
 @router.get("", name="api.teams.list", summary="List teams", response_model=Page[TeamOut],
@@ -63,7 +59,7 @@ def list_teams(
 ) -> Page[TeamOut]:
     """Teams ordered by name, with headcount per persona; a team-scoped token sees its team."""
     teams, total = queries.list_teams(
-        session, visible_team_ids=principal.visible_team_ids, include_archived=include_archived,
+        session, visible_team_ids=principal.scope(), include_archived=include_archived,
         offset=paging.offset, limit=paging.limit, with_headcounts=True,
     )
     return Page[TeamOut].of([team_out(t) for t in teams], total, paging)

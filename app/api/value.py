@@ -18,7 +18,7 @@ from app.api.velocity import Days
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
 from app.core import clock
-from app.core.errors import FieldError, PermissionDenied, ValidationFailed
+from app.core.errors import FieldError, ValidationFailed
 from app.core.periods import quarter_of
 from app.db import SessionDep
 from app.ml_models.models import EventSource, ModelKind
@@ -30,7 +30,7 @@ from app.value.queries import KpiObservationRow, ObservationFilters, ValueFilter
 from app.value.schemas import (
     KpiIn, KpiObservationIn, KpiPatch, QualityMetricIn, QualityObservationIn,
 )
-from app.velocity import queries as velocity_queries
+from app.teams import queries as team_queries
 
 router = APIRouter()
 
@@ -371,17 +371,11 @@ class ValueMetricsOut(BaseModel):
 
 def value_scope(session: Session, principal: Principal, team: str | None,
                 errors: list[FieldError]) -> frozenset[int] | None:
-    """The principal's teams, narrowed to `team`; another team's figures are a 403."""
-    if team is None:
-        return principal.visible_team_ids
-    team_id = velocity_queries.team_id_by_slug(session, team)
-    if team_id is None:
-        errors.append(FieldError("team", f"unknown team '{team}'"))
-        return principal.visible_team_ids
-    if not principal.can_read_team(team_id):
-        raise PermissionDenied(f"You may read the figures of your own teams only, not of "
-                               f"'{team}'.", field="team")
-    return frozenset({team_id})
+    """The teams the figures cover (`Principal.scope`); an unknown or unreadable team is
+    added to `errors`."""
+    team_ids, team_errors = team_queries.team_scope(session, principal, team)
+    errors += team_errors
+    return principal.scope() if team_errors else team_ids
 
 
 def value_metrics_out(report: queries.ValueReport, currency: str,

@@ -14,10 +14,11 @@ from app.api.types import Money, problem_responses
 from app.auth.deps import Reader
 from app.auth.permissions import Principal
 from app.core import clock
-from app.core.errors import FieldError, PermissionDenied, ValidationFailed
+from app.core.errors import ValidationFailed
 from app.core.periods import quarter_of, quarters_between
 from app.db import SessionDep
 from app.settings.service import get_org_settings
+from app.teams import queries as team_queries
 from app.velocity import queries
 from app.velocity.queries import VelocityFilters
 
@@ -146,19 +147,10 @@ def _scope(session: Session, principal: Principal, from_: date | None, to: date 
     from_, to, errors = quarter_period(quarter, from_, to, start_month)
     first, last = from_ or current.first_day, to or current.last_day
     errors += period_errors(first, last, today) if not errors else []
-    team_id = None
-    if team is not None:
-        team_id = queries.team_id_by_slug(session, team)
-        if team_id is None:
-            errors.append(FieldError("team", f"unknown team '{team}'"))
+    team_ids, team_errors = team_queries.team_scope(session, principal, team)
+    errors += team_errors
     if errors:
         raise ValidationFailed(errors)
-    team_ids = principal.visible_team_ids
-    if team_id is not None:
-        if not principal.can_read_team(team_id):
-            raise PermissionDenied(f"You may read the figures of your own teams only, not of "
-                                   f"'{team}'.", field="team")
-        team_ids = frozenset({team_id})
     return first, last, VelocityFilters(team_ids=team_ids)
 
 

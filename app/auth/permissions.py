@@ -43,6 +43,14 @@ def lesser_role(a: Role, b: Role) -> Role:
     return a if RANK[a] <= RANK[b] else b
 
 
+class TeamNotVisible(Exception):
+    """A request named teams the principal may not read (see `Principal.scope`)."""
+
+    def __init__(self, team_ids: frozenset[int]) -> None:
+        super().__init__(f"teams not visible: {sorted(team_ids)}")
+        self.team_ids = team_ids
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is asking: a logged-in user or an API token acting with a role."""
@@ -76,6 +84,22 @@ class Principal:
                 return frozenset({self.token_team_id})
             return frozenset()
         return None if reads_all else self.team_ids
+
+    def scope(self, requested: "frozenset[int] | set[int] | None" = None
+              ) -> frozenset[int] | None:
+        """The one scope rule of every door (pages, API, CSV, exports, dashboard filters): the
+        team ids to read, None meaning every team. Without a request, what the principal may
+        read; with one, the requested teams, each of which must be readable: a team the
+        principal may not see raises `TeamNotVisible`, which the doors report exactly like a
+        team that does not exist (its existence is not revealed, as `GET /api/v1/teams/{id}`
+        answers 404)."""
+        visible = self.visible_team_ids
+        if not requested:
+            return visible
+        hidden = frozenset(requested) - visible if visible is not None else frozenset()
+        if hidden:
+            raise TeamNotVisible(hidden)
+        return frozenset(requested)
 
     def can_read_team(self, team_id: int) -> bool:
         visible = self.visible_team_ids

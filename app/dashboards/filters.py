@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
+from app.auth.permissions import Principal, TeamNotVisible
 from app.core.errors import FieldError
 from app.core.periods import Quarter, last_quarters, parse_quarter, quarter_of, quarters_between
 from app.pain_points.models import PainPointStatus
@@ -146,11 +147,12 @@ def _quarter(text: str, name: str, start_month: int, current: Quarter,
 
 
 def parse_filters(params: QueryParams, *, teams: Sequence[Named], personas: Sequence[Named],
-                  stages: Sequence[Named], visible_team_ids: frozenset[int] | None,
+                  stages: Sequence[Named], principal: Principal,
                   today: date, start_month: int,
                   complete_by_default: bool = False) -> DashboardFilters:
-    """The filters of a dashboard URL. `teams` are those the principal may read: another
-    team's slug is reported exactly like one that does not exist. Errors name the field; the
+    """The filters of a dashboard URL. `teams` are those the page offers (the principal's,
+    `Principal.scope()`); the scope is `Principal.scope`'s, so another team's slug is reported
+    exactly like one that does not exist. Errors name the field; the
     filters keep every valid part so that the form can show what was asked.
     `complete_by_default`: without a 'to', the last complete quarter rather than the running
     one (the overview compares whole quarters)."""
@@ -201,11 +203,13 @@ def parse_filters(params: QueryParams, *, teams: Sequence[Named], personas: Sequ
         errors.setdefault("from", f"a range spans at most {MAX_QUARTERS} quarters")
         quarter_from = last_quarters(quarter_to, MAX_QUARTERS)[0]
 
-    selected = frozenset(t.id for t in chosen) if chosen else None
-    if visible_team_ids is None:
-        team_ids = selected
-    else:
-        team_ids = visible_team_ids if selected is None else selected & visible_team_ids
+    try:
+        team_ids = principal.scope(frozenset(t.id for t in chosen))
+    except TeamNotVisible as exc:
+        errors.setdefault("team", next(f"unknown team '{t.slug}'" for t in chosen
+                                       if t.id in exc.team_ids))
+        chosen = [t for t in chosen if t.id not in exc.team_ids]
+        team_ids = principal.scope(frozenset(t.id for t in chosen))
     return DashboardFilters(tuple(chosen), team_ids, quarter_from, quarter_to, persona, stage,
                             errors, raw)
 

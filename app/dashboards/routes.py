@@ -43,12 +43,12 @@ def _page(request: Request, session: Session, principal: Principal, *,
     """The filters of the URL and what every dashboard template needs."""
     org = get_org_settings(session)
     today = clock.today()
-    teams, _ = team_queries.list_teams(session, visible_team_ids=principal.visible_team_ids,
+    teams, _ = team_queries.list_teams(session, visible_team_ids=principal.scope(),
                                        include_archived=True)
     personas = team_queries.list_personas(session)
     stages = team_queries.list_stages(session)
     filters = parse_filters(request.query_params, teams=teams, personas=personas, stages=stages,
-                            visible_team_ids=principal.visible_team_ids, today=today,
+                            principal=principal, today=today,
                             start_month=org.fiscal_year_start_month,
                             complete_by_default=complete_by_default)
     context = {

@@ -21,9 +21,9 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from app.auth.deps import Editor, Reader
-from app.auth.permissions import Permission, Principal
+from app.auth.permissions import Principal
 from app.core.clock import today
-from app.core.errors import NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.locking import StaleVersion, form_version
 from app.core.periods import last_quarters, quarter_of
 from app.core.types import parse_id
@@ -93,27 +93,21 @@ def _detail_url(request: Request, initiative_id: int) -> str:
 
 
 def visible_teams(session: Session, principal: Principal) -> list[Team]:
-    teams, _ = team_queries.list_teams(session, visible_team_ids=principal.visible_team_ids,
+    teams, _ = team_queries.list_teams(session, visible_team_ids=principal.scope(),
                                        include_archived=True)
     return list(teams)
 
 
 def _editable_teams(session: Session, principal: Principal) -> list[Team]:
-    return [t for t in visible_teams(session, principal)
-            if principal.can_edit_team(t.id) and not t.is_archived]
+    return service.editable_teams(visible_teams(session, principal), principal)
 
 
 def _may_edit(session: Session, principal: Principal, initiative: Initiative) -> bool:
-    team = _team_of(session, initiative)
-    return service.may_change(principal, team, service.reached_teams(session, initiative))
+    return service.may_edit(principal, session, initiative)
 
 
 def _row_or_404(session: Session, principal: Principal, initiative_id: int) -> InitiativeRow:
-    row = queries.get_initiative_row(session, initiative_id,
-                                     visible_team_ids=principal.visible_team_ids)
-    if row is None:
-        raise NotFound(f"There is no initiative {initiative_id}.")
-    return row
+    return service.get_visible_row_or_404(session, initiative_id, principal=principal)
 
 
 @dataclass
@@ -155,12 +149,10 @@ def initiative_scope(principal: Principal, query: ListQuery,
     """Which initiatives the principal may read (of the chosen team), and whose pain points
     their figures count: a team filter counts only the links to that team's pain points
     (docs/product.md; as /api/v1/metrics/roi?team= does)."""
-    filters = InitiativeFilters(visible_team_ids=principal.visible_team_ids,
+    filters = InitiativeFilters(visible_team_ids=principal.scope(),
                                 team_id=query.team_obj.id if query.team_obj else None,
                                 statuses=statuses)
-    team_ids = (frozenset({query.team_obj.id}) if query.team_obj
-                else principal.visible_team_ids)
-    return filters, team_ids
+    return filters, principal.scope(frozenset({query.team_obj.id}) if query.team_obj else None)
 
 
 def initiatives_with_figures(session: Session, principal: Principal, query: ListQuery, org: Org,
@@ -190,7 +182,7 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
         initiatives_with_figures(session, principal, query, org)
     return _page(request, "initiatives/index.html", {
         "query": query, "teams": teams, "rows": rows, "figures": found, "period": period,
-        "currency": org.currency, "may_edit": principal.has(Permission.edit),
+        "currency": org.currency, "may_edit": service.may_edit(principal),
         "list_errors": query.errors,
     }, block="results", status_code=422 if query.errors else 200)
 
@@ -286,12 +278,7 @@ def _link_scope(principal: Principal, team: Team | None,
                 teams: Sequence[Team]) -> frozenset[int] | None:
     """Teams whose pain points the links editor offers: the initiative's team, or for an
     org-wide initiative every team the principal may edit (None: all of them)."""
-    if team is not None:
-        return frozenset({team.id})
-    if principal.visible_team_ids is None and all(principal.can_edit_team(t.id)
-                                                  for t in teams):
-        return None
-    return frozenset(t.id for t in teams if principal.can_edit_team(t.id))
+    return service.link_scope(principal, team, list(teams))
 
 
 def _links_context(session: Session, principal: Principal, state: FormState, org: Org, *,
@@ -302,7 +289,7 @@ def _links_context(session: Session, principal: Principal, state: FormState, org
     choices = queries.linkable_pain_points(
         session, team_ids=_link_scope(principal, team, teams),
         include_ids=current | frozenset(state.picked), weeks=org.weeks)
-    visible = principal.visible_team_ids
+    visible = principal.scope()
     choices = [c for c in choices if visible is None or c.pain_point.team_id in visible]
     return {"choices": choices, "state": state, "org_wide": team is None,
             "currency": org.currency}
@@ -442,14 +429,11 @@ def _same_links(state: FormState, initiative: Initiative) -> bool:
 
 
 def _editable_row(session: Session, principal: Principal, initiative_id: int) -> InitiativeRow:
-    row = _row_or_404(session, principal, initiative_id)
-    if not _may_edit(session, principal, row.initiative):
-        raise PermissionDenied("You may change only initiatives whose every team you edit.")
-    return row
+    return service.get_editable_row_or_403(session, initiative_id, actor=principal)
 
 
 def _team_of(session: Session, initiative: Initiative) -> Team | None:
-    return session.get(Team, initiative.team_id) if initiative.team_id else None
+    return service.team_of(session, initiative)
 
 
 @router.get("/next", name="initiatives.next")
@@ -537,7 +521,7 @@ def detail(request: Request, session: SessionDep, principal: Reader,
     initiative = row.initiative
     org = org_of(session)
     now = today()
-    scope = principal.visible_team_ids
+    scope = principal.scope()
     first, last = queries.realized_period([row], now)
     found = queries.initiative_figures(session, [row], weeks=org.weeks,
                                        horizon_years=DEFAULT_HORIZON, first=first, last=last,
@@ -590,7 +574,7 @@ class Projection:
 def _project(session: Session, principal: Principal, data: ScenarioIn, org: Org) -> Projection:
     links = {link.pain_point: link.expected_reduction for link in data.links}
     found = queries.scenario_savings(session, links, org.weeks,
-                                     team_ids=principal.visible_team_ids)
+                                     team_ids=principal.scope())
     one_time, yearly = data.one_time_cost, data.yearly_run_cost
     return Projection(
         found, one_time, yearly,
@@ -602,7 +586,7 @@ def _project(session: Session, principal: Principal, data: ScenarioIn, org: Org)
 def _next_page(request: Request, session: Session, principal: Principal,
                state: FormState | None) -> Response:
     org = org_of(session)
-    ranking = queries.ranked_open_pain_points(session, team_ids=principal.visible_team_ids,
+    ranking = queries.ranked_open_pain_points(session, team_ids=principal.scope(),
                                               weeks=org.weeks, limit=NEXT_LIMIT)
     errors: Errors = {}
     projection = None
@@ -620,7 +604,7 @@ def _next_page(request: Request, session: Session, principal: Principal,
     titles = {r.pain_point.id: r.pain_point.title for r in ranking.rows}
     return _page(request, "initiatives/next.html", {
         "ranking": ranking, "state": state, "projection": projection,
-        "currency": org.currency, "may_edit": principal.has(Permission.edit),
+        "currency": org.currency, "may_edit": service.may_edit(principal),
         "default_reduction": DEFAULT_REDUCTION, "limit": NEXT_LIMIT,
         **_error_context(errors, titles),
     }, block="scenario", status_code=422 if errors else 200)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.audit.service import record, snapshot
 from app.auth.models import Role
-from app.auth.permissions import Principal
+from app.auth.permissions import Permission, Principal
 from app.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from app.core.locking import expect_version, flush_or_stale, touch
 from app.core.clock import utcnow
@@ -16,6 +16,7 @@ from app.initiatives import queries
 from app.initiatives.models import Initiative, InitiativeLink, InitiativeStatus
 from app.initiatives.schemas import InitiativeIn, InitiativePatch, LinkIn
 from app.pain_points.models import PainPoint
+from app.teams import queries as team_queries
 from app.teams.models import Team
 
 FIELDS = ["team_id", "title", "description", "owner", "status", "one_time_cost",
@@ -26,6 +27,61 @@ EARLIEST = date(2000, 1, 1)
 def _snapshot(initiative: Initiative) -> dict[str, Any]:
     return snapshot(initiative, FIELDS) | {"links": sorted(
         [[link.pain_point_id, str(link.expected_reduction)] for link in initiative.links])}
+
+
+# --- getters with their permission checks (the routes call these, never the checks) ----------
+
+def get_visible_row_or_404(session: Session, initiative_id: int, *, principal: Principal,
+                           include_deleted: bool = False) -> queries.InitiativeRow:
+    """An initiative the principal may read; another team's is as absent as a missing one."""
+    row = queries.get_initiative_row(session, initiative_id,
+                                     visible_team_ids=principal.scope(),
+                                     include_deleted=include_deleted)
+    if row is None:
+        raise NotFound(f"There is no initiative {initiative_id}.")
+    return row
+
+
+def get_editable_row_or_403(session: Session, initiative_id: int, *,
+                            actor: Principal) -> queries.InitiativeRow:
+    """An initiative `actor` may change: 404 when it may not read it, else 403."""
+    row = get_visible_row_or_404(session, initiative_id, principal=actor)
+    if not may_edit(actor, session, row.initiative):
+        raise PermissionDenied("You may change only initiatives whose every team you edit.")
+    return row
+
+
+def team_of(session: Session, initiative: Initiative) -> Team | None:
+    return team_queries.get_team(session, initiative.team_id) if initiative.team_id else None
+
+
+def may_edit(actor: Principal, session: Session | None = None,
+             initiative: Initiative | None = None) -> bool:
+    """Whether `actor` may change `initiative`, or without one whether it changes initiatives
+    at all (the pages offer their buttons by it)."""
+    if initiative is None or session is None:
+        return actor.has(Permission.edit)
+    return may_change(actor, team_of(session, initiative), reached_teams(session, initiative))
+
+
+def link_readable(principal: Principal, pain_point_team_id: int) -> bool:
+    """Whether a link to a pain point of that team is shown (the others are only counted)."""
+    return principal.can_read_team(pain_point_team_id)
+
+
+def editable_teams(teams: "list[Team]", actor: Principal) -> list[Team]:
+    """Of `teams`, those `actor` may create initiatives for."""
+    return [t for t in teams if actor.can_edit_team(t.id) and not t.is_archived]
+
+
+def link_scope(actor: Principal, team: Team | None, teams: "list[Team]") -> frozenset[int] | None:
+    """Teams whose pain points the links editor offers: the initiative's team, or for an
+    org-wide initiative every team of `teams` the actor may edit (None: all of them)."""
+    if team is not None:
+        return frozenset({team.id})
+    if actor.scope() is None and all(actor.can_edit_team(t.id) for t in teams):
+        return None
+    return frozenset(t.id for t in teams if actor.can_edit_team(t.id))
 
 
 def may_change(actor: Principal, team: Team | None, reached: frozenset[int]) -> bool:

@@ -8,14 +8,35 @@ from decimal import Decimal
 from sqlalchemy import Date, and_, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
+from app.auth.permissions import Principal
+from app.core.errors import NotFound
 from app.maturity.models import Answer, MaturityAnswer, MaturityAssessment
 from app.maturity.rubric import load_rubric
 from app.maturity.scoring import Capability, score
 from app.pain_points.models import PainPointStatus
 from app.pain_points.measures import CostFigures, GroupBy, PainPointFilters
 from app.pain_points.queries import cost_figures
+from app.teams import queries as team_queries
 from app.teams.models import Stage, Team
 from app.velocity.queries import Distribution, VelocityFilters, lead_time
+
+
+def get_visible_assessment_or_404(session: Session, assessment_id: int, *,
+                                  principal: Principal) -> tuple[MaturityAssessment, str]:
+    """An assessment (with its team's slug) of a team the principal may read."""
+    found = get_assessment(session, assessment_id)
+    if found is None or not principal.can_read_team(found[0].team_id):
+        raise NotFound(f"There is no maturity assessment {assessment_id}.")
+    return found
+
+
+def get_visible_team_or_404(session: Session, slug: str, *, principal: Principal) -> Team:
+    """A team the principal may read, by slug; another one is as absent as a missing one."""
+    team = team_queries.get_team(session, slug)
+    # By slug only: get_team would also take a number for an id.
+    if team is None or team.slug != slug or not principal.can_read_team(team.id):
+        raise NotFound(f"There is no team '{slug}'.")
+    return team
 
 
 @dataclass

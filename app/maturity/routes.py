@@ -22,7 +22,7 @@ from starlette.responses import Response
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
 from app.core import clock
-from app.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import FieldError, ValidationFailed
 from app.core.periods import last_quarters, quarter_of
 from app.core.types import parse_id
 from app.dashboards.filters import LABELS, parse_filters
@@ -61,19 +61,11 @@ def _page(request: Request, template: str, context: dict[str, Any], *,
 
 
 def _team(session: Session, principal: Principal, slug: str) -> Team:
-    """A team the principal may not read is as absent as one that does not exist."""
-    team = team_queries.get_team(session, slug)
-    # By slug only: get_team would also take a number for an id.
-    if team is None or team.slug != slug or not principal.can_read_team(team.id):
-        raise NotFound(f"There is no team '{slug}'.")
-    return team
+    return queries.get_visible_team_or_404(session, slug, principal=principal)
 
 
 def _assessable_team(session: Session, principal: Principal, slug: str) -> Team:
-    team = _team(session, principal, slug)
-    if not principal.can_edit_team(team.id):
-        raise PermissionDenied(f"Only a PM of {team.name} or an admin may assess it.")
-    return team
+    return service.get_assessable_team_or_403(session, slug, actor=principal)
 
 
 # --- the assessment form ----------------------------------------------------------------------
@@ -188,7 +180,7 @@ def team_page(request: Request, session: SessionDep, principal: Reader, slug: st
         "team": team, "latest": latest, "answers": answers,
         "gaps": [by_key[k] for k in gaps], "worth": worth, "currency": org.currency,
         "history": history, "history_figure": figures.team_history_line(history, top),
-        "can_assess": principal.can_edit_team(team.id) and not team.is_archived,
+        "can_assess": service.may_assess(principal, team),
         "today": today,
     })
 
@@ -213,10 +205,10 @@ def dashboard(request: Request, session: SessionDep, principal: Reader) -> Respo
     top = max(rubric.levels)
     org = get_org_settings(session)
     today = clock.today()
-    choices, _ = team_queries.list_teams(session, visible_team_ids=principal.visible_team_ids)
+    choices, _ = team_queries.list_teams(session, visible_team_ids=principal.scope())
     # Only the team filter applies here (maturity has no quarter range, persona or stage).
     filters = parse_filters(request.query_params, teams=choices, personas=[], stages=[],
-                            visible_team_ids=principal.visible_team_ids, today=today,
+                            principal=principal, today=today,
                             start_month=org.fiscal_year_start_month)
     page = _page_number(request.query_params.get("page", ""), filters.errors)
     context: dict[str, Any] = {"filters": filters, "choices": choices,
@@ -245,7 +237,7 @@ def dashboard(request: Request, session: SessionDep, principal: Reader) -> Respo
     page = min(page, pages)
     listed = teams[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     base = filters.pairs(with_range=False)
-    editable = {t.latest.team_id for t in teams if principal.can_edit_team(t.latest.team_id)}
+    editable = service.editable_team_ids(principal, (t.latest.team_id for t in teams))
     return _page(request, "maturity/dashboard.html", context | {
         "teams": teams, "assessed": assessed, "charted": charted, "listed": listed,
         "editable": editable, "page": page, "pages": pages, "page_size": PAGE_SIZE,

@@ -1,5 +1,6 @@
 """Saving maturity assessments: validated against the rubric, scored by scoring.py."""
 
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import select
@@ -8,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.audit.service import record
 from app.auth.permissions import Principal
 from app.core.errors import FieldError, PermissionDenied, ValidationFailed
+from app.maturity import queries
 from app.maturity.models import Answer, MaturityAnswer, MaturityAssessment
 from app.maturity.rubric import load_rubric
 from app.maturity.schemas import AnswerDetail, AssessmentIn
@@ -15,6 +17,28 @@ from app.maturity.scoring import score
 from app.teams.models import Team
 
 EARLIEST = date(2000, 1, 1)
+
+
+def may_assess(actor: Principal, team: Team) -> bool:
+    """Whether `actor` may assess `team` now (the pages offer the form by it)."""
+    return actor.can_edit_team(team.id) and not team.is_archived
+
+
+def editable_team_ids(actor: Principal, team_ids: Iterable[int]) -> frozenset[int]:
+    """Of `team_ids`, those whose assessments `actor` may change."""
+    return frozenset(t for t in team_ids if actor.can_edit_team(t))
+
+
+def _check_can_assess(actor: Principal, team: Team) -> None:
+    if not actor.can_edit_team(team.id):
+        raise PermissionDenied(f"Only a PM of {team.name} or an admin may assess it.")
+
+
+def get_assessable_team_or_403(session: Session, slug: str, *, actor: Principal) -> Team:
+    """A team `actor` may read and assess: 404 when it may not read it, else 403."""
+    team = queries.get_visible_team_or_404(session, slug, principal=actor)
+    _check_can_assess(actor, team)
+    return team
 
 
 def create_assessment(session: Session, data: AssessmentIn, *, actor: Principal,
@@ -26,8 +50,7 @@ def create_assessment(session: Session, data: AssessmentIn, *, actor: Principal,
         raise ValidationFailed([FieldError("team", f"unknown team '{data.team}'")])
     if team.is_archived:
         raise ValidationFailed([FieldError("team", f"team '{team.slug}' is archived")])
-    if not actor.can_edit_team(team.id):
-        raise PermissionDenied(f"Only a PM of {team.name} or an admin may assess it.")
+    _check_can_assess(actor, team)
     errors: list[FieldError] = []
     assessed_on = data.assessed_on or today
     if assessed_on > today:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from app.auth.deps import Editor, Reader
-from app.auth.permissions import Permission, Principal
-from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.auth.permissions import Principal
+from app.core.errors import Conflict, PermissionDenied, ValidationFailed
 from app.core.locking import StaleVersion, form_version
 from app.core.periods import parse_quarter
 from app.core.types import parse_id
@@ -88,29 +88,19 @@ def _detail_url(request: Request, model_id: int) -> str:
 
 
 def _model(session: Session, principal: Principal, model_id: int) -> MLModel:
-    """Another team's model is as absent as a missing one for those who may not read it."""
-    model = session.get(MLModel, model_id)
-    if model is None or not principal.can_read_team(model.team_id):
-        raise NotFound(f"There is no model {model_id}.")
-    return model
+    return queries.get_visible_model_or_404(session, model_id, principal=principal)
 
 
 def _editable_model(session: Session, principal: Principal, model_id: int) -> MLModel:
-    model = _model(session, principal, model_id)
-    if not principal.can_edit_team(model.team_id):
-        raise PermissionDenied("You may change models of your own teams only.")
-    return model
+    return service.get_editable_model_or_403(session, model_id, actor=principal)
 
 
 def _visible_teams(session: Session, principal: Principal) -> list[Team]:
-    teams, _ = team_queries.list_teams(session, visible_team_ids=principal.visible_team_ids,
-                                       include_archived=True)
-    return list(teams)
+    return queries.visible_teams(session, principal)
 
 
 def _editable_teams(session: Session, principal: Principal) -> list[Team]:
-    return [t for t in _visible_teams(session, principal)
-            if principal.can_edit_team(t.id) and not t.is_archived]
+    return service.editable_teams(session, principal)
 
 
 # --- the list ---------------------------------------------------------------------------------
@@ -167,10 +157,8 @@ def _month_end(month: date) -> date:
 def index(request: Request, session: SessionDep, principal: Reader) -> Response:
     query, errors = _list_query(request)
     teams = _visible_teams(session, principal)
-    team = next((t for t in teams if t.slug == query.team), None) if query.team else None
-    # A team one may not see is reported exactly like one that does not exist.
-    if query.team and team is None:
-        errors["team"] = f"unknown team '{query.team}'"
+    team_ids, team_errors = team_queries.team_scope(session, principal, query.team)
+    errors.update({e.field: e.message for e in team_errors})
     cohort = (parse_quarter(query.cohort, get_org_settings(session).fiscal_year_start_month)
               if query.cohort else None)
     month = date.fromisoformat(f"{query.deployed_in}-01") if query.deployed_in else None
@@ -178,7 +166,7 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
     total = 0
     if not errors:
         filters = ModelListFilters(
-            team_ids=frozenset({team.id}) if team else principal.visible_team_ids,
+            team_ids=team_ids,
             kind=query.kind, archived=ARCHIVED_CHOICES[query.archived],
             ideated_between=(cohort.first_day, cohort.last_day) if cohort else None,
             reached=query.reached,
@@ -195,7 +183,7 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
         "clear_drill_qs": _query_string(query.model_copy(update={
             "cohort": "", "reached": None, "deployed_in": ""})), "rows": rows, "total": total, "page": query.page,
         "pages": pages, "kinds": list(ModelKind), "archived_labels": ARCHIVED_LABELS,
-        "may_edit": principal.has(Permission.edit), "list_errors": errors,
+        "may_edit": service.may_edit(principal), "list_errors": errors,
         "page_qs": {n: _query_string(query, page=n) for n in (query.page - 1, query.page + 1)},
     }, block="results")
     if is_htmx(request) and not errors:
@@ -281,7 +269,7 @@ def _values_of(model: MLModel) -> dict[str, str]:
 def edit(request: Request, session: SessionDep, principal: Editor, model_id: int) -> Response:
     model = _editable_model(session, principal, model_id)
     return _form_page(request, session, principal, values=_values_of(model), model=model,
-                      team=session.get(Team, model.team_id))
+                      team=queries.team_of(session, model))
 
 
 @router.post("/{model_id}", name="ml_models.update")
@@ -298,7 +286,7 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
         service.update_model(session, model, patch, actor=principal, require_version=True)
     except (ValidationError, ValidationFailed) as exc:
         return _form_page(request, session, principal, values=values, model=model,
-                          team=session.get(Team, model.team_id), errors=field_errors(exc),
+                          team=queries.team_of(session, model), errors=field_errors(exc),
                           version=parse_id(typed),
                           status_code=422)
     except StaleVersion as exc:
@@ -310,14 +298,14 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
 
         # The form now carries their version: saving again is a deliberate overwrite.
         return _form_page(request, session, principal, values=values, model=current,
-                          team=session.get(Team, current.team_id), version=current.version,
+                          team=queries.team_of(session, current), version=current.version,
                           status_code=409, conflict={
                               "message": exc.message,
                               "rows": conflict_rows(labels, shown(_values_of(current)),
                                                     shown(values))})
     except PermissionDenied as exc:
         return _form_page(request, session, principal, values=values, model=model,
-                          team=session.get(Team, model.team_id), errors={"form": exc.message},
+                          team=queries.team_of(session, model), errors={"form": exc.message},
                           status_code=403)
     return redirect_with_flash(request, _detail_url(request, model.id), f"Model “{model.name}” saved.")
 
@@ -361,7 +349,7 @@ def _detail_page(request: Request, session: Session, principal: Principal, model
         "row": row, "model": model, "events": events, "spend": spend, "currency": currency,
         "timeline": figures.lifecycle_timeline(events),
         "compute_figure": figures.compute_cost_bars(spend, currency),
-        "can_edit": principal.can_edit_team(model.team_id),
+        "can_edit": service.may_edit(principal, model.team_id),
         "event_types": [EventType(t) for t in figures.EVENT_ORDER],
         "event_form": event_form or {
             "type": (EventType.deployed if events else EventType.ideated).value,

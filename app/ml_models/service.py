@@ -8,7 +8,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.audit.service import record, snapshot
-from app.auth.permissions import Principal
+from app.auth.permissions import Permission, Principal
 from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from app.core.locking import expect_version, flush_or_stale
 from app.core.clock import utcnow
@@ -17,6 +17,7 @@ from app.ml_models.models import (
 )
 from app.ml_models.schemas import BulkEventIn, ComputeCostIn, EventIn, ModelIn, ModelPatch
 from app.teams.models import Team
+from app.velocity import queries
 
 ANNUAL_VALUE_FIELDS = ("annual_value_low", "annual_value_likely", "annual_value_high")
 MODEL_FIELDS = ["team_id", "name", "use_case", "kind", *ANNUAL_VALUE_FIELDS, "archived_at"]
@@ -35,8 +36,28 @@ def _team(session: Session, slug: str, field: str = "team") -> Team:
     return team
 
 
+def may_edit(actor: Principal, team_id: int | None = None) -> bool:
+    """Whether `actor` may change the models of a team, or without one of some team (the
+    pages offer their buttons by it)."""
+    return actor.has(Permission.edit) if team_id is None else actor.can_edit_team(team_id)
+
+
+def get_editable_model_or_403(session: Session, model_id: int, *, actor: Principal) -> MLModel:
+    """A model `actor` may change: 404 when it may not even read it, else 403."""
+    model = queries.get_visible_model_or_404(session, model_id, principal=actor)
+    if not may_edit(actor, model.team_id):
+        raise PermissionDenied("You may change models of your own teams only.")
+    return model
+
+
+def editable_teams(session: Session, actor: Principal) -> list[Team]:
+    """The teams `actor` may add models to: its editable, unarchived ones."""
+    return [t for t in queries.visible_teams(session, actor)
+            if may_edit(actor, t.id) and not t.is_archived]
+
+
 def _can_edit(actor: Principal, team_id: int, team_name: str) -> None:
-    if not actor.can_edit_team(team_id):
+    if not may_edit(actor, team_id):
         raise PermissionDenied(f"You may change models of your own teams only, not of "
                                f"{team_name}.")
 

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
 from app.core import clock
-from app.core.errors import FieldError, NotFound, ValidationFailed
+from app.core.errors import NotFound, ValidationFailed
 from app.core.types import FreeText
 from app.db import SessionDep
 from app.web.forms import FormDep, redirect_with_flash
@@ -26,7 +26,6 @@ from app.pain_points.models import PainPointStatus
 from app.pain_points.measures import PainPointFilters
 from app.pain_points.queries import Sort
 from app.settings.service import get_org_settings
-from app.teams.models import Persona, Stage, Team
 from app.web.templating import render
 
 router = APIRouter(prefix="/pain-points", include_in_schema=False)
@@ -59,22 +58,13 @@ class LedgerQuery(BaseModel):
 
 
 def ledger_filters(session: Session, query: LedgerQuery, principal: Principal) -> PainPointFilters:
-    """Slugs to ids (an unknown one is a 422), within the teams the principal may read."""
-    ids: dict[str, int | None] = {}
-    errors = []
-    for name, model in (("team", Team), ("persona", Persona), ("stage", Stage)):
-        slug = getattr(query, name).strip()
-        ids[name] = queries.id_by_slug(session, model, slug) if slug else None
-        if slug and ids[name] is None:
-            errors.append(FieldError(name, f"unknown {name} '{slug}'"))
+    """Slugs to ids (an unknown one, or a team the principal may not read, is a 422)."""
+    filters, errors = queries.scoped_filters(
+        session, principal, team=query.team, persona=query.persona, stage=query.stage,
+        statuses=tuple(query.status), text=query.q)
     if errors:
         raise ValidationFailed(errors)
-    team_ids = principal.visible_team_ids
-    if ids["team"] is not None:
-        wanted = frozenset({ids["team"]})
-        team_ids = wanted if team_ids is None else wanted & team_ids
-    return PainPointFilters(team_ids=team_ids, persona_id=ids["persona"], stage_id=ids["stage"],
-                            statuses=tuple(query.status), text=query.q)
+    return filters
 
 
 @router.get("/export.csv", name="pain_points.export_csv")

@@ -6,7 +6,7 @@ so a list row, a dashboard tile and the metrics API all run the same arithmetic.
 
 import enum
 import statistics
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -15,8 +15,9 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
+from app.auth.permissions import Permission, Principal
+from app.core.errors import FieldError, NotFound
 from app.core.sql import SQL
-from app.pain_points import cost
 from app.pain_points import summary
 from app.pain_points.measures import (
     CostFigures, GridCell, GroupBy, PainPointFilters, PeriodCost, active_on, annual_cost,
@@ -24,6 +25,7 @@ from app.pain_points.measures import (
     hours_of, one_time, period_measures, resolved_by, run_rate, to_decimal, with_costs,
 )
 from app.pain_points.models import Confirmation, PainPoint, PainPointKind, PainPointStatus
+from app.teams import queries as team_queries
 from app.teams.models import Persona, Stage, Team, TeamPersona
 
 
@@ -34,6 +36,22 @@ class Sort(enum.StrEnum):
     cost = "cost"
     hours = "hours"
     newest = "newest"
+
+
+def scoped_filters(session: Session, principal: Principal, *, team: str | None,
+                   persona: str | None, stage: str | None, **rest: Any
+                   ) -> tuple[PainPointFilters, list[FieldError]]:
+    """The filters of a ledger request (page, CSV export, API): slugs to ids within the
+    principal's scope (`app.teams.queries.team_scope`); an unknown slug is a field error."""
+    team_ids, errors = team_queries.team_scope(session, principal, team)
+    ids: dict[str, int | None] = {}
+    for name, model, slug in (("persona", Persona, persona), ("stage", Stage, stage)):
+        slug = (slug or "").strip()
+        ids[name] = id_by_slug(session, model, slug) if slug else None
+        if slug and ids[name] is None:
+            errors.append(FieldError(name, f"unknown {name} '{slug}'"))
+    return PainPointFilters(team_ids=team_ids, persona_id=ids["persona"],
+                            stage_id=ids["stage"], **rest), errors
 
 
 def _apply(query, filters: PainPointFilters):
@@ -229,6 +247,47 @@ def live_cost_figures(
 def get_pain_point(session: Session, pain_point_id: int) -> PainPoint | None:
     """The pain point itself, deleted or not (callers decide what a deleted one means)."""
     return session.get(PainPoint, pain_point_id)
+
+
+def may_see_deleted(principal: Principal) -> bool:
+    """Deleted pain points are shown to those who may restore them: the editors."""
+    return principal.has(Permission.edit)
+
+
+def _visible(principal: Principal, pain_point: PainPoint | None, *, deleted: bool) -> bool:
+    return (pain_point is not None and principal.can_read_team(pain_point.team_id)
+            and (deleted or pain_point.deleted_at is None))
+
+
+def get_visible_or_404(session: Session, pain_point_id: int, *, principal: Principal,
+                       deleted: bool | None = None) -> PainPoint:
+    """A pain point the principal may read; another team's is as absent as a missing one.
+    `deleted`: whether a deleted one counts (by default: for those who may restore it)."""
+    pain_point = session.get(PainPoint, pain_point_id)
+    deleted = may_see_deleted(principal) if deleted is None else deleted
+    if not _visible(principal, pain_point, deleted=deleted):
+        raise NotFound(f"There is no pain point {pain_point_id}.")
+    assert pain_point is not None
+    return pain_point
+
+
+def get_live_or_404(session: Session, pain_point_id: int, *,
+                    principal: Principal) -> PainPoint:
+    """A visible pain point that is not deleted (a deleted one is restored before changed)."""
+    pain_point = get_visible_or_404(session, pain_point_id, principal=principal)
+    if pain_point.deleted_at is not None:
+        raise NotFound(f"Pain point {pain_point_id} was deleted; restore it to change it.")
+    return pain_point
+
+
+def get_visible_row_or_404(session: Session, pain_point_id: int, *, principal: Principal,
+                           weeks: Decimal, deleted: bool | None = None) -> LedgerRow:
+    """`get_visible_or_404`, as a ledger row with its costs."""
+    deleted = may_see_deleted(principal) if deleted is None else deleted
+    row = get_row(session, pain_point_id, weeks=weeks, include_deleted=deleted)
+    if row is None or not _visible(principal, row.pain_point, deleted=deleted):
+        raise NotFound(f"There is no pain point {pain_point_id}.")
+    return row
 
 
 def id_by_slug(session: Session, model: type[Team] | type[Persona] | type[Stage],

@@ -7,7 +7,7 @@ before it writes, so nothing is stored then.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from app.auth.deps import Editor, Reader
-from app.auth.permissions import Permission, Principal
+from app.auth.permissions import Principal
 from app.core.clock import today
-from app.core.errors import NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import ValidationFailed
 from app.core.types import FreeText, parse_id
 from app.db import SessionDep
 from app.web.forms import Errors, FormDep, field_errors, form_text, redirect_with_flash
@@ -28,7 +28,6 @@ from app.pain_points.models import (
     MAX_ONE_TIME_HOURS, MAX_PEOPLE_AFFECTED, MAX_TITLE_LENGTH, MAX_WEEKLY_HOURS, PainPoint,
     PainPointKind, PainPointStatus,
 )
-from app.pain_points.measures import PainPointFilters
 from app.pain_points.queries import Sort
 from app.pain_points.schemas import ConfirmationIn, PainPointIn, PainPointPatch
 from app.pain_points.service import StaleEdit
@@ -120,23 +119,13 @@ class Choices:
 
 
 def _choices(session: Session, principal: Principal) -> Choices:
-    teams, _ = team_queries.list_teams(session, visible_team_ids=principal.visible_team_ids,
+    teams, _ = team_queries.list_teams(session, visible_team_ids=principal.scope(),
                                        include_archived=True)
     return Choices(teams, team_queries.list_personas(session), team_queries.list_stages(session))
 
 
-def _visible_or_404(principal: Principal, pain_point: PainPoint | None,
-                    pain_point_id: int) -> PainPoint:
-    """Another team's pain point is as absent as a missing one for a viewer; a deleted one
-    is seen only by those who may edit (to restore it)."""
-    if (pain_point is None or not principal.can_read_team(pain_point.team_id)
-            or (pain_point.deleted_at is not None and not principal.has(Permission.edit))):
-        raise NotFound(f"There is no pain point {pain_point_id}.")
-    return pain_point
-
-
 def _pain_point(session: Session, principal: Principal, pain_point_id: int) -> PainPoint:
-    return _visible_or_404(principal, session.get(PainPoint, pain_point_id), pain_point_id)
+    return queries.get_visible_or_404(session, pain_point_id, principal=principal)
 
 
 def _number(value: Decimal | None) -> str:
@@ -190,50 +179,28 @@ def _query_string(query: LedgerQuery, **extra: Any) -> str:
     return urlencode(pairs)
 
 
-def _scope(principal: Principal, selected: frozenset[int] | None) -> frozenset[int] | None:
-    """The teams a list may show: the chosen ones within those the principal may read."""
-    visible = principal.visible_team_ids
-    if visible is None or selected is None:
-        return selected if visible is None else visible
-    return selected & visible
-
-
 @router.get("", name="pain_points.index")
 def index(request: Request, session: SessionDep, principal: Reader) -> Response:
     query, errors, raw = _ledger_query(request)
     choices = _choices(session, principal)
     org = _org(session)
-    team = choices.team(query.team) if query.team else None
-    persona = choices.persona(query.persona) if query.persona else None
-    stage = choices.stage(query.stage) if query.stage else None
-    # A team one may not see is reported exactly like one that does not exist.
-    for name, found in (("team", team), ("persona", persona), ("stage", stage)):
-        if getattr(query, name) and found is None:
-            errors[name] = f"unknown {name} '{getattr(query, name)}'"
-    may_edit = principal.has(Permission.edit)
+    may_edit = service.may_edit(principal)
+    filters, slug_errors = queries.scoped_filters(
+        session, principal, team=query.team, persona=query.persona, stage=query.stage,
+        statuses=tuple(query.status), text=query.q,
+        include_deleted=query.include_deleted and may_edit)
+    errors.update({e.field: e.message for e in slug_errors})
     rows: list[queries.LedgerRow] = []
     total = 0
     totals = None
     if not errors:
-        filters = PainPointFilters(
-            team_ids=_scope(principal, frozenset({team.id}) if team else None),
-            persona_id=persona.id if persona else None,
-            stage_id=stage.id if stage else None,
-            statuses=tuple(query.status), text=query.q,
-            include_deleted=query.include_deleted and may_edit,
-        )
         rows, total = queries.list_pain_points(
             session, filters, weeks=org.weeks, sort=query.sort,
             offset=(query.page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         totals = queries.ledger_totals(session, filters, weeks=org.weeks)
     pages = max(1, -(-total // PAGE_SIZE))
-    undo = None
-    undo_id = parse_id(request.query_params.get("undo", ""))
-    if may_edit and undo_id is not None:
-        deleted = session.get(PainPoint, undo_id)
-        if (deleted is not None and deleted.deleted_at is not None
-                and principal.can_edit_team(deleted.team_id)):
-            undo = deleted
+    undo = service.undoable(session, parse_id(request.query_params.get("undo", "")),
+                            actor=principal)
     return _page(request, "pain_points/index.html", {
         "query": query, "raw": raw, "choices": choices, "rows": rows, "total": total,
         "totals": totals, "page": query.page, "pages": pages, "page_size": PAGE_SIZE,
@@ -249,92 +216,12 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
 # --- the form and its live preview ------------------------------------------------------------
 
 
-@dataclass
-class Preview:
-    """What the form's values will cost, computed with cost.py's formulas on Decimals."""
-
-    message: str = ""
-    team: Team | None = None
-    persona: Persona | None = None
-    headcount: int | None = None
-    people: int | None = None
-    people_is_default: bool = False
-    rate: queries.Rate | None = None
-    kind: str = "recurring"
-    hours: tuple[Decimal, Decimal, Decimal] | None = None
-    expected_hours: Decimal | None = None
-    weeks: Decimal | None = None
-    expected: Decimal | None = None
-    low: Decimal | None = None
-    high: Decimal | None = None
-    warning: str = ""
-
-    @property
-    def ready(self) -> bool:
-        return self.expected is not None
-
-
 def _decimal(value: str) -> Decimal | None:
-    try:
-        number = Decimal(value)
-    except (InvalidOperation, ValueError):
-        return None
-    # Beyond what the form accepts, a figure is no estimate: shown as "not entered yet" rather
-    # than priced (1e400 hours would not even round to cents).
-    return number if number.is_finite() and 0 <= number <= MAX_ONE_TIME_HOURS else None
+    return service.estimate_number(value)
 
 
-def _preview(session: Session, values: dict[str, str], org: Org) -> Preview:
-    team = team_queries.get_team(session, values.get("team", "")) if values.get("team") else None
-    persona = (team_queries.get_persona(session, values.get("persona", ""))
-               if values.get("persona") else None)
-    kind = values.get("kind") if values.get("kind") in KIND_LABELS else "recurring"
-    preview = Preview(team=team, persona=persona, kind=kind, weeks=org.weeks)
-    if team is None or persona is None:
-        preview.message = "Choose a team and a persona to see the hourly cost and the people affected."
-        return preview
-    preview.rate = queries.rate_for(session, team.id, persona.id)
-    preview.headcount = preview.rate.headcount if preview.rate else 0
-    typed = values.get("people_affected", "")
-    if typed:
-        people = int(typed) if typed.isascii() and typed.isdigit() and len(typed) < 10 else None
-        preview.people = people if people is not None and people <= MAX_PEOPLE_AFFECTED else None
-    else:
-        preview.people, preview.people_is_default = preview.headcount, True
-    hours = tuple(_decimal(values.get(name, "")) for name in HOURS_FIELDS)
-    if any(h is None for h in hours):
-        preview.message = "Enter the low, likely and high hours to see the cost."
-        return preview
-    if not preview.people:
-        preview.message = "Enter how many people are affected to see the cost."
-        return preview
-    low, likely, high = hours
-    preview.hours = (low, likely, high)
-    # An estimate the form would refuse has no cost: the message alone, never a figure.
-    if low < 0:
-        preview.warning = "Hours cannot be negative."
-    elif not low <= likely <= high:
-        preview.warning = "The hours must be in order: low ≤ likely ≤ high."
-    elif kind == PainPointKind.recurring and high > MAX_WEEKLY_HOURS:
-        preview.warning = f"More hours per week than a week has ({MAX_WEEKLY_HOURS})."
-    elif kind == PainPointKind.one_time and high > MAX_ONE_TIME_HOURS:
-        preview.warning = f"More than {MAX_ONE_TIME_HOURS} hours per person for a one-time effort."
-    elif preview.people > MAX_PEOPLE_AFFECTED:
-        preview.warning = f"At most {MAX_PEOPLE_AFFECTED:,} people can be affected."
-    elif preview.rate is None:
-        preview.message = "No hourly cost is known for this persona."
-    if preview.warning or preview.rate is None:
-        return preview
-    people, rate = Decimal(preview.people), preview.rate.hourly_cost
-    preview.expected_hours = cost.expected_hours(low, likely, high)
-    if kind == PainPointKind.recurring:
-        preview.expected, preview.low, preview.high = (
-            cost.annual_run_rate(h, people, org.weeks, rate)
-            for h in (preview.expected_hours, low, high))
-    else:
-        preview.expected, preview.low, preview.high = (
-            cost.one_time_cost(h, people, rate) for h in (preview.expected_hours, low, high))
-    return preview
+def _preview(session: Session, values: dict[str, str], org: Org) -> service.Preview:
+    return service.preview(session, values, weeks=org.weeks)
 
 
 def _form_values(form: Any) -> dict[str, str]:
@@ -364,8 +251,7 @@ def _values_of(pain_point: PainPoint, choices: Choices,
 
 def _editable_teams(choices: Choices, principal: Principal,
                     current_team_id: int | None = None) -> list[Team]:
-    return [t for t in choices.teams if principal.can_edit_team(t.id)
-            and (not t.is_archived or t.id == current_team_id)]
+    return service.editable_teams(choices.teams, principal, current_team_id)
 
 
 def _conflict_rows(theirs: dict[str, str], yours: dict[str, str],
@@ -450,18 +336,13 @@ def create(request: Request, session: SessionDep, principal: Editor,
 
 
 def _editable_or_404(session: Session, principal: Principal, pain_point_id: int) -> PainPoint:
-    pain_point = _pain_point(session, principal, pain_point_id)
-    if pain_point.deleted_at is not None:
-        raise NotFound(f"Pain point {pain_point_id} was deleted; restore it to change it.")
-    return pain_point
+    return queries.get_live_or_404(session, pain_point_id, principal=principal)
 
 
 @router.get("/{pain_point_id}/edit", name="pain_points.edit")
 def edit(request: Request, session: SessionDep, principal: Editor,
          pain_point_id: int) -> Response:
-    pain_point = _editable_or_404(session, principal, pain_point_id)
-    if not principal.can_edit_team(pain_point.team_id):
-        raise PermissionDenied("You may change pain points of your own teams only.")
+    pain_point = service.get_editable_or_403(session, pain_point_id, actor=principal)
     choices = _choices(session, principal)
     values = _values_of(pain_point, choices, {t.id: t.slug for t in choices.teams})
     return _form_page(request, session, principal, values=values, pain_point=pain_point,
@@ -502,10 +383,11 @@ def _detail_page(request: Request, session: Session, principal: Principal, pain_
                  confirm_form: dict[str, str] | None = None, message: str = "",
                  status_code: int = 200) -> Response:
     org = _org(session)
-    row = queries.get_row(session, pain_point_id, weeks=org.weeks)
-    pain_point = _visible_or_404(principal, row.pain_point if row else None, pain_point_id)
+    row = queries.get_visible_row_or_404(session, pain_point_id, principal=principal,
+                                         weeks=org.weeks)
+    pain_point = row.pain_point
     deleted = pain_point.deleted_at is not None
-    may_edit_team = principal.can_edit_team(pain_point.team_id)
+    may_edit_team = service.may_edit(principal, pain_point.team_id)
     org_people = queries.org_headcount(session, pain_point.persona_id)
     org_wide = None
     if org_people:

@@ -3,6 +3,7 @@
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -11,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit.models import AuditEntry
 from app.audit.service import record, snapshot
-from app.auth.permissions import Principal
+from app.auth.permissions import Permission, Principal
 from app.core import derived
 from app.core.bulk import insert_rows
 from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
@@ -19,9 +20,12 @@ from app.core.words import common_noun
 from app.core.clock import utcnow
 from app.pain_points import summary
 from app.pain_points.models import (
-    MAX_WEEKLY_HOURS, Confirmation, PainPoint, PainPointKind, PainPointStatus,
+    MAX_ONE_TIME_HOURS, MAX_PEOPLE_AFFECTED, MAX_WEEKLY_HOURS, Confirmation, PainPoint,
+    PainPointKind, PainPointStatus,
 )
+from app.pain_points import cost, queries
 from app.pain_points.schemas import ConfirmationIn, PainPointIn, PainPointPatch
+from app.teams import queries as team_queries
 from app.teams.models import Persona, Stage, Team, TeamPersona
 
 EARLIEST = date(2000, 1, 1)
@@ -91,21 +95,56 @@ class Lookups:
         return self._headcounts[key]
 
 
+@dataclass(frozen=True)
+class EstimateProblem:
+    """A rule an estimate breaks: the field error the form shows, and the one sentence the
+    live preview shows instead of a figure."""
+
+    field: str
+    message: str
+    summary: str
+
+
+def estimate_problems(kind: str, low: Decimal, likely: Decimal, high: Decimal,
+                      people: int | None = None) -> list[EstimateProblem]:
+    """The rules of a three-point estimate, for `_validate` (which refuses the save) and the
+    live preview (which shows no cost while one is broken): one source for both. The bounds
+    the schemas check already (negative hours, MAX_ONE_TIME_HOURS, MAX_PEOPLE_AFFECTED) are
+    listed too, because the preview prices raw form values."""
+    found: list[EstimateProblem] = []
+    order = "The hours must be in order: low ≤ likely ≤ high."
+    for name, value in (("hours_low", low), ("hours_likely", likely), ("hours_high", high)):
+        if value < 0:
+            found.append(EstimateProblem(name, "cannot be negative",
+                                         "Hours cannot be negative."))
+    if low > likely:
+        found.append(EstimateProblem("hours_likely",
+                                     f"must be at least the low estimate ({low} h)", order))
+    if likely > high:
+        found.append(EstimateProblem("hours_high",
+                                     f"must be at least the likely estimate ({likely} h)", order))
+    for name, value in (("hours_low", low), ("hours_likely", likely), ("hours_high", high)):
+        if kind == PainPointKind.recurring and value > MAX_WEEKLY_HOURS:
+            found.append(EstimateProblem(
+                name, f"more hours per week than a week has ({MAX_WEEKLY_HOURS})",
+                f"More hours per week than a week has ({MAX_WEEKLY_HOURS})."))
+        elif kind == PainPointKind.one_time and value > MAX_ONE_TIME_HOURS:
+            found.append(EstimateProblem(
+                name, f"at most {MAX_ONE_TIME_HOURS} hours per person",
+                f"More than {MAX_ONE_TIME_HOURS} hours per person for a one-time effort."))
+    if people is not None and people > MAX_PEOPLE_AFFECTED:
+        found.append(EstimateProblem("people_affected", f"at most {MAX_PEOPLE_AFFECTED:,}",
+                                     f"At most {MAX_PEOPLE_AFFECTED:,} people can be affected."))
+    return found
+
+
 def _validate(session: Session, values: _Values, today: date, errors: list[FieldError],
               headcount_of: Callable[[Session, int, int], int] = headcount) -> None:
     f = values.fields
     if values.team is not None and values.team.is_archived:
         errors.append(FieldError("team", f"team '{values.team.slug}' is archived"))
-    low, likely, high = f["hours_low"], f["hours_likely"], f["hours_high"]
-    if low > likely:
-        errors.append(FieldError("hours_likely", f"must be at least the low estimate ({low} h)"))
-    if likely > high:
-        errors.append(FieldError("hours_high", f"must be at least the likely estimate ({likely} h)"))
-    if f["kind"] == PainPointKind.recurring:
-        for name in ("hours_low", "hours_likely", "hours_high"):
-            if f[name] > MAX_WEEKLY_HOURS:
-                errors.append(FieldError(name, f"more hours per week than a week has "
-                                               f"({MAX_WEEKLY_HOURS})"))
+    errors += [FieldError(p.field, p.message) for p in estimate_problems(
+        f["kind"], f["hours_low"], f["hours_likely"], f["hours_high"], f["people_affected"])]
     if f["people_affected"] is None and values.team and values.persona:
         count = headcount_of(session, values.team.id, values.persona.id)
         if count < 1:
@@ -133,8 +172,136 @@ def _validate(session: Session, values: _Values, today: date, errors: list[Field
         errors.append(FieldError("resolved_on", "only a resolved pain point has a resolved date"))
 
 
+# --- the form's live preview ------------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    """What the form's values will cost, computed with cost.py's formulas on Decimals."""
+
+    message: str = ""
+    team: Team | None = None
+    persona: Persona | None = None
+    headcount: int | None = None
+    people: int | None = None
+    people_is_default: bool = False
+    rate: queries.Rate | None = None
+    kind: str = "recurring"
+    hours: tuple[Decimal, Decimal, Decimal] | None = None
+    expected_hours: Decimal | None = None
+    weeks: Decimal | None = None
+    expected: Decimal | None = None
+    low: Decimal | None = None
+    high: Decimal | None = None
+    warning: str = ""
+
+    @property
+    def ready(self) -> bool:
+        return self.expected is not None
+
+
+def estimate_number(value: str) -> Decimal | None:
+    """A typed number of hours, or None when it is no estimate."""
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, ValueError):
+        return None
+    # Beyond what the form accepts, a figure is no estimate: shown as "not entered yet" rather
+    # than priced (1e400 hours would not even round to cents).
+    return number if number.is_finite() and 0 <= number <= MAX_ONE_TIME_HOURS else None
+
+
+def preview(session: Session, values: dict[str, str], *, weeks: Decimal) -> Preview:
+    """The live preview of the form's raw values: the rate and headcount that apply, and the
+    cost, or why there is none yet (an estimate `_validate` would refuse has no cost)."""
+    slug, persona_slug = values.get("team", ""), values.get("persona", "")
+    team = team_queries.get_team(session, slug) if slug else None
+    persona = team_queries.get_persona(session, persona_slug) if persona_slug else None
+    kind = values.get("kind", "")
+    kind = kind if kind in {k.value for k in PainPointKind} else PainPointKind.recurring.value
+    shown = Preview(team=team, persona=persona, kind=kind, weeks=weeks)
+    if team is None or persona is None:
+        shown.message = ("Choose a team and a persona to see the hourly cost and the people "
+                         "affected.")
+        return shown
+    shown.rate = queries.rate_for(session, team.id, persona.id)
+    shown.headcount = shown.rate.headcount if shown.rate else 0
+    typed = values.get("people_affected", "")
+    if typed:
+        people = int(typed) if typed.isascii() and typed.isdigit() and len(typed) < 10 else None
+        shown.people = people if people is not None and people <= MAX_PEOPLE_AFFECTED else None
+    else:
+        shown.people, shown.people_is_default = shown.headcount, True
+    hours = [estimate_number(values.get(name, ""))
+             for name in ("hours_low", "hours_likely", "hours_high")]
+    if any(h is None for h in hours):
+        shown.message = "Enter the low, likely and high hours to see the cost."
+        return shown
+    if not shown.people:
+        shown.message = "Enter how many people are affected to see the cost."
+        return shown
+    low, likely, high = (h for h in hours if h is not None)
+    shown.hours = (low, likely, high)
+    problems = estimate_problems(kind, low, likely, high, shown.people)
+    if problems:
+        shown.warning = problems[0].summary
+        return shown
+    if shown.rate is None:
+        shown.message = "No hourly cost is known for this persona."
+        return shown
+    people_d, rate = Decimal(shown.people), shown.rate.hourly_cost
+    shown.expected_hours = cost.expected_hours(low, likely, high)
+    if kind == PainPointKind.recurring:
+        shown.expected, shown.low, shown.high = (
+            cost.annual_run_rate(h, people_d, weeks, rate)
+            for h in (shown.expected_hours, low, high))
+    else:
+        shown.expected, shown.low, shown.high = (
+            cost.one_time_cost(h, people_d, rate) for h in (shown.expected_hours, low, high))
+    return shown
+
+
+# --- permissions of the pages and their getters -------------------------------------------------
+
+
+def may_edit(actor: Principal, team_id: int | None = None) -> bool:
+    """Whether `actor` may change the pain points of a team, or without one of some team (the
+    pages offer their buttons by it)."""
+    return actor.has(Permission.edit) if team_id is None else actor.can_edit_team(team_id)
+
+
+def get_editable_or_403(session: Session, pain_point_id: int, *,
+                        actor: Principal) -> PainPoint:
+    """A live pain point `actor` may change: 404 when it may not read it or it was deleted,
+    403 when it is another team's."""
+    pain_point = queries.get_live_or_404(session, pain_point_id, principal=actor)
+    if not may_edit(actor, pain_point.team_id):
+        raise PermissionDenied("You may change pain points of your own teams only.")
+    return pain_point
+
+
+def undoable(session: Session, pain_point_id: int | None, *, actor: Principal
+             ) -> PainPoint | None:
+    """The deleted pain point a list offers to restore, if `actor` may restore it."""
+    if pain_point_id is None or not may_edit(actor):
+        return None
+    pain_point = queries.get_pain_point(session, pain_point_id)
+    if (pain_point is None or pain_point.deleted_at is None
+            or not may_edit(actor, pain_point.team_id)):
+        return None
+    return pain_point
+
+
+def editable_teams(teams: Sequence[Team], actor: Principal,
+                   current_team_id: int | None = None) -> list[Team]:
+    """Of `teams`, those `actor` may log pain points for (an archived one only when it is the
+    pain point's own)."""
+    return [t for t in teams if may_edit(actor, t.id)
+            and (not t.is_archived or t.id == current_team_id)]
+
+
 def _check_can_edit(actor: Principal, team: Team | None) -> None:
-    if team is not None and not actor.can_edit_team(team.id):
+    if team is not None and not may_edit(actor, team.id):
         raise PermissionDenied(f"You may change pain points of your own teams only, "
                                f"not of {team.name}.")
 

@@ -11,11 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.permissions import Principal
-from app.core.errors import FieldError, PermissionDenied, ValidationFailed
+from app.core.errors import FieldError, ValidationFailed
 from app.core.periods import Quarter, parse_quarter, quarter_of
 from app.reports.quarterly import QuarterlyReport, Scope, build_report
 from app.settings.models import OrgSettings
 from app.settings.service import get_org_settings
+from app.teams import queries as team_queries
 from app.teams.models import Team
 
 EARLIEST_YEAR = 2000
@@ -92,12 +93,9 @@ def _quarter(text: str | None, today: date, start_month: int,
 
 
 def _scope(session: Session, principal: Principal | None, team: Team | None) -> Scope:
-    visible = principal.visible_team_ids if principal is not None else None
-    if team is not None:
-        if principal is not None and not principal.can_read_team(team.id):
-            raise PermissionDenied(f"You may export the figures of your own teams only, not of "
-                                   f"'{team.slug}'.", field="team")
+    if team is not None:  # within the principal's scope: parse_request saw to it
         return Scope(frozenset({team.id}), team.name, team.slug)
+    visible = principal.scope() if principal is not None else None
     if visible is None:
         return Scope(None, "Whole organisation")
     names = list(session.scalars(select(Team.name).where(Team.id.in_(visible))
@@ -115,8 +113,8 @@ def parse_request(session: Session, principal: Principal | None, *, quarter: str
                   team: str | None, fmt: str | None, today: date,
                   default_format: str = "json") -> ReportRequest:
     """Validates the request as typed; raises BadReportRequest (400) naming each field at
-    fault, or PermissionDenied (403) for another team than a viewer's own. `principal` None
-    is the command line, which reads every team."""
+    fault; a team the principal may not read is refused exactly like an unknown one
+    (`Principal.scope`). `principal` None is the command line, which reads every team."""
     org = get_org_settings(session)
     errors: list[FieldError] = []
     found_quarter = _quarter(quarter, today, org.fiscal_year_start_month, errors)
@@ -129,8 +127,11 @@ def parse_request(session: Session, principal: Principal | None, *, quarter: str
     slug = (team or "").strip()
     if slug:
         found_team = session.scalar(select(Team).where(Team.slug == slug))
-        if found_team is None:
-            errors.append(FieldError("team", f"unknown team '{slug}'"))
+        if principal is not None:
+            _, team_errors = team_queries.team_scope(session, principal, slug)
+        else:
+            team_errors = [FieldError("team", f"unknown team '{slug}'")] if not found_team else []
+        errors += team_errors
     if errors:
         raise BadReportRequest(errors)
     return ReportRequest(found_quarter, _scope(session, principal, found_team), found_format,

@@ -49,13 +49,13 @@ def _form(request: Request, session: Session, principal: Principal, *, quarter: 
     today = clock.today()
     current = quarter_of(today, org.fiscal_year_start_month)
     default = export.last_complete_quarter(today, org.fiscal_year_start_month)
-    teams, _ = team_queries.list_teams(session, visible_team_ids=principal.visible_team_ids)
+    teams, _ = team_queries.list_teams(session, visible_team_ids=principal.scope())
     return render(request, "reports/index.html", {
         "quarters": last_quarters(current, QUARTERS_OFFERED)[::-1], "current": current,
         "chosen": {"quarter": (quarter or "").strip() or default.label,
                    "team": (team or "").strip(),
                    "format": (fmt or "").strip().lower() or DEFAULT_FORMAT},
-        "teams": teams, "all_teams": principal.visible_team_ids is None,
+        "teams": teams, "all_teams": principal.scope() is None,
         "formats": [FORMATS[key] for key in PAGE_FORMATS], "format_hints": FORMAT_HINTS,
         "errors": errors or [], "labels": LABELS,
         "paths": {"download": request.app.url_path_for("reports.download"),

@@ -1,10 +1,12 @@
 """Reads of teams, personas and stages."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.auth.permissions import Principal, TeamNotVisible
+from app.core.errors import FieldError, NotFound, ValidationFailed
 from app.core.types import MAX_ID, parse_id
 from app.teams.models import Persona, Stage, Team, TeamPersona
 
@@ -29,6 +31,37 @@ def list_teams(
     return session.scalars(query).all(), total
 
 
+def team_scope(session: Session, principal: Principal, slugs: Iterable[str] | str | None, *,
+               field: str = "team") -> tuple[frozenset[int] | None, list[FieldError]]:
+    """Team slugs of a request → the team ids to read (None: every team), or the field errors.
+
+    The one slug lookup of every door; the scope itself is `Principal.scope`'s: a slug naming a
+    team the principal may not see gets exactly the error of one that names no team."""
+    if slugs is None or isinstance(slugs, str):
+        slugs = [slugs or ""]
+    wanted = [s for s in dict.fromkeys(s.strip() for s in slugs) if s]  # repeats count once
+    found: dict[str, int] = dict(session.execute(
+        select(Team.slug, Team.id).where(Team.slug.in_(wanted))).all()) if wanted else {}
+    hidden: frozenset[int] = frozenset()
+    try:
+        team_ids = principal.scope(frozenset(found.values()))
+    except TeamNotVisible as exc:
+        team_ids, hidden = None, exc.team_ids
+    errors = [FieldError(field, f"unknown team '{s}'") for s in wanted
+              if s not in found or found[s] in hidden]
+    return (None, errors) if errors else (team_ids, [])
+
+
+def team_scope_or_422(session: Session, principal: Principal,
+                      slugs: Iterable[str] | str | None, *, field: str = "team"
+                      ) -> frozenset[int] | None:
+    """`team_scope`, raising its errors (the API's problem+json, the pages' error page)."""
+    team_ids, errors = team_scope(session, principal, slugs, field=field)
+    if errors:
+        raise ValidationFailed(errors)
+    return team_ids
+
+
 def get_team(session: Session, slug_or_id: str | int) -> Team | None:
     query = select(Team).options(selectinload(Team.headcounts).selectinload(TeamPersona.persona))
     if isinstance(slug_or_id, int) or str(slug_or_id).strip().isdigit():
@@ -39,6 +72,14 @@ def get_team(session: Session, slug_or_id: str | int) -> Team | None:
     else:
         query = query.where(Team.slug == slug_or_id)
     return session.scalar(query)
+
+
+def get_visible_or_404(session: Session, ref: str | int, *, principal: Principal) -> Team:
+    """The team named by slug or id; one the principal may not read is as good as absent."""
+    team = get_team(session, ref)
+    if team is None or not principal.can_read_team(team.id):
+        raise NotFound(f"There is no team '{ref}'.")
+    return team
 
 
 def list_personas(session: Session) -> Sequence[Persona]:

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
 from app.core import clock
-from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import Conflict, PermissionDenied, ValidationFailed
 from app.core.periods import quarter_of
 from app.core.clock import utcnow
 from app.db import SessionDep
@@ -40,10 +40,7 @@ LABELS = {"key": "Key", "name": "Name", "unit": "Unit", "value_per_unit": "Value
 
 
 def _model(session: Session, principal: Principal, model_id: int) -> MLModel:
-    model = session.get(MLModel, model_id)
-    if model is None or not principal.can_read_team(model.team_id):
-        raise NotFound(f"There is no model {model_id}.")
-    return model
+    return velocity_queries.get_visible_model_or_404(session, model_id, principal=principal)
 
 
 def _month_buckets(today: date) -> list[tuple[int, date, date]]:
@@ -94,7 +91,7 @@ def _value_page(request: Request, session: Session, principal: Principal, model_
         "kpis": kpis, "active_kpis": active, "months": [b[1] for b in buckets],
         "amounts": amounts, "series": [(s, figures.quality_over_time(s, deployments))
                                        for s in series],
-        "can_edit": principal.can_edit_team(model.team_id),
+        "can_edit": service.may_edit(principal, model),
         "kpi_form": kpi_form or {"key": "", "name": "", "unit": currency,
                                  "value_per_unit": "1"},
         "month_form": month_form or {"month": (today.replace(day=1) - timedelta(days=1))

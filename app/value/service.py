@@ -37,8 +37,14 @@ def _audit(session: Session, actor: Principal, action: str, entity: str, entity_
            entity=entity, entity_id=entity_id, before=before, after=after)
 
 
+def may_edit(actor: Principal, model: MLModel) -> bool:
+    """Whether `actor` may change a model's KPIs and observations (the page offers its forms
+    by it)."""
+    return actor.can_edit_team(model.team_id)
+
+
 def _can_edit(session: Session, actor: Principal, model: MLModel) -> None:
-    if not actor.can_edit_team(model.team_id):
+    if not may_edit(actor, model):
         team = session.get(Team, model.team_id)
         raise PermissionDenied(f"You may change models of your own teams only, not of "
                                f"{team.name}.")

@@ -10,11 +10,14 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, literal, select, union_all
 from sqlalchemy.orm import Session, aliased
 
+from app.auth.permissions import Principal
 from app.core.derived import answers, fresh
+from app.core.errors import NotFound
 from app.core.periods import Quarter, quarter_of
 from app.core.sql import days_between, month_index, percentile_cont
 from app.core.orm import UTCDateTime
 from app.ml_models.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
+from app.teams import queries as team_queries
 from app.teams.models import Team
 from app.velocity import metrics
 from app.velocity.milestones import DEPLOYMENT_MONTHS, MILESTONES, milestone_rows, month_of
@@ -331,10 +334,6 @@ def model_cadence(session: Session, filters: VelocityFilters) -> dict[int, Model
 
 # --- the model list and the model page ------------------------------------------------------
 
-def team_id_by_slug(session: Session, slug: str) -> int | None:
-    return session.scalar(select(Team.id).where(Team.slug == slug))
-
-
 @dataclass(frozen=True)
 class ModelListFilters:
     team_ids: frozenset[int] | None = None  # None: every team (the caller applies its scope)
@@ -398,6 +397,36 @@ def list_models(session: Session, filters: ModelListFilters, *, now: datetime, o
     rows = session.execute(query.order_by(Team.name, func.lower(MLModel.name), MLModel.id)
                            .offset(offset).limit(limit)).all()
     return _model_rows(session, rows, now), total
+
+
+def get_visible_model_or_404(session: Session, model_id: int, *,
+                             principal: Principal) -> MLModel:
+    """A model the principal may read; another team's is as absent as a missing one."""
+    model = session.get(MLModel, model_id)
+    if model is None or not principal.can_read_team(model.team_id):
+        raise NotFound(f"There is no model {model_id}.")
+    return model
+
+
+def get_visible_model_row_or_404(session: Session, model_id: int, *, principal: Principal,
+                                 now: datetime) -> ModelRow:
+    row = get_model_row(session, model_id, now=now)
+    if row is None or not principal.can_read_team(row.model.team_id):
+        raise NotFound(f"There is no model {model_id}.")
+    return row
+
+
+def team_of(session: Session, model: MLModel) -> Team:
+    team = session.get(Team, model.team_id)
+    assert team is not None  # a foreign key
+    return team
+
+
+def visible_teams(session: Session, principal: Principal) -> list[Team]:
+    """Every team the principal may read, archived ones included (old models keep theirs)."""
+    teams, _ = team_queries.list_teams(session, visible_team_ids=principal.scope(),
+                                       include_archived=True)
+    return list(teams)
 
 
 def get_model_row(session: Session, model_id: int, *, now: datetime) -> ModelRow | None:

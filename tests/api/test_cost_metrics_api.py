@@ -156,7 +156,11 @@ def test_viewer_asking_for_another_team_is_refused_naming_team(client, db):
     team, _ = hand_worked_quarter(db)
     factories.make_team(db, slug="search")
     headers = bearer(db, "viewer", teams=[team])
-    assert_problem(client.get(f"{COST}?{Q1}&team=search", headers=headers), 403, ["team"])
+    # Principal.scope: another team is refused exactly like one that does not exist.
+    refused = assert_problem(client.get(f"{COST}?{Q1}&team=search", headers=headers), 422, ["team"])
+    unknown = assert_problem(client.get(f"{COST}?{Q1}&team=nope", headers=headers), 422, ["team"])
+    assert refused["errors"][0]["message"] == "unknown team 'search'"
+    assert unknown["errors"][0]["message"] == "unknown team 'nope'"
     assert client.get(f"{COST}?{Q1}&team=fraud", headers=headers).status_code == 200
 
 

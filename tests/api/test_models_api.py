@@ -223,7 +223,10 @@ def test_a_viewer_sees_only_its_teams_models(client, db, fraud, search):
     db.commit()
     headers = bearer(db, "viewer", teams=[fraud])
     assert [m["name"] for m in client.get(MODELS, headers=headers).json()["items"]] == ["ours"]
-    assert client.get(f"{MODELS}?team=search", headers=headers).json()["items"] == []
+    # Principal.scope: another team is refused exactly like one that does not exist.
+    refused = client.get(f"{MODELS}?team=search", headers=headers)
+    assert refused.status_code == 422 and refused.headers["content-type"] == PROBLEM
+    assert refused.json()["errors"] == [{"field": "team", "message": "unknown team 'search'"}]
     assert client.get(f"{MODELS}/{ours.id}", headers=headers).status_code == 200
     hidden = client.get(f"{MODELS}/{theirs.id}", headers=headers)
     assert hidden.status_code == 404 and hidden.headers["content-type"] == PROBLEM

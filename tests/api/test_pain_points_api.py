@@ -317,8 +317,10 @@ def test_viewer_lists_its_own_teams_only(client, db, fraud_staffed):
     headers = bearer(db, "viewer", teams=[fraud_staffed])
     listed = client.get(API, headers=headers).json()
     assert [i["id"] for i in listed["items"]] == [mine.id] and listed["total"] == 1
-    # Another team's filter intersects with the scope: an empty page, not their data.
-    assert client.get(f"{API}?team=search", headers=headers).json()["total"] == 0
+    # Principal.scope: another team is refused exactly like one that does not exist (an
+    # empty page would pass for "no friction there").
+    refused = assert_problem(client.get(f"{API}?team=search", headers=headers), 422, ["team"])
+    assert refused["errors"][0]["message"] == "unknown team 'search'"
     assert client.get(f"{API}?team=fraud", headers=headers).json()["total"] == 1
 
 

@@ -141,7 +141,9 @@ def test_a_viewer_reads_its_own_teams_only(client, db, url):
     db.commit()
     headers = bearer(db, "viewer", teams=[fraud])
     denied = client.get(f"{url}?from=2026-01-01&to=2026-03-31&team=search", headers=headers)
-    assert denied.status_code == 403 and denied.headers["content-type"] == PROBLEM
+    # Principal.scope: another team is refused exactly like one that does not exist.
+    assert denied.status_code == 422 and denied.headers["content-type"] == PROBLEM
+    assert denied.json()["errors"] == [{"field": "team", "message": "unknown team 'search'"}]
     body = get_json(client, headers, f"{url}?from=2026-01-01&to=2026-03-31")
     if url == VELOCITY:
         assert body["lead_time_days"] == {"median": "10.00", "p90": "10.00", "count": 1}

@@ -171,7 +171,10 @@ def test_list_filters_pages_and_scopes(client, db):
 
     viewer = bearer(db, "viewer", teams=[b])
     assert [i["team"] for i in client.get(URL, headers=viewer).json()["items"]] == [b.slug]
-    assert client.get(f"{URL}?team={a.slug}", headers=viewer).json()["total"] == 0
+    # Principal.scope: another team is refused exactly like one that does not exist.
+    hidden = client.get(f"{URL}?team={a.slug}", headers=viewer)
+    assert hidden.status_code == 422 and fields_of(hidden) == ["team"]
+    assert hidden.json()["errors"][0]["message"] == f"unknown team '{a.slug}'"
     first_of_a = client.get(f"{URL}?team={a.slug}", headers=leader).json()["items"][0]["id"]
     assert client.get(f"{URL}/{first_of_a}", headers=viewer).status_code == 404
 
@@ -214,6 +217,8 @@ def test_metrics_maturity_refuses_other_and_unknown_teams(client, db):
     a, b = factories.make_team(db), factories.make_team(db)
     response = client.get(f"/api/v1/metrics/maturity?team={b.slug}",
                           headers=bearer(db, "viewer", teams=[a]))
-    assert response.status_code == 403 and fields_of(response) == ["team"]
+    # Principal.scope: another team is refused exactly like one that does not exist.
+    assert response.status_code == 422 and fields_of(response) == ["team"]
+    assert response.json()["errors"][0]["message"] == f"unknown team '{b.slug}'"
     response = client.get("/api/v1/metrics/maturity?team=nope", headers=bearer(db, "leader"))
     assert response.status_code == 422 and fields_of(response) == ["team"]

@@ -383,7 +383,12 @@ def test_export_keeps_a_viewer_to_its_own_teams(client, db, as_role, teams):
     factories.make_pain_point(db, search, title="theirs")
     as_role("viewer", teams=[fraud])
     assert [r["title"] for r in export(client)] == ["ours"]
-    assert export(client, "?team=search") == []
+    # Another team's slug is refused exactly like a made-up one (Principal.scope): not an
+    # empty file that would pass for "no friction there".
+    assert export(client, "?team=search", status=422) == []
+    refused = client.get("/pain-points/export.csv?team=search")
+    assert "unknown team 'search'" in soup_of(refused, status=422).get_text()
+    assert export(client, "?team=nope", status=422) == []
 
 
 def test_export_requires_a_login(client):

@@ -120,14 +120,16 @@ def test_a_viewer_may_not_export_another_team(client, db, as_role):
 
     own = db.get(Team, team_id(db))
     as_role("viewer", teams=[own])
+    # Principal.scope: another team is refused exactly like one that does not exist.
     response = client.get("/api/v1/reports/quarterly",
                           params={"quarter": QUARTER, "team": "recommendations"})
-    assert response.status_code == 403
-    assert response.json()["errors"][0]["field"] == "team"
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"field": "team",
+                                          "message": "unknown team 'recommendations'"}]
     assert client.get("/reports/download", params={
-        "quarter": QUARTER, "team": "recommendations", "format": "pdf"}).status_code == 403
+        "quarter": QUARTER, "team": "recommendations", "format": "pdf"}).status_code == 400
     assert client.get("/reports/quarterly", params={
-        "quarter": QUARTER, "team": "recommendations"}).status_code == 403
+        "quarter": QUARTER, "team": "recommendations"}).status_code == 400
 
 
 def test_a_viewer_without_a_team_gets_its_own_teams_and_is_told_so(client, db, as_role):
@@ -166,7 +168,7 @@ def test_a_token_bound_to_a_team_reports_that_team(client, db):
     assert data["scope"]["label"] == "Your team: Fraud detection"
     other = client.get("/api/v1/reports/quarterly",
                        params={"quarter": QUARTER, "team": "recommendations"}, headers=headers)
-    assert other.status_code == 403
+    assert other.status_code == 400 and other.json()["errors"][0]["field"] == "team"
 
 
 def test_anonymous_requests_are_turned_away(client):

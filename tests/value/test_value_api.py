@@ -123,14 +123,16 @@ def test_metrics_value_answers_the_issue_shape_with_the_formulas_figures(client,
     assert [i["model"] for i in second["by_model"]["items"]] == ["drifting"]
 
 
-def test_a_viewer_of_another_team_gets_403_and_a_team_token_sees_its_team_only(
+def test_a_viewer_of_another_team_gets_422_and_a_team_token_sees_its_team_only(
         client, db, fraud, card_scorer):
     search = factories.make_team(db, name="Search", slug="search")
     store(db, search, ModelFacts("ranker", DAILY, events=[Event("deployed", at("2025-01-01"))]))
     db.commit()
     viewer = bearer(db, "viewer", teams=[search])
     response = client.get(f"{API}/metrics/value", headers=viewer, params={"team": "fraud"})
-    assert response.status_code == 403 and response.json()["errors"][0]["field"] == "team"
+    # Principal.scope: another team is refused exactly like one that does not exist.
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "team"
+    assert response.json()["errors"][0]["message"] == "unknown team 'fraud'"
     body = client.get(f"{API}/metrics/value", headers=viewer,
                       params={"from": "2025-01-01", "to": "2025-12-31"}).json()
     assert [i["model"] for i in body["by_model"]["items"]] == ["ranker"]
