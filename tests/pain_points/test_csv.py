@@ -25,7 +25,7 @@ from app.pain_points import csv_io, service
 from app.pain_points.csv_io import COLUMNS, EXPORT_COLUMNS, REQUIRED
 from app.pain_points.models import PainPoint
 from app.pain_points.queries import PainPointFilters, list_pain_points
-from app.templating import money
+from app.core.money import money
 from tests import factories
 from tests.conftest import page_csrf
 

@@ -16,7 +16,7 @@ from app.pain_points import cost, service
 from app.pain_points.models import PainPoint
 from app.pain_points.queries import PainPointFilters, cost_figures
 from app.pain_points.schemas import ConfirmationIn
-from app.templating import money, money_whole
+from app.core.money import money, money_whole
 from tests import factories
 from tests.conftest import login, page_csrf
 
