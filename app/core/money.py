@@ -126,6 +126,14 @@ def axis_format(code: str) -> dict[str, str]:
     return found
 
 
+def plotly_amount(code: str, field: str = "y") -> str:
+    """A Plotly hover placeholder that writes an amount as money_whole() does: %{y:,.0f}
+    after the symbol, or before the code."""
+    symbol = currency(code).symbol
+    placeholder = f"%{{{field}:,.0f}}"
+    return f"{symbol}{placeholder}" if symbol else f"{placeholder} {code}"
+
+
 def spreadsheet_format(code: str) -> str:
     """The XLSX number format of an amount: as money() writes it, but a number in the cell."""
     found = currency(code)

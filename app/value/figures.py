@@ -10,7 +10,7 @@ from typing import Any
 
 from app.core import charts
 from app.core.charts import BRAND, COLOURS, CONFIG, GRID, MUTED, Figure
-from app.core.money import money_range, money_short, number
+from app.core.money import money_range, money_short, number, plotly_amount
 from app.dashboards.tiles import Tile, change
 
 MEASURED = "#009E73"
@@ -182,7 +182,7 @@ def monthly_value(rows: Sequence[MonthBar], currency: str) -> Figure:
                        "x": [r.month.strftime("%b %Y") for r in rows],
                        "y": [float(r.value) if r.measured == measured else None for r in rows],
                        "marker": {"color": colour},
-                       "hovertemplate": f"%{{x}}: %{{y:,.0f}} {currency} ({name.lower()})"
+                       "hovertemplate": f"%{{x}}: {plotly_amount(currency)} ({name.lower()})"
                                         "<extra></extra>"})
     return {"data": traces, "layout": layout, "config": CONFIG}
 

@@ -54,6 +54,8 @@ def test_chart_axes_and_spreadsheets_follow_the_same_table(code, prefix, spreads
     axis = charts.money_axis(code, f"Annual run-rate ({code})")
     assert axis.get("tickprefix") == prefix and axis["tickformat"] == "~s"
     assert number_formats(code)[formats.MONEY] == spreadsheet
+    assert money.plotly_amount(code) == (f"{prefix}%{{y:,.0f}}" if prefix
+                                         else f"%{{y:,.0f}} {code}")
 
 
 def test_numbers_hours_and_percentages():
