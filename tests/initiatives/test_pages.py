@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
 from app.core.clock import today
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.initiatives import roi
 from app.initiatives.models import Initiative, InitiativeLink
 from app.initiatives.queries import realized_by_period, savings

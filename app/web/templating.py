@@ -11,7 +11,7 @@ from starlette.responses import Response
 from app.auth.csrf import csrf_token, set_csrf_cookie
 from app.core import charts, money
 from app.core.words import common_noun, with_article
-from app.navigation import nav_items
+from app.web.navigation import nav_items
 
 FLASH_COOKIE = "northstar_flash"
 
