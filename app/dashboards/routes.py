@@ -2,8 +2,9 @@
 every metric they show.
 
 Figures come from the same query functions as /api/v1/metrics/* (kpis.quarter_kpis for the
-tiles); figures.py turns them into Plotly dicts. The filter form swaps `{% block dashboard %}`
-through htmx and pushes the canonical URL, so every view is a shareable link.
+tiles); each domain's figures.py turns them into Plotly dicts, dashboards/tiles.py into tiles.
+The filter form swaps `{% block dashboard %}` through htmx and pushes the canonical URL, so
+every view is a shareable link.
 """
 
 from typing import Any
@@ -15,17 +16,20 @@ from starlette.responses import Response
 from app.auth.deps import Reader
 from app.auth.permissions import Principal
 from app.core import clock
-from app.dashboards import figures
+from app.core.charts import month_label
+from app.dashboards.tiles import build_tiles
 from app.dashboards.filters import LABELS, DashboardFilters, parse_filters, quarter_choices
 from app.dashboards.kpis import filtered_quarter_kpis
 from app.db import SessionDep
 from app.maturity.rubric import load_rubric
+from app.pain_points import figures as cost_figures
 from app.pain_points import queries as pain_points
 from app.pain_points.measures import GroupBy, PainPointFilters
 from app.settings.models import OrgSettings
 from app.settings.service import get_org_settings
 from app.teams import queries as team_queries
 from app.web.templating import is_htmx, render
+from app.velocity import figures as velocity_figures
 from app.velocity import metrics
 from app.velocity import queries as velocity
 from app.value import figures as value_figures
@@ -56,10 +60,7 @@ def _page(request: Request, session: Session, principal: Principal, *,
         "personas": personas, "stages": stages, "labels": LABELS,
         "quarter_choices": quarter_choices(today, org.fiscal_year_start_month, filters),
         "currency": org.currency, "org": org, "today": today,
-        "money_short": figures.money_short, "money_range": figures.money_range,
-        "number": figures.number, "percent": figures.percent, "days": figures.days,
-        "plain": figures.plain, "production_window": metrics.PRODUCTION_WINDOW_DAYS,
-        "is_empty": figures.is_empty,
+        "production_window": metrics.PRODUCTION_WINDOW_DAYS,
     }
     return filters, org, context
 
@@ -106,12 +107,12 @@ def overview(request: Request, session: SessionDep, principal: Reader) -> Respon
     delays = delay_by_quarter(session, org, filters)
     context |= {
         "quarter": quarter, "previous": previous, "kpis": current_kpis,
-        "tiles": figures.build_tiles(current_kpis, previous_kpis, org.currency, previous.label,
+        "tiles": build_tiles(current_kpis, previous_kpis, org.currency, previous.label,
                                      top_level=max(load_rubric().levels)),
         "top": top, "by_stage": by_stage, "lead_rows": lead_rows,
-        "stage_figure": figures.cost_bars(
+        "stage_figure": cost_figures.cost_bars(
             by_stage, org.currency, link=lambda slug: filters.pain_points_url(stage=slug)),
-        "lead_figure": value_figures.with_delay_hover(figures.lead_time_trend(lead_rows),
+        "lead_figure": value_figures.with_delay_hover(velocity_figures.lead_time_trend(lead_rows),
                                                       delays, org.currency),
     }
     return _respond(request, "dashboards/overview.html", filters, context)
@@ -140,7 +141,7 @@ def cost_dashboard(request: Request, session: SessionDep, principal: Reader) -> 
               for group in (GroupBy.stage, GroupBy.team, GroupBy.persona)}
     top = pain_points.top_run_rates(session, cost_filters, day=quarter.last_day, weeks=weeks,
                                     limit=TOP_PAIN_POINTS)
-    pareto_rows = figures.pareto_rows(top, total.annual_run_rate)
+    pareto_rows = cost_figures.pareto_rows(top, total.annual_run_rate)
     grid = pain_points.run_rate_grid(session, cost_filters, day=quarter.last_day, weeks=weeks,
                                      rows=GroupBy.persona, columns=GroupBy.stage)
     quarters = filters.quarters
@@ -156,21 +157,21 @@ def cost_dashboard(request: Request, session: SessionDep, principal: Reader) -> 
         "quarter": quarter, "total": total, "groups": groups, "pareto_rows": pareto_rows,
         "grid": grid, "grid_personas": personas, "grid_stages": stages,
         "trend_rows": trend_rows,
-        "stage_figure": figures.cost_bars(
+        "stage_figure": cost_figures.cost_bars(
             groups[GroupBy.stage], currency,
             link=lambda slug: filters.pain_points_url(stage=slug)),
-        "team_figure": figures.cost_bars(
+        "team_figure": cost_figures.cost_bars(
             groups[GroupBy.team], currency, sort_by_cost=True,
             link=lambda slug: filters.pain_points_url(team=slug)),
-        "persona_figure": figures.cost_bars(
+        "persona_figure": cost_figures.cost_bars(
             groups[GroupBy.persona], currency, sort_by_cost=True,
             link=lambda slug: filters.pain_points_url(persona=slug)),
-        "pareto_figure": figures.pareto(pareto_rows, currency,
+        "pareto_figure": cost_figures.pareto(pareto_rows, currency,
                                         link=lambda i: f"/pain-points/{i}"),
-        "journey_figure": figures.journey_heatmap(
+        "journey_figure": cost_figures.journey_heatmap(
             grid, personas, stages, currency,
             link=lambda persona, stage: filters.pain_points_url(persona=persona, stage=stage)),
-        "trend_figure": figures.cost_trend(trend_rows, currency),
+        "trend_figure": cost_figures.cost_trend(trend_rows, currency),
     }
     return _respond(request, "dashboards/cost.html", filters, context)
 
@@ -193,16 +194,16 @@ def velocity_dashboard(request: Request, session: SessionDep, principal: Reader)
     context |= {
         "lead_rows": lead_rows, "dwell": dwell, "deployments": deployments,
         "funnel": list(zip(funnel, cohorts, strict=True)), "milestones": metrics.MILESTONES,
-        "milestone_labels": figures.MILESTONE_LABELS, "spend": spend,
-        "dwell_label": figures.dwell_label, "month_label": figures.month_label,
-        "lead_figure": figures.lead_time_trend(lead_rows),
-        "dwell_figure": figures.stage_dwell_bars(dwell),
-        "deployments_figure": figures.deployments_by_month(
+        "milestone_labels": velocity_figures.MILESTONE_LABELS, "spend": spend,
+        "dwell_label": velocity_figures.dwell_label, "month_label": month_label,
+        "lead_figure": velocity_figures.lead_time_trend(lead_rows),
+        "dwell_figure": velocity_figures.stage_dwell_bars(dwell),
+        "deployments_figure": velocity_figures.deployments_by_month(
             deployments, link=lambda month: filters.models_url(deployed_in=f"{month:%Y-%m}")),
-        "funnel_figure": figures.funnel_bars(
+        "funnel_figure": velocity_figures.funnel_bars(
             funnel, metrics.MILESTONES,
             link=lambda cohort, milestone: filters.models_url(cohort=cohort, reached=milestone)),
-        "spend_figure": figures.spend_by_month(spend, org.currency, first, last,
+        "spend_figure": velocity_figures.spend_by_month(spend, org.currency, first, last,
                                                link=filters.models_url(kind="llm")),
     }
     return _respond(request, "dashboards/velocity.html", filters, context)

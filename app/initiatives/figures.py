@@ -12,35 +12,23 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from app.core.currency import money_axis_format
+from app.core import charts
+from app.core.charts import BRAND, GRID, Figure
+from app.core.money import axis_format
 from app.pain_points import cost
 
-Figure = dict[str, Any]
-
-BRAND = "#17457a"
 # Okabe–Ito colours (distinguishable with colour-vision deficiencies); legends and tables name
 # every series, so colour is never the only cue.
 EXPECTED = "#0072B2"
 REALIZED = "#009E73"
 COST = "#D55E00"
 NEGATIVE = "#D55E00"
-FONT = {"family": 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif',
-        "color": "#1b2330"}
-GRID = "#e6eaf0"
 
 
 def _base_layout(height: int, left: int = 80) -> Figure:
     return {"height": height, "margin": {"l": left, "r": 20, "t": 10, "b": 50},
-            "font": FONT, "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
+            "font": charts.DETAIL_FONT, "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
             "hovermode": "closest"}
-
-
-def _empty(layout: Figure, message: str) -> Figure:
-    layout["annotations"] = [{"text": message, "showarrow": False, "xref": "paper",
-                              "yref": "paper", "x": 0.5, "y": 0.5, "font": {"size": 14}}]
-    layout["xaxis"] = layout.get("xaxis", {}) | {"visible": False}
-    layout["yaxis"] = layout.get("yaxis", {}) | {"visible": False}
-    return {"data": [], "layout": layout}
 
 
 def _short(title: str, limit: int = 38) -> str:
@@ -58,7 +46,7 @@ def _category_axis(rows: Sequence[Any]) -> Figure:
 
 def _money_axis(title: str, currency: str) -> Figure:
     # $200k, as on every other chart (it read "100,000" here).
-    return {"title": {"text": title}, **money_axis_format(currency), "gridcolor": GRID,
+    return {"title": {"text": title}, **axis_format(currency), "gridcolor": GRID,
             "zeroline": True, "zerolinecolor": "#8a96a6", "rangemode": "tozero",
             "fixedrange": True}
 
@@ -86,7 +74,7 @@ def expected_vs_realized(rows: Sequence[SavingsBar], currency: str) -> Figure:
         "showlegend": True, "margin": {"l": 260, "r": 20, "t": 30, "b": 50},
     }
     if not rows:
-        return _empty(layout, "No initiatives yet")
+        return charts.no_data(layout, "No initiatives yet")
     labels = [str(r.id) for r in rows]
     titles = [escape(r.title) for r in rows]
     unit = escape(currency)
@@ -188,7 +176,7 @@ def payback_curve(points: Sequence[CurvePoint], currency: str) -> Figure:
         "margin": {"l": 90, "r": 20, "t": 30, "b": 60},
     }
     if not points:
-        return _empty(layout, "No initiative has started yet")
+        return charts.no_data(layout, "No initiative has started yet")
     x = [p.label for p in points]
     unit = escape(currency)
     return {"data": [
@@ -228,7 +216,7 @@ def roi_ranking(rows: Sequence[RoiBar], horizon_years: int) -> Figure:
         "margin": {"l": 260, "r": 20, "t": 10, "b": 50},
     }
     if not ranked:
-        return _empty(layout, "No initiative with a cost to compare")
+        return charts.no_data(layout, "No initiative with a cost to compare")
     return {"data": [{
         "type": "bar", "orientation": "h", "name": f"ROI over {years}",
         "y": [str(r.id) for r in ranked],
@@ -257,7 +245,7 @@ def realized_by_quarter(rows: Sequence[QuarterBar], currency: str) -> Figure:
         "showlegend": False, "bargap": 0.35,
     }
     if not rows:
-        return _empty(layout, "No quarters to show")
+        return charts.no_data(layout, "No quarters to show")
     unit = escape(currency)
     return {"data": [{
         "type": "bar", "name": "Realized savings",

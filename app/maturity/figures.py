@@ -10,11 +10,8 @@ from decimal import Decimal
 from html import escape
 from typing import Any, Protocol
 
-Figure = dict[str, Any]
-
-BRAND = "#17457a"
-FONT = {"family": 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif',
-        "color": "#1b2330"}
+from app.core import charts
+from app.core.charts import BRAND, Figure
 # Answer points (docs/product.md: no = 0, partial = ½, yes = 1) and the colours of the grid:
 # Okabe–Ito vermillion, orange and bluish green; every cell also says its answer in words.
 ANSWER_POINTS = {"no": 0.0, "partial": 0.5, "yes": 1.0}
@@ -48,16 +45,8 @@ def score_label(level: int, score: Decimal, top_level: int) -> str:
 
 def _base_layout(height: int, left: int = 60) -> Figure:
     return {"height": height, "margin": {"l": left, "r": 20, "t": 10, "b": 50},
-            "font": FONT, "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
+            "font": charts.DETAIL_FONT, "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
             "showlegend": False, "hovermode": "closest"}
-
-
-def _empty(layout: Figure, message: str) -> Figure:
-    layout["annotations"] = [{"text": message, "showarrow": False, "xref": "paper",
-                              "yref": "paper", "x": 0.5, "y": 0.5, "font": {"size": 14}}]
-    layout["xaxis"] = {"visible": False}
-    layout["yaxis"] = {"visible": False}
-    return {"data": [], "layout": layout}
 
 
 def _level_axis(top_level: int, *, pad: float = 0.0) -> Figure:
@@ -80,7 +69,7 @@ def level_score_bars(rows: Sequence[TeamScore], top_level: int) -> Figure:
     assessed = [r for r in rows if r.score is not None]
     layout = _base_layout(max(220, 90 + 36 * len(assessed)), left=170)
     if not assessed:
-        return _empty(layout, "No team has been assessed yet.")
+        return charts.no_data(layout, "No team has been assessed yet.")
     layout |= {"xaxis": _level_axis(top_level) | {"title": {"text": "Maturity score"}},
                "yaxis": {"autorange": "reversed", "automargin": True, "fixedrange": True},
                "bargap": 0.35}
@@ -100,7 +89,7 @@ def capability_heatmap(teams: Sequence[tuple[str, Mapping[str, str]]],
     no / partial / yes. `teams`: (team name, answers by capability key) of assessed teams."""
     layout = _base_layout(max(260, 70 + 30 * len(capabilities)), left=60)
     if not teams:
-        return _empty(layout, "No team has been assessed yet.")
+        return charts.no_data(layout, "No team has been assessed yet.")
     rows = [f"L{c.level} · {c.title}" for c in capabilities]
     # Plotly reads labels as a little HTML: escape what people typed.
     names = [escape(name) for name, _ in teams]
@@ -127,7 +116,7 @@ def score_history_lines(quarters: Sequence[str], teams: Sequence[tuple[str, Sequ
     layout = _base_layout(340)
     shown = [(name, values) for name, values in teams if any(v is not None for v in values)]
     if not shown:
-        return _empty(layout, "No assessment in these quarters.")
+        return charts.no_data(layout, "No assessment in these quarters.")
     layout |= {"showlegend": True,
                "margin": {"l": 70, "r": 20, "t": 10, "b": 100},
                "legend": {"orientation": "h", "y": -0.32},
@@ -148,7 +137,7 @@ def team_history_line(rows: Sequence[tuple[date, int, Decimal]], top_level: int)
     """A team's score at each assessment, oldest first: (assessed_on, level, score) rows."""
     layout = _base_layout(260)
     if not rows:
-        return _empty(layout, "Not assessed yet.")
+        return charts.no_data(layout, "Not assessed yet.")
     layout |= {"xaxis": {"type": "date", "title": {"text": "Assessed on"}, "fixedrange": True},
                "yaxis": _level_axis(top_level, pad=0.12) | {"title": {"text": "Score"}}}
     return {"data": [{
@@ -175,7 +164,7 @@ def lead_time_by_level_bars(rows: Sequence[LevelLeadTimeLike]) -> Figure:
     layout = _base_layout(300)
     measured = [r for r in rows if r.lead_time.median is not None]
     if not measured:
-        return _empty(layout, "No model was first deployed in these quarters.")
+        return charts.no_data(layout, "No model was first deployed in these quarters.")
     layout |= {"xaxis": {"type": "category", "title": {"text": "Team's current maturity level"},
                          "fixedrange": True},
                "yaxis": {"title": {"text": "Median lead time (days)"}, "rangemode": "tozero",

@@ -6,13 +6,15 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from app.dashboards import figures as dash
+from app.core import charts
+from app.pain_points import figures as cost_figures
 from app.reports.quarterly import QuarterlyReport
+from app.velocity import figures as velocity_figures
 
 Figure = dict[str, Any]
 CLICK_HINTS = ("<br>Click to list its pain points", "<br>Click to open it")
 # Okabe–Ito grey and the brand blue: the previous quarter's bar, then this quarter's.
-PREVIOUS_COLOUR, CURRENT_COLOUR = "#8A96A6", dash.BRAND
+PREVIOUS_COLOUR, CURRENT_COLOUR = "#8A96A6", charts.BRAND
 
 
 def static(figure: Figure) -> Figure:
@@ -31,19 +33,19 @@ def static(figure: Figure) -> Figure:
 def maturity_bars(report: QuarterlyReport) -> Figure:
     """Each team's score at the end of the previous quarter and of this one, side by side."""
     rows = [m for m in report.maturity if m.score is not None or m.previous_score is not None]
-    layout = {"height": max(240, 90 + 46 * len(rows)), "font": dash.FONT,
+    layout = {"height": max(240, 90 + 46 * len(rows)), "font": charts.FONT,
               "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff", "barmode": "group",
               "bargap": 0.3, "showlegend": True, "hovermode": "closest",
               "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
               "margin": {"l": 20, "r": 20, "t": 30, "b": 50},
               "xaxis": {"title": {"text": "Maturity score (level 0–2)"}, "range": [0, 2.05],
-                        "dtick": 0.5, "gridcolor": dash.GRID, "zeroline": False,
+                        "dtick": 0.5, "gridcolor": charts.GRID, "zeroline": False,
                         "fixedrange": True},
               "yaxis": {"type": "category", "autorange": "reversed", "automargin": True,
                         "fixedrange": True}}
     if not rows:
-        return {"data": [], "layout": layout}
-    names = [dash.wrap(m.team, 24) for m in rows]
+        return charts.no_data(layout)
+    names = [charts.wrap(m.team, 24) for m in rows]
 
     def values(scores: list[Decimal | None]) -> list[float | None]:
         return [None if s is None else float(s) for s in scores]
@@ -67,10 +69,11 @@ def report_figures(report: QuarterlyReport) -> dict[str, Figure]:
         return ""
 
     found = {
-        "cost_by_stage": dash.cost_bars(report.cost_by_stage, report.currency, link=no_link),
-        "cost_by_persona": dash.cost_bars(report.cost_by_persona, report.currency,
-                                          link=no_link, sort_by_cost=True),
-        "velocity_by_month": dash.deployments_by_month(report.months, link=no_link),
+        "cost_by_stage": cost_figures.cost_bars(report.cost_by_stage, report.currency,
+                                                link=no_link),
+        "cost_by_persona": cost_figures.cost_bars(report.cost_by_persona, report.currency,
+                                                  link=no_link, sort_by_cost=True),
+        "velocity_by_month": velocity_figures.deployments_by_month(report.months, link=no_link),
         "maturity": maturity_bars(report),
     }
     return {key: static(fig) for key, fig in found.items() if fig.get("data")}

@@ -9,8 +9,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from app.dashboards.figures import number, percent
-from app.web.templating import money
+from app.core.money import money, number, percent
 
 TEXT, MONEY, HOURS, DAYS, COUNT, RATIO, SCORE, NUMBER, DATE, MONTH = (
     "text", "money", "hours", "days", "count", "ratio", "score", "number", "date", "month")

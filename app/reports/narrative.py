@@ -5,7 +5,7 @@ beyond picking the largest of a section's rows."""
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from app.dashboards.figures import money_range, money_short, number, percent
+from app.core.money import money_range, money_short, number, percent
 
 if TYPE_CHECKING:  # the model imports this module to fill its narrative
     from app.reports.quarterly import Headline, QuarterlyReport

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.core.periods import Quarter
 from app.dashboards import kpis
-from app.dashboards.figures import Change, change
+from app.dashboards.tiles import Change, change
 from app.initiatives import queries as initiative_queries
 from app.initiatives.queries import Figures as InitiativeFigures
 from app.initiatives.queries import InitiativeFilters

@@ -8,19 +8,15 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from app.dashboards.figures import (
-    BRAND, CONFIG, COLOURS, GRID, MUTED, Figure, Tile, _category_axis, _float, _layout,
-    _money_axis, change, money_range, money_short, number,
-)
+from app.core import charts
+from app.core.charts import BRAND, COLOURS, CONFIG, GRID, MUTED, Figure
+from app.core.money import money_range, money_short, number, plotly_amount
+from app.dashboards.tiles import Tile, change
 
 MEASURED = "#009E73"
 ESTIMATED = "#9ecae1"
 ESTIMATED_DARK = "#4292c6"
 DELAY = "#D55E00"
-
-
-def _empty(layout: Figure) -> Figure:
-    return {"data": [], "layout": layout, "config": CONFIG}
 
 
 @dataclass(frozen=True)
@@ -37,13 +33,13 @@ def value_by_quarter(rows: Sequence[QuarterValue], currency: str, *,
                      link: Callable[[str], str]) -> Figure:
     """Value delivered by quarter, stacked measured vs estimated, with the low–high range of
     the total; a click narrows the dashboard to that quarter."""
-    layout = _layout(340, barmode="stack", showlegend=True,
-                     xaxis=_category_axis(title={"text": "Quarter"}),
-                     yaxis=_money_axis(currency, f"Value delivered ({currency})"),
-                     legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-                     margin={"l": 20, "r": 20, "t": 30, "b": 50})
+    layout = charts.layout(340, barmode="stack", showlegend=True,
+                           xaxis=charts.category_axis(title={"text": "Quarter"}),
+                           yaxis=charts.money_axis(currency, f"Value delivered ({currency})"),
+                           legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+                           margin={"l": 20, "r": 20, "t": 30, "b": 50})
     if not any(r.value or r.low or r.high for r in rows):
-        return _empty(layout)
+        return charts.no_data(layout, config=CONFIG)
     labels = [r.label for r in rows]
     hover = [f"{escape(r.label)}: {money_range(r.value, r.low, r.high, currency)}"
              for r in rows]
@@ -78,13 +74,13 @@ def value_vs_compute(points: Sequence[ModelPoint], currency: str) -> Figure:
     the diagonal "value = compute": below it, a model costs more than it earns."""
     axis = {"gridcolor": GRID, "zeroline": False, "fixedrange": True, "automargin": True,
             "tickformat": "~s"}
-    layout = _layout(380, showlegend=True,
-                     xaxis=axis | {"title": {"text": f"Compute cost ({currency})"}},
-                     yaxis=axis | {"title": {"text": f"Value delivered ({currency})"}},
-                     legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-                     margin={"l": 20, "r": 20, "t": 30, "b": 50})
+    layout = charts.layout(380, showlegend=True,
+                           xaxis=axis | {"title": {"text": f"Compute cost ({currency})"}},
+                           yaxis=axis | {"title": {"text": f"Value delivered ({currency})"}},
+                           legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+                           margin={"l": 20, "r": 20, "t": 30, "b": 50})
     if not points:
-        return _empty(layout)
+        return charts.no_data(layout, config=CONFIG)
     # The diagonal spans the compute axis: value is often orders of magnitude above compute,
     # and drawing it to the largest value would squash every dot against the left edge.
     top = max(float(p.compute) for p in points) * 1.15 or max(float(p.value) for p in points)
@@ -124,16 +120,17 @@ class QuarterDelay:
 def delay_by_quarter(rows: Sequence[QuarterDelay], currency: str) -> Figure:
     """Cost of delay by quarter of first deployment (bars, with its range) beside the median
     lead time (line, right axis)."""
-    layout = _layout(340, showlegend=True,
-                     xaxis=_category_axis(title={"text": "Quarter of first deployment"}),
-                     yaxis=_money_axis(currency, f"Cost of delay ({currency})"),
-                     yaxis2={"title": {"text": "Median lead time (days)"}, "overlaying": "y",
-                             "side": "right", "rangemode": "tozero", "showgrid": False,
-                             "fixedrange": True, "automargin": True},
-                     legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-                     margin={"l": 20, "r": 20, "t": 30, "b": 50})
+    layout = charts.layout(340, showlegend=True,
+                           xaxis=charts.category_axis(
+                               title={"text": "Quarter of first deployment"}),
+                           yaxis=charts.money_axis(currency, f"Cost of delay ({currency})"),
+                           yaxis2={"title": {"text": "Median lead time (days)"}, "overlaying": "y",
+                                   "side": "right", "rangemode": "tozero", "showgrid": False,
+                                   "fixedrange": True, "automargin": True},
+                           legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+                           margin={"l": 20, "r": 20, "t": 30, "b": 50})
     if not any(r.models for r in rows):
-        return _empty(layout)
+        return charts.no_data(layout, config=CONFIG)
     labels = [r.label for r in rows]
     return {"data": [
         {"type": "bar", "name": "Cost of delay", "x": labels, "y": [float(r.cost) for r in rows],
@@ -146,7 +143,7 @@ def delay_by_quarter(rows: Sequence[QuarterDelay], currency: str) -> Figure:
                        f"{money_short(r.week_value, currency)}" for r in rows],
          "hovertemplate": "%{x}: %{hovertext}<extra></extra>"},
         {"type": "scatter", "mode": "lines+markers", "name": "Median lead time", "x": labels,
-         "yaxis": "y2", "y": [_float(r.median_lead_days) for r in rows],
+         "yaxis": "y2", "y": [charts.as_float(r.median_lead_days) for r in rows],
          "line": {"color": BRAND, "width": 3}, "marker": {"size": 8},
          "hovertemplate": "median %{y:.1f} days<extra></extra>"},
     ], "layout": layout, "config": CONFIG}
@@ -171,13 +168,13 @@ class MonthBar:
 
 def monthly_value(rows: Sequence[MonthBar], currency: str) -> Figure:
     """A model's value by month: measured months in green, estimated ones in blue."""
-    layout = _layout(300, barmode="overlay", showlegend=True,
-                     xaxis=_category_axis(title={"text": "Month"}),
-                     yaxis=_money_axis(currency, f"Value ({currency})"),
-                     legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-                     margin={"l": 20, "r": 20, "t": 30, "b": 50})
+    layout = charts.layout(300, barmode="overlay", showlegend=True,
+                           xaxis=charts.category_axis(title={"text": "Month"}),
+                           yaxis=charts.money_axis(currency, f"Value ({currency})"),
+                           legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+                           margin={"l": 20, "r": 20, "t": 30, "b": 50})
     if not any(r.value for r in rows):
-        return _empty(layout)
+        return charts.no_data(layout, config=CONFIG)
     traces = []
     for measured, name, colour in ((True, "Measured (KPIs)", MEASURED),
                                    (False, "Estimated", ESTIMATED_DARK)):
@@ -185,7 +182,7 @@ def monthly_value(rows: Sequence[MonthBar], currency: str) -> Figure:
                        "x": [r.month.strftime("%b %Y") for r in rows],
                        "y": [float(r.value) if r.measured == measured else None for r in rows],
                        "marker": {"color": colour},
-                       "hovertemplate": f"%{{x}}: %{{y:,.0f}} {currency} ({name.lower()})"
+                       "hovertemplate": f"%{{x}}: {plotly_amount(currency)} ({name.lower()})"
                                         "<extra></extra>"})
     return {"data": traces, "layout": layout, "config": CONFIG}
 
@@ -210,14 +207,14 @@ class QualitySeries:
 def quality_over_time(series: QualitySeries, deployments: Sequence[Any]) -> Figure:
     """One metric over time, the deployments as vertical lines, the baseline and the band of
     tolerance around it (beyond the band on the bad side: degraded)."""
-    layout = _layout(280, showlegend=False,
-                     xaxis={"type": "date", "gridcolor": GRID, "fixedrange": True,
-                            "automargin": True},
-                     yaxis={"title": {"text": series.metric}, "gridcolor": GRID,
-                            "zeroline": False, "fixedrange": True, "automargin": True},
-                     margin={"l": 20, "r": 20, "t": 10, "b": 40})
+    layout = charts.layout(280, showlegend=False,
+                           xaxis={"type": "date", "gridcolor": GRID, "fixedrange": True,
+                                  "automargin": True},
+                           yaxis={"title": {"text": series.metric}, "gridcolor": GRID,
+                                  "zeroline": False, "fixedrange": True, "automargin": True},
+                           margin={"l": 20, "r": 20, "t": 10, "b": 40})
     if not series.points:
-        return _empty(layout)
+        return charts.no_data(layout, config=CONFIG)
     xs = [p.at.isoformat() for p in series.points]
     traces = [{"type": "scatter", "mode": "lines+markers", "name": series.metric, "x": xs,
                "y": [p.value for p in series.points],

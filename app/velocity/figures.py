@@ -5,15 +5,16 @@ static/js/charts.js draws it. Timestamps are UTC and handed to Plotly as naive
 "YYYY-MM-DD HH:MM:SS" strings (plotly.js has no time zones); axis titles say so.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from html import escape
 from typing import Any, Protocol
 
+from app.core import charts
+from app.core.charts import BRAND, Figure
+from app.core.money import money_short, number
 from app.velocity import metrics
-
-Figure = dict[str, Any]
 
 # Every event type, in lifecycle order: the milestones, then what can follow a deployment.
 EVENT_ORDER = (*metrics.MILESTONES, "rolled_back", "retired")
@@ -29,9 +30,9 @@ EVENT_COLOURS = {
     "validated": "#E69F00", "registered": "#CC79A7", "deployed": "#0B6E4F",
     "rolled_back": "#D55E00", "retired": "#4D5969",
 }
-BRAND = "#17457a"
-FONT = {"family": 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif',
-        "color": "#1b2330"}
+MILESTONE_LABELS = {m: EVENT_LABELS[m] for m in metrics.MILESTONES}
+# One quantity deepening along the lifecycle: a sequential blue ramp, ideated lightest.
+MILESTONE_COLOURS = ["#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"]
 
 
 class TimelineEvent(Protocol):
@@ -68,16 +69,9 @@ def _hover(event: TimelineEvent) -> str:
     return "<br>".join(lines)
 
 
-def _empty(layout: Figure, message: str) -> Figure:
-    layout["annotations"] = [{"text": message, "showarrow": False, "xref": "paper",
-                              "yref": "paper", "x": 0.5, "y": 0.5, "font": {"size": 14}}]
-    layout["xaxis"] = layout.get("xaxis", {}) | {"visible": False}
-    return {"data": [], "layout": layout}
-
-
 def _base_layout(height: int) -> Figure:
     return {"height": height, "margin": {"l": 140, "r": 20, "t": 10, "b": 50},
-            "font": FONT, "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
+            "font": charts.DETAIL_FONT, "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
             "showlegend": False, "hovermode": "closest"}
 
 
@@ -86,15 +80,15 @@ def lifecycle_timeline(events: Sequence[TimelineEvent]) -> Figure:
     the top), one marker per event, hover with version and source."""
     labels = [EVENT_LABELS[t] for t in EVENT_ORDER]
     layout = _base_layout(340) | {
-        "xaxis": {"type": "date", "title": {"text": "When (UTC)"}, "gridcolor": "#e6eaf0",
+        "xaxis": {"type": "date", "title": {"text": "When (UTC)"}, "gridcolor": charts.GRID,
                   "zeroline": False},
         # Every type keeps its row, so timelines of two models read alike.
         "yaxis": {"type": "category", "categoryorder": "array", "categoryarray": labels,
-                  "range": [len(labels) - 0.5, -0.5], "gridcolor": "#e6eaf0",
+                  "range": [len(labels) - 0.5, -0.5], "gridcolor": charts.GRID,
                   "automargin": True, "fixedrange": True},
     }
     if not events:
-        return _empty(layout, "No lifecycle events yet")
+        return charts.no_data(layout, "No lifecycle events yet")
     by_type: dict[str, list[TimelineEvent]] = {}
     for event in events:
         by_type.setdefault(str(getattr(event.type, "value", event.type)), []).append(event)
@@ -143,10 +137,10 @@ def compute_cost_bars(rows: Sequence[MonthlySpend], currency: str) -> Figure:
                   "ticklabelmode": "period", "title": {"text": "Month"}, "zeroline": False,
                   "fixedrange": True},
         "yaxis": {"title": {"text": f"Compute cost ({currency})"}, "rangemode": "tozero",
-                  "tickformat": ",.0f", "gridcolor": "#e6eaf0", "fixedrange": True},
+                  "tickformat": ",.0f", "gridcolor": charts.GRID, "fixedrange": True},
     }
     if not rows:
-        return _empty(layout, "No compute cost recorded")
+        return charts.no_data(layout, "No compute cost recorded")
     layout["xaxis"]["range"] = month_window([r.month for r in rows])
     return {"data": [{
         "type": "bar", "name": "Compute cost",
@@ -161,3 +155,191 @@ def compute_cost_bars(rows: Sequence[MonthlySpend], currency: str) -> Figure:
                           + "<br>%{customdata:,.2f} GPU hours<extra></extra>"),
         "marker": {"color": BRAND},
     }], "layout": layout}
+
+
+# --- the velocity dashboard ------------------------------------------------------------------
+
+class DistributionLike(Protocol):
+    median: Decimal | None
+    p90: Decimal | None
+    count: int
+
+
+def lead_time_trend(rows: Sequence[tuple[str, DistributionLike]]) -> Figure:
+    """Median and p90 ideation-to-production days by quarter of first deployment."""
+    layout = charts.layout(340,
+                           xaxis=charts.category_axis(
+                               title={"text": "Quarter of first deployment"}),
+                           yaxis={"title": {"text": "Days from idea to production"},
+                                  "rangemode": "tozero", "gridcolor": charts.GRID,
+                                  "zeroline": False, "fixedrange": True, "automargin": True},
+                           showlegend=True, hovermode="x unified",
+                           legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+                           margin={"l": 20, "r": 20, "t": 30, "b": 50})
+    if not any(d.median is not None for _, d in rows):
+        return charts.no_data(layout, config=charts.CONFIG)
+    rows = charts.from_first_data(rows, lambda d: d.median is not None)
+    labels = [label for label, _ in rows]
+    counts = [f"{d.count} model{'s' if d.count != 1 else ''}" for _, d in rows]
+    return {"data": [
+        {"type": "scatter", "mode": "lines+markers", "name": "Median", "x": labels,
+         "y": [charts.as_float(d.median) for _, d in rows], "customdata": counts,
+         "line": {"color": charts.COLOURS["median"], "width": 3}, "marker": {"size": 8},
+         "hovertemplate": "median %{y:.1f} days (%{customdata})<extra></extra>"},
+        {"type": "scatter", "mode": "lines+markers", "name": "p90", "x": labels,
+         "y": [charts.as_float(d.p90) for _, d in rows],
+         "line": {"color": charts.COLOURS["p90"], "width": 2, "dash": "dash"},
+         "marker": {"size": 7, "symbol": "diamond"},
+         "hovertemplate": "p90 %{y:.1f} days<extra></extra>"},
+    ], "layout": layout, "config": charts.CONFIG}
+
+
+class DwellLike(Protocol):
+    from_milestone: str
+    to_milestone: str
+    median: Decimal | None
+    count: int
+
+
+def dwell_label(row: DwellLike) -> str:
+    return (f"{MILESTONE_LABELS.get(row.from_milestone, row.from_milestone)} → "
+            f"{MILESTONE_LABELS.get(row.to_milestone, row.to_milestone)}")
+
+
+def stage_dwell_bars(rows: Sequence[DwellLike]) -> Figure:
+    """Median days between adjacent milestones, in lifecycle order: where the time goes."""
+    shown = [r for r in rows if r.median is not None]
+    layout = charts.layout(max(220, 70 + 38 * len(rows)),
+                           xaxis={"title": {"text": "Median days"}, "rangemode": "tozero",
+                                  "gridcolor": charts.GRID, "zeroline": False, "fixedrange": True},
+                           yaxis=charts.category_axis(autorange="reversed"), bargap=0.35)
+    if not shown:
+        return charts.no_data(layout, config=charts.CONFIG)
+    # Room on the right for the "23.0 d" labels outside the longest bar.
+    layout["xaxis"]["range"] = [0, max(float(r.median) for r in shown) * 1.18 or 1]
+    return {"data": [{
+        "type": "bar", "orientation": "h", "y": [escape(dwell_label(r)) for r in shown],
+        "x": [float(r.median) for r in shown], "marker": {"color": charts.COLOURS["cost"]},
+        "text": [f"{number(r.median, 1)} d" for r in shown], "textposition": "outside",
+        "cliponaxis": False,
+        "customdata": [f"{r.count} model{'s' if r.count != 1 else ''}" for r in shown],
+        "hovertemplate": "%{y}<br>median %{x:.1f} days (%{customdata})<extra></extra>",
+    }], "layout": layout, "config": charts.CONFIG}
+
+
+class MonthDeploymentsLike(Protocol):
+    month: date
+    deployments: int
+    rollbacks: int
+    change_failure_rate: Decimal | None
+
+
+
+def deployments_by_month(rows: Sequence[MonthDeploymentsLike], *,
+                         link: Callable[[date], str]) -> Figure:
+    """Deployments per month (bars) and the change failure rate (line, second axis); a click
+    on a bar opens the models deployed in that month."""
+    layout = charts.layout(340, xaxis=charts.category_axis(tickangle=-45, tickfont={"size": 11}),
+                           yaxis={"title": {"text": "Deployments"}, "rangemode": "tozero",
+                                  "gridcolor": charts.GRID, "zeroline": False, "fixedrange": True,
+                                  "automargin": True, "tickformat": ",d"},
+                           yaxis2={"title": {"text": "Change failure rate"}, "overlaying": "y",
+                                   "side": "right", "rangemode": "tozero", "tickformat": ".0%",
+                                   "tickmode": "auto", "nticks": 6,
+                                   "showgrid": False, "zeroline": False, "fixedrange": True,
+                                   "automargin": True},
+                           showlegend=True, bargap=0.3,
+                           legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+                           margin={"l": 20, "r": 20, "t": 30, "b": 20})
+    if not any(r.deployments or r.rollbacks for r in rows):
+        return charts.no_data(layout, config=charts.CONFIG)
+    labels = [charts.month_label(r.month) for r in rows]
+    return {"data": [
+        {"type": "bar", "name": "Deployments", "x": labels, "y": [r.deployments for r in rows],
+         "marker": {"color": charts.COLOURS["deployments"]},
+         "customdata": [link(r.month) for r in rows],
+         "hovertext": [f"{r.deployments} deployed, {r.rollbacks} rolled back" for r in rows],
+         "hovertemplate": "%{x}<br>%{hovertext}<extra></extra>"},
+        {"type": "scatter", "mode": "lines+markers", "name": "Change failure rate",
+         "x": labels, "y": [charts.as_float(r.change_failure_rate) for r in rows], "yaxis": "y2",
+         "line": {"color": charts.COLOURS["failure"], "width": 2}, "marker": {"size": 7},
+         "connectgaps": False,
+         "hovertemplate": "%{x}<br>change failure rate %{y:.1%}<extra></extra>"},
+    ], "layout": layout, "config": charts.CONFIG}
+
+
+class FunnelLike(Protocol):
+    quarter: Any  # a Quarter (label)
+    reached: dict[str, int]
+
+
+def funnel_bars(cohorts: Sequence[FunnelLike], milestones: Sequence[str], *,
+                link: Callable[[str, str], str]) -> Figure:
+    """Per ideation cohort, grouped bars of how many of its models reached each milestone so
+    far, ideated first: the funnel from idea to production (plotly's cartesian bundle has no
+    funnel trace). A click opens the models of that cohort that reached that milestone:
+    link(cohort label, milestone)."""
+    layout = charts.layout(360,
+                           xaxis=charts.category_axis(
+                               title={"text": "Cohort (quarter of ideation)"}),
+                           yaxis={"title": {"text": "Models"}, "rangemode": "tozero",
+                                  "gridcolor": charts.GRID, "zeroline": False, "fixedrange": True,
+                                  "automargin": True, "tickformat": ",d"},
+                           barmode="group", bargap=0.25, bargroupgap=0.05, showlegend=True,
+                           legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+                           margin={"l": 20, "r": 20, "t": 50, "b": 50})
+    if not any(c.reached.get(milestones[0], 0) for c in cohorts):
+        return charts.no_data(layout, config=charts.CONFIG)
+    labels = [getattr(c.quarter, "label", str(c.quarter)) for c in cohorts]
+    data = []
+    for i, name in enumerate(milestones):
+        label = MILESTONE_LABELS.get(name, name)
+        data.append({
+            "type": "bar", "name": label, "x": labels,
+            "y": [c.reached.get(name, 0) for c in cohorts],
+            "marker": {"color": MILESTONE_COLOURS[i % len(MILESTONE_COLOURS)]},
+            "customdata": [link(q, name) for q in labels],
+            "hovertext": [f"{c.reached.get(name, 0)} of {c.reached.get(milestones[0], 0)} "
+                          f"reached {label.lower()}" for c in cohorts],
+            "hovertemplate": "%{x} cohort<br>%{hovertext}<extra></extra>",
+        })
+    return {"data": data, "layout": layout, "config": charts.CONFIG}
+
+
+class MonthSpendLike(Protocol):
+    month: date
+    llm: Decimal
+    other: Decimal
+
+
+
+def spend_by_month(rows: Sequence[MonthSpendLike], currency: str, first: date, last: date, *,
+                   link: str) -> Figure:
+    """LLM spend per month, stacked under the rest of the compute spend (grey), every month of
+    [first, last] on the axis; a click opens the LLM models."""
+    layout = charts.layout(320, xaxis=charts.category_axis(tickangle=-45, tickfont={"size": 11}),
+                           yaxis=charts.money_axis(currency, f"Compute spend ({currency})"),
+                           barmode="stack", showlegend=True, bargap=0.3,
+                           legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+                           margin={"l": 20, "r": 20, "t": 30, "b": 20})
+    if not any(r.llm or r.other for r in rows):
+        return charts.no_data(layout, config=charts.CONFIG)
+    by_month = {r.month: r for r in rows}
+    months = charts.months_between(first, last)
+    labels = [charts.month_label(m) for m in months]
+    llm = [by_month[m].llm if m in by_month else Decimal(0) for m in months]
+    other = [by_month[m].other if m in by_month else Decimal(0) for m in months]
+    data = [
+        {"type": "bar", "name": "LLM spend", "x": labels, "y": [float(v) for v in llm],
+         "marker": {"color": charts.COLOURS["llm"]}, "customdata": [link] * len(months),
+         "hovertext": [f"LLM {money_short(v, currency)}" for v in llm],
+         "hovertemplate": "%{x}<br>%{hovertext}<extra></extra>"},
+    ]
+    # No legend entry for a grey series that has no bar (only LLM models in scope).
+    if any(other):
+        data.append(
+            {"type": "bar", "name": "Other compute", "x": labels, "y": [float(v) for v in other],
+             "marker": {"color": charts.COLOURS["other"]},
+             "hovertext": [f"other models {money_short(v, currency)}" for v in other],
+             "hovertemplate": "%{x}<br>%{hovertext}<extra></extra>"})
+    return {"data": data, "layout": layout, "config": charts.CONFIG}

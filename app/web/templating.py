@@ -1,7 +1,6 @@
 """Jinja2 with template fragments: full pages for normal requests, one block for htmx ones."""
 
 import json
-from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from fastapi import Request
@@ -10,55 +9,29 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.responses import Response
 
 from app.auth.csrf import csrf_token, set_csrf_cookie
-from app.core.currency import SYMBOLS
+from app.core import charts, money
 from app.core.words import common_noun, with_article
 from app.web.navigation import nav_items
 
 FLASH_COOKIE = "northstar_flash"
-CENTS = Decimal("0.01")
 
 
 def make_templates(directory: str) -> Jinja2Blocks:
     templates = Jinja2Blocks(directory=directory)
     env = templates.env
-    env.filters["money"] = money
-    env.filters["money_whole"] = money_whole
-    env.filters["hours"] = hours
+    # Every page writes amounts and numbers with the one formatter (app/core/money.py).
+    env.filters["money"] = money.money
+    env.filters["money_whole"] = money.money_whole
+    env.filters["hours"] = money.hours
+    for name in ("money_short", "money_range", "number", "percent", "days", "plain"):
+        env.globals[name] = getattr(money, name)
+    env.globals["is_empty"] = charts.is_empty
     env.filters["common_noun"] = common_noun
     env.filters["with_article"] = with_article
     env.globals["csrf_token"] = csrf_token
     env.globals["hx_headers"] = hx_headers
     env.globals["nav_items"] = nav_items
     return templates
-
-
-def money(value: Decimal | int | float | None, currency: str = "USD") -> str:
-    """Half-even to cents only when shown (docs/product.md), with thousands separators."""
-    if value is None:
-        return "—"
-    amount = Decimal(value).quantize(CENTS, rounding=ROUND_HALF_EVEN)
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency)
-    text = f"{abs(amount):,.2f}"
-    sign = "−" if amount < 0 else ""
-    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
-
-
-def money_whole(value: Decimal | int | float | None, currency: str = "USD") -> str:
-    """An estimate to the whole unit: its range makes cents meaningless ($219,267, not
-    $219,266.67). Half-even, like money()."""
-    if value is None:
-        return "—"
-    amount = Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
-    symbol = SYMBOLS.get(currency)
-    text = f"{abs(amount):,.0f}"
-    sign = "−" if amount < 0 else ""
-    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
-
-
-def hours(value: Decimal | int | float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{Decimal(value).quantize(CENTS, rounding=ROUND_HALF_EVEN).normalize():f}"
 
 
 def is_htmx(request: Request) -> bool:

@@ -9,8 +9,11 @@ import plotly.graph_objects as go
 import pytest
 
 from app.core.periods import Quarter
-from app.dashboards import figures
-from app.dashboards.figures import change, money_range, money_short
+from app.core import charts, money
+from app.core.money import money_range, money_short
+from app.dashboards.tiles import build_tiles, change
+from app.pain_points import figures as cost_figures
+from app.velocity import figures as velocity_figures
 
 
 def valid(fig: dict) -> dict:
@@ -44,12 +47,12 @@ def test_money_range_writes_the_range_in_the_unit_of_the_figure():
 
 
 def test_number_percent_days_plain():
-    assert figures.number(D("12345.678"), 1) == "12,345.7"
-    assert figures.percent(D("0.125")) == "12.5%"
-    assert figures.percent(None) == "—"
-    assert figures.days(D("41.25")) == "41.2 days"  # half-even
-    assert figures.plain(D("1E+5")) == "100000"
-    assert figures.plain(None) == ""
+    assert money.number(D("12345.678"), 1) == "12,345.7"
+    assert money.percent(D("0.125")) == "12.5%"
+    assert money.percent(None) == "—"
+    assert money.days(D("41.25")) == "41.2 days"  # half-even
+    assert money.plain(D("1E+5")) == "100000"
+    assert money.plain(None) == ""
 
 
 def test_change_in_percent_coloured_by_which_way_is_good():
@@ -78,12 +81,12 @@ def test_change_with_nothing_to_compare():
 
 
 def test_wrap_cuts_long_labels_and_escapes_them():
-    assert figures.wrap("Data acquisition & exploration", 16) == (
+    assert charts.wrap("Data acquisition & exploration", 16) == (
         "Data acquisition<br>&amp; exploration")
-    assert figures.wrap("one two three four five six seven", 8, 2) == "one two<br>three…"
-    assert figures.wrap("Notebook-to-production rewrite", 14, 2) == (
+    assert charts.wrap("one two three four five six seven", 8, 2) == "one two<br>three…"
+    assert charts.wrap("Notebook-to-production rewrite", 14, 2) == (
         "Notebook-to-p…<br>rewrite")
-    assert figures.wrap("<script>") == "&lt;script&gt;"
+    assert charts.wrap("<script>") == "&lt;script&gt;"
 
 
 # --- cost -------------------------------------------------------------------------------------
@@ -101,7 +104,7 @@ def test_cost_bars_with_ranges_and_drill_down_links():
     rows = [Group("data-prep", "Data preparation", D("300"), D("200"), D("500")),
             Group("serving", "Serving", D("0"), D("0"), D("0")),
             Group("deployment", "Deployment <b>", D("100"), D("50"), D("150"))]
-    fig = valid(figures.cost_bars(rows, "USD", link=lambda slug: f"/pain-points?stage={slug}"))
+    fig = valid(cost_figures.cost_bars(rows, "USD", link=lambda slug: f"/pain-points?stage={slug}"))
     [bar] = fig["data"]
     # A stage that costs nothing gets no bar; the order is kept (lifecycle order).
     assert bar["y"] == ["Data preparation", "Deployment &lt;b&gt;"]
@@ -115,10 +118,10 @@ def test_cost_bars_with_ranges_and_drill_down_links():
 
 def test_cost_bars_sorted_by_cost_and_empty():
     rows = [Group("a", "A", D("1"), D("1"), D("1")), Group("b", "B", D("5"), D("4"), D("6"))]
-    fig = figures.cost_bars(rows, "USD", link=str, sort_by_cost=True)
+    fig = cost_figures.cost_bars(rows, "USD", link=str, sort_by_cost=True)
     assert fig["data"][0]["y"] == ["B", "A"]
-    empty = figures.cost_bars([Group("a", "A", D(0), D(0), D(0))], "USD", link=str)
-    assert figures.is_empty(empty)
+    empty = cost_figures.cost_bars([Group("a", "A", D(0), D(0), D(0))], "USD", link=str)
+    assert charts.is_empty(empty)
     valid(empty)
 
 
@@ -134,17 +137,17 @@ class Ranked:
 def test_pareto_cumulative_share_of_the_whole_run_rate():
     top = [Ranked(7, "Slow backtests", D("600"), D("400"), D("900")),
            Ranked(3, "No registry", D("300"), D("200"), D("400"))]
-    rows = figures.pareto_rows(top, total=D("1200"))
+    rows = cost_figures.pareto_rows(top, total=D("1200"))
     assert [r.rank for r in rows] == [1, 2]
     assert [r.cumulative_share for r in rows] == [D("0.5"), D("0.75")]
-    fig = valid(figures.pareto(rows, "USD", link=lambda i: f"/pain-points/{i}"))
+    fig = valid(cost_figures.pareto(rows, "USD", link=lambda i: f"/pain-points/{i}"))
     bars, line = fig["data"]
     assert bars["customdata"] == ["/pain-points/7", "/pain-points/3"]
     assert bars["error_y"]["array"] == [300.0, 100.0]
     assert line["yaxis"] == "y2" and line["y"] == [50.0, 75.0]
     assert fig["layout"]["yaxis2"]["overlaying"] == "y"
-    assert figures.pareto_rows(top, total=D(0))[0].cumulative_share is None
-    assert figures.is_empty(figures.pareto([], "USD", link=str))
+    assert cost_figures.pareto_rows(top, total=D(0))[0].cumulative_share is None
+    assert charts.is_empty(cost_figures.pareto([], "USD", link=str))
 
 
 @dataclass
@@ -162,7 +165,7 @@ def test_journey_heatmap_stage_rows_persona_columns_with_links():
     stages = [("prep", "Data preparation"), ("deploy", "Deployment")]
     cells = [GridCell("ds", "prep", D("120000"), D("90000"), D("160000"), 2),
              GridCell("mle", "deploy", D("5000"), D("4000"), D("7000"), 1)]
-    fig = valid(figures.journey_heatmap(
+    fig = valid(cost_figures.journey_heatmap(
         cells, personas, stages, "USD", link=lambda p, s: f"/pain-points?persona={p}&stage={s}"))
     [heat] = fig["data"]
     assert heat["z"] == [[120000.0, None], [None, 5000.0]]
@@ -170,7 +173,7 @@ def test_journey_heatmap_stage_rows_persona_columns_with_links():
     assert heat["customdata"] == [["/pain-points?persona=ds&stage=prep", ""],
                                   ["", "/pain-points?persona=mle&stage=deploy"]]
     assert "2 pain points" in heat["hovertext"][0][0]
-    assert figures.is_empty(figures.journey_heatmap([], personas, stages, "USD", link=str))
+    assert charts.is_empty(cost_figures.journey_heatmap([], personas, stages, "USD", link=str))
 
 
 @dataclass
@@ -184,13 +187,13 @@ class Split:
 def test_cost_trend_stacks_unresolved_and_resolved():
     rows = [("2026-Q1", Split(D("100"), D("0"), D("80"), D("130"))),
             ("2026-Q2", Split(D("60"), D("40"), D("70"), D("140")))]
-    fig = valid(figures.cost_trend(rows, "USD"))
+    fig = valid(cost_figures.cost_trend(rows, "USD"))
     unresolved, resolved = fig["data"]
     assert fig["layout"]["barmode"] == "stack"
     assert unresolved["x"] == ["2026-Q1", "2026-Q2"] and unresolved["y"] == [100.0, 60.0]
     assert resolved["y"] == [0.0, 40.0]
     assert "Quarter total: $100 ($70–$140)" in resolved["hovertext"][1]
-    assert figures.is_empty(figures.cost_trend([("2026-Q1", Split(D(0), D(0), D(0), D(0)))],
+    assert charts.is_empty(cost_figures.cost_trend([("2026-Q1", Split(D(0), D(0), D(0), D(0)))],
                                                "USD"))
 
 
@@ -206,13 +209,13 @@ class Dist:
 def test_lead_time_trend_median_and_p90_with_gaps():
     rows = [("2025-Q4", Dist(None, None, 0)), ("2026-Q1", Dist(D("40"), D("90"), 3)),
             ("2026-Q2", Dist(None, None, 0)), ("2026-Q3", Dist(D("30"), D("50"), 2))]
-    fig = valid(figures.lead_time_trend(rows))
+    fig = valid(velocity_figures.lead_time_trend(rows))
     median, p90 = fig["data"]
     # The axis starts at the first quarter with a deployment; a later gap stays a gap.
     assert median["x"] == ["2026-Q1", "2026-Q2", "2026-Q3"]
     assert median["y"] == [40.0, None, 30.0] and p90["y"] == [90.0, None, 50.0]
     assert median["customdata"] == ["3 models", "0 models", "2 models"]
-    assert figures.is_empty(figures.lead_time_trend([("2026-Q1", Dist(None, None, 0))]))
+    assert charts.is_empty(velocity_figures.lead_time_trend([("2026-Q1", Dist(None, None, 0))]))
 
 
 @dataclass
@@ -226,7 +229,7 @@ class Dwell:
 def test_stage_dwell_bars_skip_steps_not_measured():
     rows = [Dwell("ideated", "data_ready", D("10"), 4), Dwell("data_ready", "experiment_started",
                                                                None, 0)]
-    fig = valid(figures.stage_dwell_bars(rows))
+    fig = valid(velocity_figures.stage_dwell_bars(rows))
     [bar] = fig["data"]
     assert bar["y"] == ["Ideated → Data ready"] and bar["x"] == [10.0]
     assert fig["layout"]["xaxis"]["range"][1] > 10  # room for the label outside the bar
@@ -242,7 +245,7 @@ class Month:
 
 def test_deployments_by_month_bars_and_failure_rate_line():
     rows = [Month(date(2026, 1, 1), 4, 1, D("0.25")), Month(date(2026, 2, 1), 0, 0, None)]
-    fig = valid(figures.deployments_by_month(
+    fig = valid(velocity_figures.deployments_by_month(
         rows, link=lambda month: f"/models?deployed_in={month:%Y-%m}"))
     bars, line = fig["data"]
     assert bars["x"] == ["Jan 2026", "Feb 2026"] and bars["y"] == [4, 0]
@@ -261,7 +264,7 @@ def test_funnel_bars_one_trace_per_milestone():
     milestones = ("ideated", "validated", "deployed")
     cohorts = [Funnel(Quarter(2026, 1), {"ideated": 10, "validated": 6, "deployed": 3}),
                Funnel(Quarter(2026, 2), {"ideated": 0, "validated": 0, "deployed": 0})]
-    fig = valid(figures.funnel_bars(cohorts, milestones,
+    fig = valid(velocity_figures.funnel_bars(cohorts, milestones,
                                     link=lambda q, m: f"/models?cohort={q}&reached={m}"))
     assert [t["name"] for t in fig["data"]] == ["Ideated", "Validated", "Deployed"]
     # Each bar opens the models of its own cohort that reached its own milestone.
@@ -270,7 +273,8 @@ def test_funnel_bars_one_trace_per_milestone():
     assert fig["data"][2]["y"] == [3, 0]
     assert fig["data"][2]["hovertext"][0] == "3 of 10 reached deployed"
     assert fig["layout"]["barmode"] == "group"
-    assert figures.is_empty(figures.funnel_bars(cohorts[1:], milestones, link=lambda q, m: ""))
+    assert charts.is_empty(velocity_figures.funnel_bars(cohorts[1:], milestones,
+                                                        link=lambda q, m: ""))
 
 
 @dataclass
@@ -282,13 +286,13 @@ class Spend:
 
 def test_spend_by_month_fills_every_month_of_the_period():
     rows = [Spend(date(2026, 2, 1), D("1200"), D("300"))]
-    fig = valid(figures.spend_by_month(rows, "USD", date(2026, 1, 1), date(2026, 3, 31),
+    fig = valid(velocity_figures.spend_by_month(rows, "USD", date(2026, 1, 1), date(2026, 3, 31),
                                        link="/models?kind=llm"))
     llm, other = fig["data"]
     assert llm["x"] == ["Jan 2026", "Feb 2026", "Mar 2026"]
     assert llm["y"] == [0.0, 1200.0, 0.0] and other["y"] == [0.0, 300.0, 0.0]
     assert "customdata" not in other  # only the LLM bars drill down
-    assert figures.is_empty(figures.spend_by_month([], "USD", date(2026, 1, 1),
+    assert charts.is_empty(velocity_figures.spend_by_month([], "USD", date(2026, 1, 1),
                                                    date(2026, 3, 31), link="/models"))
 
 
@@ -314,7 +318,7 @@ def kpis(scale: int, *, provisional: bool = False):
 
 
 def test_tiles_in_order_with_changes_ranges_and_samples():
-    tiles = figures.build_tiles(kpis(2, provisional=True), kpis(1), "USD", "2026-Q3")
+    tiles = build_tiles(kpis(2, provisional=True), kpis(1), "USD", "2026-Q3")
     assert [t.metric for t in tiles] == [
         "annual-cost", "hours-per-week", "quarter-cost", "lead-time", "production-rate",
         "deployments", "change-failure-rate", "realized-savings", "llm-spend", "maturity"]
@@ -328,7 +332,7 @@ def test_tiles_in_order_with_changes_ranges_and_samples():
     # A cohort that may still ship gets no colour for its change.
     assert by_metric["production-rate"].change.tone == "neutral"
     assert by_metric["production-rate"].change.words.endswith("provisional")
-    settled = {t.metric: t for t in figures.build_tiles(kpis(2), kpis(1), "USD", "2026-Q3")}
+    settled = {t.metric: t for t in build_tiles(kpis(2), kpis(1), "USD", "2026-Q3")}
     assert settled["production-rate"].change.tone == "good"
     assert by_metric["deployments"].change.tone == "good"
     assert by_metric["llm-spend"].change.tone == "neutral"
@@ -338,7 +342,7 @@ def test_tiles_in_order_with_changes_ranges_and_samples():
 
 def test_spend_by_month_has_no_grey_series_when_only_llm_models_spent():
     rows = [Spend(date(2026, 2, 1), D("1200"), D("0"))]
-    fig = valid(figures.spend_by_month(rows, "USD", date(2026, 1, 1), date(2026, 3, 31),
+    fig = valid(velocity_figures.spend_by_month(rows, "USD", date(2026, 1, 1), date(2026, 3, 31),
                                        link="/models?kind=llm"))
     # The legend listed "Other compute" with no grey bar anywhere.
     assert [t["name"] for t in fig["data"]] == ["LLM spend"]

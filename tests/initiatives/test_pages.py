@@ -16,7 +16,7 @@ from app.initiatives.models import Initiative, InitiativeLink
 from app.initiatives.queries import realized_by_period, savings
 from app.pain_points import cost
 from app.pain_points.models import PainPoint
-from app.web.templating import money
+from app.core.money import money
 from tests import factories
 from tests.helpers import assert_field_error, page_csrf, page_text, soup_of, text_of
 

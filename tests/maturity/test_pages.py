@@ -20,7 +20,7 @@ from app.maturity.service import create_assessment
 from app.ml_models.models import LifecycleEvent, MLModel
 from app.pain_points.measures import GroupBy, PainPointFilters
 from app.pain_points.queries import cost_figures
-from app.web.templating import money
+from app.core.money import money
 from tests import factories
 from tests.helpers import all_of, count, page_csrf, soup_of, text_of
 

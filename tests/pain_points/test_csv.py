@@ -22,7 +22,7 @@ from app.pain_points.csv_io import COLUMNS, EXPORT_COLUMNS, REQUIRED
 from app.pain_points.models import PainPoint
 from app.pain_points.measures import PainPointFilters
 from app.pain_points.queries import list_pain_points
-from app.web.templating import money
+from app.core.money import money
 from tests import factories
 from tests.helpers import cents, cli_import, csv_bytes, page_csrf, soup_of
 

@@ -17,7 +17,7 @@ from app.pain_points.models import PainPoint
 from app.pain_points.measures import PainPointFilters
 from app.pain_points.queries import cost_figures
 from app.pain_points.schemas import ConfirmationIn
-from app.web.templating import money, money_whole
+from app.core.money import money, money_whole
 from tests import factories
 from tests.helpers import assert_field_error, count, login, page_csrf, soup_of, text_of
 

@@ -12,7 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from app.core.csv_tools import neutralise
-from app.dashboards.figures import SYMBOLS
+from app.core.money import spreadsheet_format
 from app.reports import formats as f
 from app.reports.quarterly import QuarterlyReport
 from app.reports.tables import cell_kind, report_tables
@@ -21,15 +21,8 @@ HEADER_FILL = PatternFill("solid", fgColor="EEF1F5")
 MAX_WIDTH = 60
 
 
-def currency_format(currency: str) -> str:
-    symbol = SYMBOLS.get(currency)
-    if symbol:
-        return f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00'
-    return f'#,##0.00 "{currency}";-#,##0.00 "{currency}"'
-
-
 def number_formats(currency: str) -> dict[str, str]:
-    return {f.MONEY: currency_format(currency), f.HOURS: "#,##0.00", f.DAYS: "#,##0.00",
+    return {f.MONEY: spreadsheet_format(currency), f.HOURS: "#,##0.00", f.DAYS: "#,##0.00",
             f.NUMBER: "#,##0.00", f.COUNT: "#,##0", f.RATIO: "0.0%", f.SCORE: "0.00",
             f.DATE: "yyyy-mm-dd", f.MONTH: "mmm yyyy"}
 
