@@ -6,8 +6,8 @@ from app.auth.models import (
     ApiToken, LoginAttempt, Role, SsoGroupMapping, SsoLogin, User, UserSession,
     sso_group_mapping_team, user_team,
 )
-from app.db import Base
-from app.idempotency import IdempotencyKey  # noqa: F401  (Idempotency-Key middleware's table)
+from app.core.orm import Base
+from app.api.idempotency import IdempotencyKey  # noqa: F401  (Idempotency-Key middleware's table)
 from app.imports.models import ImportJob
 from app.initiatives.models import Initiative, InitiativeLink
 from app.maturity.models import MaturityAnswer, MaturityAssessment

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, User, user_team
 from app.auth.passwords import verify_password
 from app.core.errors import ValidationFailed
-from app.db import Base, utcnow
+from app.core.clock import utcnow
+from app.core.orm import Base
 from app.demo import catalog
 from app.demo.loader import (
     DEMO_USERS, MILESTONES, DemoDataError, check_catalog, check_events, generate_events,

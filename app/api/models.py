@@ -16,7 +16,8 @@ from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
 from app.core import clock
 from app.core.errors import FieldError, NotFound, ValidationFailed
-from app.db import SessionDep, utcnow
+from app.core.clock import utcnow
+from app.db import SessionDep
 from app.velocity import queries, service
 from app.velocity.models import ComputeCost, EventSource, EventType, LifecycleEvent, ModelKind
 from app.velocity.queries import ComputeCostFilters, ModelListFilters, ModelRow

@@ -26,7 +26,7 @@ from app.core.errors import FieldError, NotFound, ValidationFailed
 from app.core.locking import StaleVersion, form_version
 from app.core.types import parse_id
 from app.db import SessionDep
-from app.forms import (
+from app.web.forms import (
     Errors, FormDep, Loc, conflict_rows, dotted, field_errors, form_text, form_texts,
     redirect_with_flash,
 )
@@ -36,7 +36,7 @@ from app.teams import queries as team_queries
 from app.teams import service as team_service
 from app.teams.models import Persona, Team
 from app.teams.schemas import PersonaCreate, PersonaUpdate, TeamCreate, TeamUpdate
-from app.templating import render
+from app.web.templating import render
 
 router = APIRouter(prefix="/settings", include_in_schema=False)
 

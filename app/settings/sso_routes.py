@@ -12,7 +12,7 @@ from app.auth.deps import Admin
 from app.auth.oidc_routes import redirect_uri
 from app.core.errors import ValidationFailed
 from app.db import SessionDep
-from app.forms import (
+from app.web.forms import (
     Errors, FormDep, dotted, field_errors, form_text, form_texts, redirect_with_flash,
 )
 from app.settings.routes import ROLE_OPTIONS, _page

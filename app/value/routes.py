@@ -19,10 +19,11 @@ from app.auth.permissions import Principal
 from app.core import clock
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.core.periods import quarter_of
-from app.db import SessionDep, utcnow
-from app.forms import Errors, FormDep, field_errors, form_text, redirect_with_flash
+from app.core.clock import utcnow
+from app.db import SessionDep
+from app.web.forms import Errors, FormDep, field_errors, form_text, redirect_with_flash
 from app.settings.service import get_org_settings
-from app.templating import render
+from app.web.templating import render
 from app.value import figures, formulas, queries, service
 from app.value.queries import ObservationFilters, ValueFilters
 from app.value.schemas import KpiIn, KpiObservationIn

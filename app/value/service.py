@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.audit.service import record, snapshot
 from app.auth.permissions import Principal
 from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.teams.models import Team
 from app.value import formulas
 from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation

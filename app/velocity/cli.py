@@ -5,6 +5,9 @@ from typing import Annotated
 
 import typer
 
+from app.ops.command import import_csv
+from app.velocity.csv_io import import_events as run_import
+
 
 def import_events(
     file: Annotated[Path, typer.Argument(
@@ -23,22 +26,6 @@ def import_events(
 ) -> None:
     """Import lifecycle events from a CSV file; nothing is imported unless every row is valid.
     A model named for the first time is created."""
-    # app.cli registers this command: import its helpers only when the command runs.
-    from app.auth.queries import acting_user
-    from app.auth.service import principal_for_user
-    from app.cli import EXIT_INVALID, _fail, _session
-    from app.core.csv_tools import MAX_BYTES
-    from app.velocity.csv_io import import_events as run_import
-
-    with file.open("rb") as handle:
-        data = handle.read(MAX_BYTES + 1)  # one byte past the limit tells that it is too large
-    with _session() as session:
-        user = acting_user(session, as_email, purpose="import events")
-        result = run_import(session, data, actor=principal_for_user(user),
-                            skip_invalid=skip_invalid)
-        if result.refused:
-            _fail([str(error) for error in result.errors], EXIT_INVALID)  # rolls back
-    for error in result.errors:
-        typer.echo(f"skipped: {error}", err=True)
-    already = f" ({result.existing} already stored)" if result.existing else ""
-    typer.echo(f"imported {result.imported}{already}")
+    import_csv(file, as_email, "import events",
+               lambda session, data, actor: run_import(session, data, actor=actor,
+                                                      skip_invalid=skip_invalid))

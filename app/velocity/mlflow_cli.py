@@ -1,14 +1,20 @@
 """`northstar sync mlflow`: an MLflow tracking server's model registry → lifecycle events.
 
-`app.cli` registers `sync_app` as `northstar sync`. This module imports `app.cli` only inside
-the command, so that `app.cli` may import it at its top without a cycle.
+`app.cli` registers `sync_app` as `northstar sync`; the helpers every command shares come from
+`app.ops.command`.
 """
 
 from typing import Annotated
 
 import typer
 
+from app.auth.queries import acting_user
+from app.auth.service import principal_for_user
 from app.core.errors import ValidationFailed
+from app.ops.command import EXIT_INVALID, command_session, error_lines, fail
+from app.velocity.mlflow_sync import (
+    MlflowMissing, MlflowUnreachable, ProductionRule, apply_registry, parse_tag, read_registry,
+)
 
 sync_app = typer.Typer(help="Bring models and lifecycle events in from other systems.",
                        no_args_is_help=True)
@@ -56,26 +62,18 @@ def sync_mlflow_command(
     )] = None,
 ) -> None:
     """Sync an MLflow model registry into models and lifecycle events (safe to re-run)."""
-    from app import cli as main_cli
-    from app.auth.queries import acting_user
-    from app.auth.service import principal_for_user
-    from app.velocity.mlflow_sync import (
-        MlflowMissing, MlflowUnreachable, ProductionRule, apply_registry, parse_tag,
-        read_registry,
-    )
-
     try:
         rule = ProductionRule(alias=production_alias.strip() or None,
                               tag=parse_tag(production_tag) if production_tag else None)
     except ValidationFailed as exc:
-        main_cli._fail(main_cli._error_lines(exc), main_cli.EXIT_INVALID)
+        fail(error_lines(exc), EXIT_INVALID)
     # Everything is read before the database is opened: a server that fails half-way leaves
     # nothing behind, and no transaction waits on the network.
     try:
         snapshot = read_registry(tracking_uri)
     except (MlflowMissing, MlflowUnreachable) as exc:
-        main_cli._fail([str(exc)], EXIT_UNREACHABLE)
-    with main_cli._session() as session:
+        fail([str(exc)], EXIT_UNREACHABLE)
+    with command_session() as session:
         actor = principal_for_user(acting_user(session, as_email, purpose="sync models"))
         wanted = (None if quality_metrics is None else
                   [key.strip() for key in quality_metrics.split(",") if key.strip()])

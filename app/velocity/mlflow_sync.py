@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.permissions import Principal
 from app.core.errors import FieldError, ValidationFailed
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.teams.models import Team
 from app.velocity.models import EventSource, EventType, LifecycleEvent, MLModel
 from app.value.schemas import QualityObservationIn

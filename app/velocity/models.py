@@ -10,7 +10,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import Hours, Money, str_enum
-from app.db import Base, UTCDateTime, utcnow
+from app.core.clock import utcnow
+from app.core.orm import Base, UTCDateTime
 from app.teams.models import Team
 
 

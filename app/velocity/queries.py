@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from app.core.derived import answers, fresh
 from app.core.periods import Quarter, quarter_of
 from app.core.sql import days_between, month_index, percentile_cont
-from app.db import UTCDateTime
+from app.core.orm import UTCDateTime
 from app.teams.models import Team
 from app.velocity import metrics
 from app.velocity.milestones import DEPLOYMENT_MONTHS, MILESTONES, milestone_rows, month_of

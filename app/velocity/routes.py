@@ -22,14 +22,15 @@ from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFail
 from app.core.locking import StaleVersion, form_version
 from app.core.periods import parse_quarter
 from app.core.types import parse_id
-from app.db import SessionDep, utcnow
-from app.forms import (
+from app.core.clock import utcnow
+from app.db import SessionDep
+from app.web.forms import (
     Errors, FormDep, conflict_rows, field_errors, form_text, redirect_with_flash,
 )
 from app.settings.service import get_org_settings
 from app.teams import queries as team_queries
 from app.teams.models import Team
-from app.templating import is_htmx, render
+from app.web.templating import is_htmx, render
 from app.velocity import figures, metrics, queries, service
 from app.velocity.models import EventSource, EventType, MLModel, ModelKind
 from app.velocity.queries import ModelListFilters, VelocityFilters

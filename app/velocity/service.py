@@ -11,7 +11,7 @@ from app.audit.service import record, snapshot
 from app.auth.permissions import Principal
 from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from app.core.locking import expect_version, flush_or_stale
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.teams.models import Team
 from app.velocity.models import (
     ComputeCost, EventType, LifecycleEvent, MLModel,

@@ -26,7 +26,7 @@ from app.core import clock, derived
 from app.core.periods import quarter_of
 from app.pain_points import csv_io, queries, summary
 from app.pain_points.models import CostSummaryState, PainPoint, RunRateRank
-from app.pain_points.queries import GroupBy, PainPointFilters
+from app.pain_points.measures import GroupBy, PainPointFilters
 from app.settings.models import OrgSettings
 from app.teams.models import Team, TeamPersona
 from app.velocity import milestones

@@ -20,8 +20,9 @@ from typer.testing import CliRunner
 
 from app.auth.service import principal_for_user
 from app.config import get_settings
-from app.db import make_engine, make_sessionmaker, utcnow
-from app.migrate import upgrade_to_head
+from app.core.clock import utcnow
+from app.db import make_engine, make_sessionmaker
+from app.ops.migrate import upgrade_to_head
 from app.velocity.mlflow_cli import sync_app
 from app.velocity.mlflow_sync import (
     AFTER_ROLLBACK, MlflowUnreachable, ProductionRule, RegisteredModelInfo, RegistrySnapshot,

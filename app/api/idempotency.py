@@ -50,7 +50,10 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db import Base, UTCDateTime, utcnow
+from app.api.types import PROBLEM_SCHEMA
+from app.core.clock import utcnow
+from app.core.orm import Base, UTCDateTime
+from app.web.errors import database_unavailable, database_unavailable_problem, problem
 
 log = logging.getLogger("northstar.idempotency")
 
@@ -258,8 +261,6 @@ class IdempotencyStore:
 
     def _write_or_keep(self, make_session: sessionmaker[Session],
                        write: Callable[[sessionmaker[Session]], None]) -> None:
-        from app.web import database_unavailable
-
         try:
             write(make_session)
         except Exception as exc:
@@ -275,8 +276,6 @@ class IdempotencyStore:
 
     def flush_pending(self, make_session: sessionmaker[Session]) -> None:
         """Writes what an outage held back; stops at the first failure (still down)."""
-        from app.web import database_unavailable
-
         while True:
             with self._lock:
                 if not self._pending:
@@ -347,8 +346,6 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
 
 def _key_problem(status: int, title: str, message: str,
                  headers: dict[str, str] | None = None) -> Response:
-    from app.web import problem
-
     return problem(status, title, f"{HEADER}: {message}",
                    errors=[{"field": HEADER, "message": message}], headers=headers)
 
@@ -404,8 +401,6 @@ class Idempotency:
 
     async def _claim(self, make_session: sessionmaker[Session],
                      req: KeyedRequest) -> Outcome | Response:
-        from app.web import database_unavailable, database_unavailable_problem
-
         try:
             await run_in_threadpool(self.store.flush_pending, make_session)
             return await run_in_threadpool(self.store.claim, make_session, req)
@@ -466,8 +461,6 @@ def install_idempotency(app: FastAPI) -> None:
 
 
 def _document(schema: dict[str, Any]) -> None:
-    from app.api.types import PROBLEM_SCHEMA
-
     parameter = {
         "name": HEADER, "in": "header", "required": False, "description": KEY_DESCRIPTION,
         "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN},

@@ -41,7 +41,7 @@ from sqlalchemy import types as sqltypes
 import app.models  # noqa: F401  (registers every table on Base.metadata)
 from app.core.errors import DomainError
 from app.core.derived import rebuild_all
-from app.db import Base, UTCDateTime
+from app.core.orm import Base, UTCDateTime
 
 FORMAT = "northstar-backup"
 # 2: bytes as base64 and a manifest of row counts in the trailer. Version 1 files (no bytes
@@ -154,7 +154,7 @@ def codec_for(column: Any) -> Codec:
             if isinstance(kind, base):
                 return codec
     raise NoCodec(f"{column.table.name}.{column.name} is of type {type(column.type).__name__}, "
-                  "which app/backup.py cannot write losslessly: add it to CODECS")
+                  "which app/ops/backup.py cannot write losslessly: add it to CODECS")
 
 
 def _encoders(columns: list[Any]) -> list[Callable[[Any], Any]]:

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from app.core.errors import ValidationFailed
-from app.templating import flash
+from app.web.templating import flash
 
 Errors = dict[str, str]
 Loc = tuple[int | str, ...]

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from app.auth.csrf import csrf_token, set_csrf_cookie
 from app.core.currency import SYMBOLS
 from app.core.words import common_noun, with_article
-from app.navigation import nav_items
+from app.web.navigation import nav_items
 
 FLASH_COOKIE = "northstar_flash"
 CENTS = Decimal("0.01")

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import DomainError, NotAuthenticated, TooManyRequests
-from app.templating import render
+from app.web.templating import render
 
 log = logging.getLogger("northstar")
 
@@ -64,7 +64,7 @@ def _error_page(request: Request, status: int, title: str, detail: str) -> Respo
 
 
 def refusal_page(request: Request, status: int, title: str, detail: str) -> Response:
-    """The error page, for a refusal made before any route ran (app/input_hygiene.py)."""
+    """The error page, for a refusal made before any route ran (app/web/input_hygiene.py)."""
     return _error_page(request, status, title, detail)
 
 

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.types import MAX_ID, text_problem
-from app.web import is_api, problem, refusal_page
+from app.web.errors import is_api, problem, refusal_page
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Tab is the one control character a header value may hold (RFC 9110 field-value).

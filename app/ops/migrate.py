@@ -5,7 +5,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+import app.models  # noqa: F401  (every model, and the derived tables they declare)
 from app.config import PROJECT_ROOT
+from app.core.derived import maintain_all, rebuild_all
 from app.db import make_engine
 
 
@@ -43,9 +45,6 @@ def upgrade_to_head(database_url: str) -> str | None:
 def rebuild_derived(database_url: str) -> list[str]:
     """Builds every derived table afresh (app/core/derived.py `rebuild_all`); returns their
     names."""
-    import app.models  # noqa: F401  (every model, and the derived tables they declare)
-    from app.core.derived import rebuild_all
-
     engine = make_engine(database_url)
     try:
         return rebuild_all(engine)
@@ -56,9 +55,6 @@ def rebuild_derived(database_url: str) -> list[str]:
 def maintain_derived(database_url: str) -> list[str]:
     """`northstar maintain`: rolls the derived tables' window forward, rebuilds what was built
     for other org settings; returns the tables it changed."""
-    import app.models  # noqa: F401
-    from app.core.derived import maintain_all
-
     engine = make_engine(database_url)
     try:
         return maintain_all(engine)

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from app.templating import render
+from app.web.templating import render
 
 router = APIRouter()
 
