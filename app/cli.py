@@ -28,8 +28,8 @@ from app.ops.migrate import (
 from app.pain_points.csv_io import import_pain_points as run_import
 from app.reports import export as reports
 from app.value.cli import import_kpis, import_quality
-from app.velocity.cli import import_events
-from app.velocity.mlflow_cli import sync_app
+from app.ml_models.cli import import_events
+from app.ml_models.mlflow_cli import sync_app
 from app.web.templating import make_templates
 
 app = typer.Typer(help="Northstar: ties ML platform work to business value.", no_args_is_help=True)

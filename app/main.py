@@ -14,6 +14,7 @@ from app.api.idempotency import install_idempotency
 from app.api.router import router as api_router
 from app.audit.routes import router as audit_router
 from app.auth.oidc import OidcClient
+from app.auth.admin_routes import router as auth_admin_router
 from app.auth.oidc_routes import router as oidc_router
 from app.auth.routes import router as auth_router
 from app.config import Settings, get_settings
@@ -24,14 +25,15 @@ from app.db import UNGATED_THREADS, RequestGate, make_engine, make_sessionmaker
 from app.imports.service import background as import_background
 from app.initiatives.routes import router as initiative_router
 from app.maturity.routes import router as maturity_router
+from app.ml_models.routes import router as model_router
 from app.ops.migrate import head_revision
 from app.pain_points.csv_routes import router as pain_point_csv_router
 from app.pain_points.routes import router as pain_point_router
 from app.reports.routes import router as reports_router
 from app.settings.routes import router as settings_router
 from app.settings.sso_routes import router as sso_settings_router
+from app.teams.routes import router as team_router
 from app.value.routes import router as model_value_router
-from app.velocity.routes import router as model_router
 from app.web.docs import router as docs_router
 from app.web.edge import BufferedBody, trusted_proxy_headers
 from app.web.errors import install_error_handlers
@@ -111,7 +113,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _include_routers(app: FastAPI) -> None:
     # The CSV routes come first: /pain-points/import must not be taken for a pain point id.
     for router in (health_router, auth_router, oidc_router, docs_router, settings_router,
-                   sso_settings_router,
+                   team_router, auth_admin_router, sso_settings_router,
                    pain_point_csv_router, pain_point_router, model_value_router, model_router,
                    maturity_router, initiative_router, roi_dashboard_router,
                    value_dashboard_router, dashboard_router):

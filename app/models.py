@@ -11,17 +11,16 @@ from app.api.idempotency import IdempotencyKey  # noqa: F401  (Idempotency-Key m
 from app.imports.models import ImportJob
 from app.initiatives.models import Initiative, InitiativeLink
 from app.maturity.models import MaturityAnswer, MaturityAssessment
+from app.ml_models.models import ComputeCost, LifecycleEvent, MLModel
 from app.pain_points import summary  # noqa: F401  (keeps pain_point_cost_quarter in step)
 from app.pain_points.models import (
     Confirmation, CostQuarter, CostSummaryState, PainPoint, RunRateRank,
 )
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Stage, Team, TeamPersona
-from app.velocity import milestones  # noqa: F401  (keeps model_milestone, deployment_month in step)
 from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
-from app.velocity.models import (
-    ComputeCost, DeploymentMonth, LifecycleEvent, MLModel, ModelMilestone,
-)
+from app.velocity import milestones  # noqa: F401  (keeps model_milestone, deployment_month in step)
+from app.velocity.models import DeploymentMonth, ModelMilestone
 
 __all__ = [
     "ApiToken", "AuditEntry", "Base", "ComputeCost", "Confirmation", "CostQuarter", "ImportJob",

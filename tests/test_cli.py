@@ -19,9 +19,9 @@ from app.demo.loader import DEMO_USERS
 from app.initiatives.models import Initiative
 from app.maturity.models import MaturityAssessment
 from app.ops.migrate import head_revision
+from app.ml_models.models import LifecycleEvent, MLModel
 from app.pain_points.models import PainPoint
 from app.teams.models import Team
-from app.velocity.models import LifecycleEvent, MLModel
 from tests import factories
 
 PASSWORD = "a-long-enough-password"

@@ -23,9 +23,9 @@ from app.initiatives.models import Initiative, InitiativeLink
 from app.maturity.models import MaturityAnswer, MaturityAssessment
 from app.maturity.rubric import load_rubric
 from app.maturity.scoring import score
+from app.ml_models.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
 from app.pain_points.models import PainPoint
 from app.teams.models import Persona, Stage, Team, TeamPersona
-from app.velocity.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
 
 TODAY = date(2026, 11, 29)
 PASSWORD = "demo-password-123"

@@ -14,13 +14,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.core.sql import SQL, utc_day_number
+from app.ml_models.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
 from app.pain_points.cost import day_number
 from app.teams.models import Team
 from app.value import figures as value_figures_module
 from app.value import formulas as f
 from app.value.formulas import Triple
 from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
-from app.velocity.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
 from app.velocity.queries import lead_time_expr, milestones, start_of, to_decimal_or_none
 from app.velocity.queries import VelocityFilters
 

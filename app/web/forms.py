@@ -2,7 +2,8 @@
 one message per field, and answer a successful post with a redirect that carries a flash
 (Post/Redirect/Get)."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -12,7 +13,8 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from app.core.errors import ValidationFailed
-from app.web.templating import flash
+from app.core.types import parse_id
+from app.web.templating import flash, render
 
 Errors = dict[str, str]
 Loc = tuple[int | str, ...]
@@ -100,3 +102,43 @@ def conflict_rows(labels: Mapping[str, str], theirs: Mapping[str, str],
     return [(label, shown(theirs.get(name, "")), shown(yours.get(name, "")))
             for name, label in labels.items()
             if theirs.get(name, "").strip() != yours.get(name, "").strip()]
+
+
+# --- the admin pages (settings, teams, users and tokens) -------------------------------------
+
+# Pydantic's pattern messages quote the regex; say what is expected instead.
+PATTERN_HINTS = {
+    "slug": "use lowercase letters, digits and single hyphens, e.g. ml-platform",
+    "currency": "use a three-letter ISO 4217 currency code, e.g. USD or EUR",
+}
+
+
+def admin_field_errors(exc: ValidationError | ValidationFailed,
+                       name: Callable[[Loc], str] = dotted) -> Errors:
+    """Admin fields are named by their whole location; slugs and codes explain their pattern."""
+    return field_errors(exc, name, PATTERN_HINTS)
+
+
+def error_context(errors: Errors, fields: Iterable[str]) -> dict[str, Any]:
+    """Messages of fields that the form does not show go to the summary above it."""
+    shown = set(fields)
+    return {"errors": errors, "other_errors": [m for f, m in errors.items() if f not in shown]}
+
+
+def admin_page(request: Request, template: str, context: dict[str, Any], *,
+               status_code: int = 200) -> Response:
+    base = {"path_for": request.app.url_path_for, "errors": {}, "other_errors": [], "values": {}}
+    return render(request, template, base | context, status_code=status_code)
+
+
+def typed_version(form: FormData) -> int | None:
+    """The version a refused form carries back, as typed (a stale save compares it)."""
+    return parse_id(form_text(form, "version"))
+
+
+def plain_number(value: str) -> str:
+    """99.00 and 99 are the same cost: compare numbers as numbers."""
+    try:
+        return format(Decimal(value).normalize(), "f") if value.strip() else ""
+    except ArithmeticError:
+        return value

@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 from sqlalchemy import event, func, select
 
 from app.core.clock import utcnow
-from app.velocity.models import ComputeCost, LifecycleEvent, MLModel
+from app.ml_models.models import ComputeCost, LifecycleEvent, MLModel
 from tests import factories
 from tests.conftest import page_csrf
 

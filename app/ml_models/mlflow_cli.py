@@ -12,7 +12,7 @@ from app.auth.queries import acting_user
 from app.auth.service import principal_for_user
 from app.core.errors import ValidationFailed
 from app.ops.command import EXIT_INVALID, command_session, error_lines, fail
-from app.velocity.mlflow_sync import (
+from app.ml_models.mlflow_sync import (
     MlflowMissing, MlflowUnreachable, ProductionRule, apply_registry, parse_tag, read_registry,
 )
 

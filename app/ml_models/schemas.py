@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.types import FreeText, ZonedDateTime
-from app.velocity.models import EventSource, EventType, ModelKind
+from app.ml_models.models import EventSource, EventType, ModelKind
 
 ModelName = FreeText(strip_whitespace=True, min_length=1, max_length=120)
 Ref = FreeText(strip_whitespace=True, min_length=1, max_length=120)

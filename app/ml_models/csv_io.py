@@ -15,9 +15,9 @@ from app.auth.permissions import Principal
 from app.core.csv_tools import (
     ImportResult, RowError, cell_problem, parse_table, pydantic_message,
 )
-from app.velocity import service
-from app.velocity.models import EventSource
-from app.velocity.schemas import BulkEventIn
+from app.ml_models import service
+from app.ml_models.models import EventSource
+from app.ml_models.schemas import BulkEventIn
 
 COLUMNS = ("team", "model", "type", "occurred_at", "version", "source", "external_id")
 REQUIRED = ("team", "model", "type", "occurred_at")

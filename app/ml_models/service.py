@@ -12,11 +12,11 @@ from app.auth.permissions import Principal
 from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from app.core.locking import expect_version, flush_or_stale
 from app.core.clock import utcnow
-from app.teams.models import Team
-from app.velocity.models import (
+from app.ml_models.models import (
     ComputeCost, EventType, LifecycleEvent, MLModel,
 )
-from app.velocity.schemas import BulkEventIn, ComputeCostIn, EventIn, ModelIn, ModelPatch
+from app.ml_models.schemas import BulkEventIn, ComputeCostIn, EventIn, ModelIn, ModelPatch
+from app.teams.models import Team
 
 ANNUAL_VALUE_FIELDS = ("annual_value_low", "annual_value_likely", "annual_value_high")
 MODEL_FIELDS = ["team_id", "name", "use_case", "kind", *ANNUAL_VALUE_FIELDS, "archived_at"]

@@ -27,14 +27,16 @@ from app.db import SessionDep
 from app.web.forms import (
     Errors, FormDep, conflict_rows, field_errors, form_text, redirect_with_flash,
 )
+from app.ml_models import queries as model_queries
+from app.ml_models import service
+from app.ml_models.models import EventSource, EventType, MLModel, ModelKind
+from app.ml_models.schemas import ComputeCostIn, EventIn, ModelIn, ModelPatch
 from app.settings.service import get_org_settings
 from app.teams import queries as team_queries
 from app.teams.models import Team
 from app.web.templating import is_htmx, render
-from app.velocity import figures, metrics, queries, service
-from app.velocity.models import EventSource, EventType, MLModel, ModelKind
+from app.velocity import figures, metrics, queries
 from app.velocity.queries import ModelListFilters, VelocityFilters
-from app.velocity.schemas import ComputeCostIn, EventIn, ModelIn, ModelPatch
 
 router = APIRouter(prefix="/models", include_in_schema=False)
 
@@ -82,7 +84,7 @@ def _page(request: Request, template: str, context: dict[str, Any], *,
 
 
 def _detail_url(request: Request, model_id: int) -> str:
-    return request.app.url_path_for("models.detail", model_id=model_id)
+    return request.app.url_path_for("ml_models.detail", model_id=model_id)
 
 
 def _model(session: Session, principal: Principal, model_id: int) -> MLModel:
@@ -161,7 +163,7 @@ def _month_end(month: date) -> date:
     return following - timedelta(days=1)
 
 
-@router.get("", name="models.index")
+@router.get("", name="ml_models.index")
 def index(request: Request, session: SessionDep, principal: Reader) -> Response:
     query, errors = _list_query(request)
     teams = _visible_teams(session, principal)
@@ -188,7 +190,7 @@ def index(request: Request, session: SessionDep, principal: Reader) -> Response:
         f"ideated in {query.cohort}" if query.cohort else "",
         f"reached {query.reached.replace('_', ' ')}" if query.reached else "",
         f"deployed in {month:%B %Y}" if month else "") if text]
-    response = _page(request, "models/index.html", {
+    response = _page(request, "ml_models/index.html", {
         "query": query, "teams": teams, "drilled": drilled,
         "clear_drill_qs": _query_string(query.model_copy(update={
             "cohort": "", "reached": None, "deployed_in": ""})), "rows": rows, "total": total, "page": query.page,
@@ -222,7 +224,7 @@ def _form_page(request: Request, session: Session, principal: Principal, *,
     currency = get_org_settings(session).currency
     if version is None and model is not None:
         version = model.version
-    return _page(request, "models/form.html", {
+    return _page(request, "ml_models/form.html", {
         "model": model, "team": team, "values": values, "currency": currency,
         "version": version, "conflict": conflict,
         "teams": _editable_teams(session, principal) if model is None else [],
@@ -231,7 +233,7 @@ def _form_page(request: Request, session: Session, principal: Principal, *,
     }, status_code=status_code)
 
 
-@router.get("/new", name="models.new")
+@router.get("/new", name="ml_models.new")
 def new(request: Request, session: SessionDep, principal: Editor) -> Response:
     teams = _editable_teams(session, principal)
     wanted = request.query_params.get("team", "")
@@ -241,7 +243,7 @@ def new(request: Request, session: SessionDep, principal: Editor) -> Response:
     return _form_page(request, session, principal, values=values)
 
 
-@router.post("", name="models.create")
+@router.post("", name="ml_models.create")
 def create(request: Request, session: SessionDep, principal: Editor, form: FormDep) -> Response:
     values = _form_values(form)
     try:
@@ -275,14 +277,14 @@ def _values_of(model: MLModel) -> dict[str, str]:
             "annual_value_high": _plain(model.annual_value_high)}
 
 
-@router.get("/{model_id}/edit", name="models.edit")
+@router.get("/{model_id}/edit", name="ml_models.edit")
 def edit(request: Request, session: SessionDep, principal: Editor, model_id: int) -> Response:
     model = _editable_model(session, principal, model_id)
     return _form_page(request, session, principal, values=_values_of(model), model=model,
                       team=session.get(Team, model.team_id))
 
 
-@router.post("/{model_id}", name="models.update")
+@router.post("/{model_id}", name="ml_models.update")
 def update(request: Request, session: SessionDep, principal: Editor, form: FormDep,
            model_id: int) -> Response:
     model = _model(session, principal, model_id)
@@ -320,7 +322,7 @@ def update(request: Request, session: SessionDep, principal: Editor, form: FormD
     return redirect_with_flash(request, _detail_url(request, model.id), f"Model “{model.name}” saved.")
 
 
-@router.post("/{model_id}/archive", name="models.archive")
+@router.post("/{model_id}/archive", name="ml_models.archive")
 def archive(request: Request, session: SessionDep, principal: Editor,
             model_id: int) -> Response:
     model = _model(session, principal, model_id)
@@ -329,7 +331,7 @@ def archive(request: Request, session: SessionDep, principal: Editor,
                      f"Model “{model.name}” archived: it is kept with its history.")
 
 
-@router.post("/{model_id}/unarchive", name="models.unarchive")
+@router.post("/{model_id}/unarchive", name="ml_models.unarchive")
 def unarchive(request: Request, session: SessionDep, principal: Editor,
               model_id: int) -> Response:
     model = _model(session, principal, model_id)
@@ -351,11 +353,11 @@ def _detail_page(request: Request, session: Session, principal: Principal, model
                  status_code: int = 200) -> Response:
     model = _model(session, principal, model_id)
     row = queries.get_model_row(session, model.id, now=utcnow())
-    events, _ = queries.model_events(session, model.id)
+    events, _ = model_queries.model_events(session, model.id)
     spend = queries.compute_by_month(session, VelocityFilters(model_id=model.id), COMPUTE_FROM,
                                      utcnow().date())
     currency = get_org_settings(session).currency
-    return _page(request, "models/detail.html", {
+    return _page(request, "ml_models/detail.html", {
         "row": row, "model": model, "events": events, "spend": spend, "currency": currency,
         "timeline": figures.lifecycle_timeline(events),
         "compute_figure": figures.compute_cost_bars(spend, currency),
@@ -371,7 +373,7 @@ def _detail_page(request: Request, session: Session, principal: Principal, model
     }, status_code=status_code)
 
 
-@router.get("/{model_id}", name="models.detail")
+@router.get("/{model_id}", name="ml_models.detail")
 def detail(request: Request, session: SessionDep, principal: Reader, model_id: int) -> Response:
     return _detail_page(request, session, principal, model_id)
 
@@ -386,7 +388,7 @@ def _utc_moment(value: str) -> datetime | str:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-@router.post("/{model_id}/events", name="models.add_event")
+@router.post("/{model_id}/events", name="ml_models.add_event")
 def add_event(request: Request, session: SessionDep, principal: Editor, form: FormDep,
               model_id: int) -> Response:
     model = _model(session, principal, model_id)
@@ -416,7 +418,7 @@ def _month(value: str) -> str:
     return f"{value}-01" if len(value) == 7 else value
 
 
-@router.post("/{model_id}/compute-costs", name="models.add_compute_cost")
+@router.post("/{model_id}/compute-costs", name="ml_models.add_compute_cost")
 def add_compute_cost(request: Request, session: SessionDep, principal: Editor, form: FormDep,
                      model_id: int) -> Response:
     model = _model(session, principal, model_id)

@@ -2,7 +2,7 @@
 
 Two steps, so that nothing is half-written: `read_registry` reads everything the sync needs from
 the tracking server (and fails with `MlflowUnreachable` before a single write), then
-`apply_registry` writes it through `app.velocity.service` into the caller's transaction (it
+`apply_registry` writes it through `app.ml_models.service` into the caller's transaction (it
 flushes, never commits). `sync_mlflow` does both.
 
 MLflow keeps no history of aliases, so Northstar keeps it: the version that holds the production
@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session
 from app.auth.permissions import Principal
 from app.core.errors import FieldError, ValidationFailed
 from app.core.clock import utcnow
+from app.ml_models.models import EventSource, EventType, LifecycleEvent, MLModel
+from app.ml_models.schemas import EventIn, ModelIn
+from app.ml_models.service import create_model, record_event
 from app.teams.models import Team
-from app.velocity.models import EventSource, EventType, LifecycleEvent, MLModel
 from app.value.schemas import QualityObservationIn
 from app.value.service import record_quality_observation
-from app.velocity.schemas import EventIn, ModelIn
-from app.velocity.service import create_model, record_event
 
 MLFLOW_MISSING = "install the mlflow extra: pip install .[mlflow]"
 TEAM_TAG = "northstar.team"

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from app.ops.command import import_csv
-from app.velocity.csv_io import import_events as run_import
+from app.ml_models.csv_io import import_events as run_import
 
 
 def import_events(

@@ -18,10 +18,13 @@ from app.core import clock
 from app.core.errors import FieldError, NotFound, ValidationFailed
 from app.core.clock import utcnow
 from app.db import SessionDep
-from app.velocity import queries, service
-from app.velocity.models import ComputeCost, EventSource, EventType, LifecycleEvent, ModelKind
-from app.velocity.queries import ComputeCostFilters, ModelListFilters, ModelRow
-from app.velocity.schemas import BulkEventIn, ComputeCostIn, EventIn, ModelIn, ModelPatch
+from app.ml_models import queries as model_queries
+from app.ml_models import service
+from app.ml_models.models import ComputeCost, EventSource, EventType, LifecycleEvent, ModelKind
+from app.ml_models.queries import ComputeCostFilters
+from app.ml_models.schemas import BulkEventIn, ComputeCostIn, EventIn, ModelIn, ModelPatch
+from app.velocity import queries
+from app.velocity.queries import ModelListFilters, ModelRow
 
 router = APIRouter()
 
@@ -208,7 +211,7 @@ def list_events(session: SessionDep, principal: Reader, paging: Paging,
                 model_id: ModelId) -> Page[EventOut]:
     """In the order they happened (`occurred_at`), not the order they arrived."""
     readable_model(session, model_id, principal)
-    events, total = queries.model_events(session, model_id, offset=paging.offset,
+    events, total = model_queries.model_events(session, model_id, offset=paging.offset,
                                          limit=paging.limit)
     return Page[EventOut].of([_event_out(e) for e in events], total, paging)
 
@@ -289,7 +292,7 @@ def list_compute_costs(
     team_ids = _team_scope(session, principal, team, errors)
     if errors:
         raise ValidationFailed(errors)
-    rows, total = queries.list_compute_costs(
+    rows, total = model_queries.list_compute_costs(
         session, ComputeCostFilters(team_ids=team_ids, model_id=model, first=from_, last=to),
         offset=paging.offset, limit=paging.limit)
     return Page[ComputeCostOut].of([_cost_out(r.cost, r.model_name, r.team_slug) for r in rows],
