@@ -686,7 +686,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--password", default=BENCH_PASSWORD)
     parser.add_argument("--output", type=Path, help="The JSON file (default: bench/results/"
                         "<date>-<backend>-<scale>.json).")
+    parser.add_argument("--peer", action="store_true",
+                        help="Instead: the same questions to Datasette on the same SQLite "
+                        "file(s), interleaved with Northstar's API (bench/peer.py).")
     args = parser.parse_args(argv)
+    if args.peer:
+        import peer
+
+        files = [u for u in (args.baseline_url, args.database_url) if u]
+        labels = [x for u, x in ((args.baseline_url, args.baseline_label),
+                                 (args.database_url, args.scale_label)) if u]
+        if any(make_url(u).get_backend_name() != "sqlite" for u in files):
+            parser.error("--peer serves SQLite files: Datasette reads SQLite only")
+        forwarded = [f"--repeat={args.repeat}", f"--warmup={args.warmup}",
+                     f"--password={args.password}"]
+        for url, label in zip(files, labels, strict=True):
+            forwarded += [f"--database={make_url(url).database}", f"--scale-label={label}"]
+        if args.output:
+            forwarded.append(f"--output={args.output}")
+        return peer.main(forwarded)
     if args.base_url and args.baseline_url:
         parser.error("--base-url measures one server: it cannot serve --baseline-url too")
 

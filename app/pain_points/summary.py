@@ -36,11 +36,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
-    Connection, Date, and_, bindparam, case, delete, func, insert, inspect, literal, or_, select,
-    update,
+    Connection, Date, and_, bindparam, case, cast, delete, func, insert, inspect, literal, or_,
+    select, union_all, update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from app.core import clock
 from app.core.bulk import among
@@ -273,6 +274,125 @@ def _add(connection: Connection, state: Any, ids: list[int]) -> None:
             quarter = quarter.next()
 
 
+@dataclass(frozen=True)
+class Changed:
+    """One pain point saved (an edit, a soft delete): its figures before the save are
+    subtracted from the stored totals and its figures now added, instead of recomputing the
+    (team, persona, stage) scopes it was and is in — a save costs a few rows, not a scope of
+    thousands of pain points times every quarter."""
+
+    pain_point: int
+    old: tuple[Any, ...]  # _COST_INPUTS before the save, as stored then
+    scope: Scope  # (team, persona, stage) now
+
+    @property
+    def old_scope(self) -> Scope:
+        return self.old[0], self.old[1], self.old[2]
+
+
+_OLD = "old_pain_point"
+
+
+def _old_row_columns(dialect: str) -> list[Any]:
+    table = PainPoint.__table__
+    params = [(name, bindparam(f"old_{name}", type_=table.c[name].type))
+              for name in ("id", *_COST_INPUTS)]
+    if dialect != "postgresql":  # SQLite has no DATE to cast to (it would make 2022 of it)
+        return [param.label(name) for name, param in params]
+    # Cast to the columns' own types: PostgreSQL's NUMERIC division takes its scale from the
+    # operands, and the old figures must be exactly the ones the stored sum holds.
+    return [cast(param, table.c[name].type).label(name) for name, param in params]
+
+
+def _from_old_row(query: Any, old: Any) -> Any:
+    """`query` with every pain_point column read from `old`, a one-row CTE of bound values."""
+    table = PainPoint.__table__
+
+    def swap(element: Any) -> Any:
+        if getattr(element, "table", None) is table and element.name in old.c:
+            return old.c[element.name]
+        return None
+
+    return replacement_traverse(query, {}, swap)
+
+
+def _negated(query: Any) -> Any:
+    rows = query.subquery()
+    return select(*(rows.c[i] if i < 5 else -rows.c[i] for i in range(len(_COLUMNS))))
+
+
+@lru_cache(maxsize=64)
+def _delta_upserts(dialect: str, first: date, last: date, start_month: int, weeks: Decimal,
+                   sides: tuple[bool, bool]) -> tuple[Any, ...]:
+    """Per quarter of the window, the statement that subtracts one pain point's old figures
+    (bound values) and adds its figures now (by id) to the stored rows of their scopes —
+    `sides` says which of the two. Built once per window and dialect, the pain point as
+    parameters; one statement per quarter, as a scope's recomputation has, each reading one
+    pain point instead of the scope's."""
+    table = CostQuarter.__table__
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    with_old, with_new = sides
+    statements = []
+    quarter = quarter_of(first, start_month)
+    while quarter.first_day <= last:
+        rows = _quarter_rows(quarter, weeks, PainPoint.id == bindparam("pain_point_id"))
+        parts = [rows] if with_new else []
+        if with_old:
+            parts.append(_negated(_from_old_row(
+                rows, select(*_old_row_columns(dialect)).cte(_OLD))))
+        both = union_all(*parts).subquery("delta") if len(parts) > 1 else \
+            parts[0].subquery("delta")
+        columns = list(both.c)  # positional: the rows' columns are unnamed expressions
+        keys = columns[:5]
+        # Old and new in the same scope make one row (an upsert may touch a row once);
+        # SQLite reads "ON CONFLICT" after a bare SELECT's FROM as a join: a WHERE ends it.
+        delta = (select(*keys, *(func.sum(c) for c in columns[5:]))
+                 .where(literal(True)).group_by(*keys))
+        statement = upsert(table).from_select(_COLUMNS, delta)
+        statements.append(statement.on_conflict_do_update(
+            index_elements=["quarter_first", "team_id", "persona_id", "stage_id"],
+            set_={name: table.c[name] + statement.excluded[name]
+                  for name in (*_MEASURES, "cost_resolved")}))
+        quarter = quarter.next()
+    return tuple(statements)
+
+
+def _apply_changes(connection: Connection, state: Any, changes: list[Changed],
+                   scopes: set[Scope]) -> None:
+    """Subtracts each changed pain point's old figures and adds its new ones (the totals are
+    sums), skipping a side whose scope is recomputed anyway; then drops the rows left with no
+    pain point, as a recomputation would not have written them."""
+    table = CostQuarter.__table__
+    ranks = RunRateRank.__table__
+    window_key = (connection.dialect.name, state.first_day, state.last_day,
+                  state.fiscal_year_start_month, state.working_weeks_per_year)
+    emptied: set[Scope] = set()
+    for change in changes:
+        sides = (not _covered(scopes, *change.old_scope), not _covered(scopes, *change.scope))
+        if any(sides):
+            values = dict(zip(("old_id", *(f"old_{n}" for n in _COST_INPUTS)),
+                              (change.pain_point, *change.old), strict=True))
+            for statement in _delta_upserts(*window_key, sides=sides):
+                connection.execute(statement, {"pain_point_id": change.pain_point,
+                                               **(values if sides[0] else {})})
+        if sides[0]:
+            emptied.add(change.old_scope)
+        connection.execute(delete(ranks).where(ranks.c.pain_point_id == change.pain_point))
+        connection.execute(insert(ranks).from_select(
+            ["pain_point_id", "team_id", "persona_id", "stage_id", "observed_since",
+             "resolved_on", "run_rate"],
+            with_costs(select(PainPoint.id, PainPoint.team_id, PainPoint.persona_id,
+                              PainPoint.stage_id, PainPoint.observed_since,
+                              PainPoint.resolved_on,
+                              run_rate("expected", state.working_weeks_per_year)))
+            .where(PainPoint.deleted_at.is_(None), PainPoint.kind == PainPointKind.recurring,
+                   PainPoint.id == change.pain_point)))
+    for team, persona, stage in emptied:
+        connection.execute(delete(table).where(
+            table.c.team_id == team, table.c.persona_id == persona, table.c.stage_id == stage,
+            table.c.pain_points == 0))
+
+
 def _refresh(connection: Connection, marks: set[Hashable]) -> None:
     """Recomputes the rows of the marked scopes (and adds those of pain points added in bulk)
     for the window and settings the rows were built with (a change of settings, or a new
@@ -281,12 +401,25 @@ def _refresh(connection: Connection, marks: set[Hashable]) -> None:
     state = connection.execute(select(CostSummaryState.__table__)).one_or_none()
     if state is None:
         return
-    scopes = {m for m in marks if not isinstance(m, Added)}
+    scopes = {m for m in marks if not isinstance(m, (Added, Changed))}
+    changes = [m for m in marks if isinstance(m, Changed)]
+    # The same pain point saved twice before a refresh: which old figures the totals hold is
+    # not known from the marks alone (a set), so its scopes are recomputed.
+    # So is one added in bulk in the same transaction (its figures are added whole).
+    bulk = {row[0] for m in marks if isinstance(m, Added) for row in m.rows}
+    twice = {c.pain_point for c in changes
+             if c.pain_point in bulk or sum(d.pain_point == c.pain_point for d in changes) > 1}
+    for change in changes:
+        if change.pain_point in twice:
+            scopes |= {change.old_scope, change.scope}
+    changes = [c for c in changes if c.pain_point not in twice]
     if EVERYTHING in scopes:
         rebuild(connection)
         return
     if scopes:
         _recompute(connection, state, scopes)  # type: ignore[arg-type]
+    if changes:
+        _apply_changes(connection, state, changes, scopes)  # type: ignore[arg-type]
     added = [pain_point for mark in marks if isinstance(mark, Added)
              for pain_point, *scope in mark.rows if not _covered(scopes, *scope)]
     if added:
@@ -296,13 +429,16 @@ def _refresh(connection: Connection, marks: set[Hashable]) -> None:
 def _replay(marks: set[Hashable]) -> set[Hashable]:
     """After a savepoint rolled back: added rows are recomputed by their scopes instead (adding
     them twice would count them twice)."""
-    return ({m for m in marks if not isinstance(m, Added)}
-            | {tuple(row[1:]) for m in marks if isinstance(m, Added) for row in m.rows})
+    return ({m for m in marks if not isinstance(m, (Added, Changed))}
+            | {tuple(row[1:]) for m in marks if isinstance(m, Added) for row in m.rows}
+            | {s for m in marks if isinstance(m, Changed) for s in (m.old_scope, m.scope)})
 
 
 def _lock_keys(mark: Hashable) -> Iterable[int] | None:
     if isinstance(mark, Added):
         return {row[1] for row in mark.rows}
+    if isinstance(mark, Changed):
+        return {mark.old_scope[0], mark.scope[0]}
     team = mark[0]  # type: ignore[index]
     return None if team is None else (team,)
 
@@ -325,13 +461,32 @@ _COST_INPUTS = ("team_id", "persona_id", "stage_id", "kind", "hours_low", "hours
                 "hours_high", "people_affected", "observed_since", "resolved_on", "deleted_at")
 
 
-def _touched(session: Session) -> set[Scope]:
-    scopes: set[Scope] = set()
+def _changed(obj: PainPoint) -> Changed | None:
+    """The save of a stored pain point as a per-row delta, or None when a changed input's old
+    value is unknown (set without having been loaded): then its scopes are recomputed."""
+    attrs = inspect(obj).attrs
+    old = []
+    for name in _COST_INPUTS:
+        history = attrs[name].history
+        if history.deleted:
+            old.append(history.deleted[0])
+        elif history.added:
+            return None
+        else:
+            old.append(getattr(obj, name))
+    return Changed(obj.id, tuple(old), (obj.team_id, obj.persona_id, obj.stage_id))
+
+
+def _touched(session: Session) -> set[Hashable]:
+    scopes: set[Hashable] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, PainPoint):
             attrs = inspect(obj).attrs
             if obj in session.dirty and not any(attrs[name].history.has_changes()
                                                 for name in _COST_INPUTS):
+                continue
+            if obj in session.dirty and (change := _changed(obj)) is not None:
+                scopes.add(change)
                 continue
             for team, persona, stage in _old_and_new(obj, "team_id", "persona_id", "stage_id"):
                 scopes.add((team, persona, stage))

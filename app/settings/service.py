@@ -18,6 +18,11 @@ def get_org_settings(session: Session) -> OrgSettings:
         org = OrgSettings(id=ORG_SETTINGS_ID)
         session.add(org)
         session.flush()
+    # The identity map holds objects weakly: a caller that reads one field drops the row, and
+    # the next call in the same request selected it again (twice a metrics request). Held for
+    # the session's life, a later call is a lookup; after a commit the row is still expired
+    # and reloaded, so nothing stale is read.
+    session.info["org_settings"] = org
     return org
 
 
