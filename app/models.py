@@ -17,8 +17,11 @@ from app.pain_points.models import (
 )
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Stage, Team, TeamPersona
+from app.value import production  # noqa: F401  (keeps production_period in step)
 from app.velocity import milestones  # noqa: F401  (keeps model_milestone, deployment_month in step)
-from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
+from app.value.models import (
+    Kpi, KpiObservation, ProductionPeriod, QualityMetric, QualityObservation,
+)
 from app.velocity.models import (
     ComputeCost, DeploymentMonth, LifecycleEvent, MLModel, ModelMilestone,
 )
@@ -27,7 +30,8 @@ __all__ = [
     "ApiToken", "AuditEntry", "Base", "ComputeCost", "Confirmation", "CostQuarter", "ImportJob",
     "CostSummaryState", "DeploymentMonth", "Initiative", "InitiativeLink", "Kpi", "KpiObservation",
     "LifecycleEvent", "LoginAttempt", "MLModel", "MaturityAnswer", "MaturityAssessment",
-    "ModelMilestone", "OrgSettings", "PainPoint", "Persona", "QualityMetric", "QualityObservation",
+    "ModelMilestone", "OrgSettings", "PainPoint", "Persona", "ProductionPeriod", "QualityMetric",
+    "QualityObservation",
     "Role", "RunRateRank", "SsoGroupMapping", "SsoLogin", "Stage", "Team", "TeamPersona", "User",
     "UserSession", "sso_group_mapping_team", "user_team",
 ]

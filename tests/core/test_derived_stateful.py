@@ -4,7 +4,8 @@ order of writes, savepoints, rollbacks, imports, setting changes and new quarter
 A Hypothesis state machine drives one session the way the app does (its commits are the
 outermost transaction's; the test harness runs it inside a savepoint of the test's connection)
 and after every step compares each stored read with the live query: the cost totals of the
-covered quarters, the stored run-rates, the model milestones and the deployments per month.
+covered quarters, the stored run-rates, the model milestones, the deployments per month and the
+models' production periods.
 """
 
 import os
@@ -29,6 +30,8 @@ from app.pain_points.models import CostSummaryState, PainPoint, RunRateRank
 from app.pain_points.queries import GroupBy, PainPointFilters
 from app.settings.models import OrgSettings
 from app.teams.models import Team, TeamPersona
+from app.value import production
+from app.value.models import ProductionPeriod
 from app.velocity import milestones
 from app.velocity.models import DeploymentMonth, EventType, LifecycleEvent, MLModel, ModelMilestone
 from tests import factories
@@ -36,7 +39,8 @@ from tests import factories
 START = date(2026, 11, 20)
 PERSONAS = ("data-scientist", "ml-engineer")
 STAGES = ("deployment", "monitoring")
-EVENT_TYPES = [EventType.ideated, EventType.validated, EventType.deployed, EventType.rolled_back]
+EVENT_TYPES = [EventType.ideated, EventType.validated, EventType.deployed, EventType.rolled_back,
+               EventType.deployed, EventType.retired]
 
 
 def close(a: D | None, b: D | None, backend: str) -> bool:
@@ -273,6 +277,14 @@ class DerivedTables(RuleBasedStateMachine):
             DeploymentMonth.team_id, DeploymentMonth.month, DeploymentMonth.deployments,
             DeploymentMonth.rollbacks)).all())
         assert stored_months == set(db.execute(milestones.month_rows()).all())
+
+    @invariant()
+    def check_production_periods(self) -> None:
+        db = self.db
+        derived.fresh(db, production.PERIODS.name)
+        stored = set(db.execute(select(ProductionPeriod.model_id, ProductionPeriod.start_day,
+                                       ProductionPeriod.end_day)).all())
+        assert stored == set(db.execute(production.period_rows()).all())
 
 
 def test_every_stored_read_equals_the_live_query(connection, monkeypatch):
