@@ -84,7 +84,8 @@ def _periods(session: Session, filters: ValueFilters):
 
 def _value_rows(session: Session, filters: ValueFilters,
                 buckets: Sequence[tuple[int, date, date]]):
-    """(bucket, model_id, value low/expected/high, measured part, estimated part, compute)."""
+    """The parts of (bucket, model_id, value low/expected/high, measured part, estimated part,
+    compute): one row per model and month of value, one per compute cost."""
     months = _months(buckets)
     # A month's estimate counts its production days of the whole month, not only those inside
     # the period: the months cap the periods.
@@ -138,10 +139,18 @@ def _value_rows(session: Session, filters: ValueFilters,
                                         ("low", "value", "high", "measured", "estimated")),
         f.prorated(cc.amount, months.c.inside_days, months.c.month_days).label("compute"),
     ).join(months, months.c.month == cc.month), filters, cc.model_id)
-    rows = union_all(value, compute).subquery()
+    return union_all(value, compute).subquery("value_parts")
+
+
+FIGURES = ("low", "value", "high", "measured", "estimated", "compute")
+
+
+def _model_rows(session: Session, filters: ValueFilters,
+                buckets: Sequence[tuple[int, date, date]]):
+    """(bucket, model_id, value low/expected/high, measured part, estimated part, compute)."""
+    rows = _value_rows(session, filters, buckets)
     return select(rows.c.bucket, rows.c.model_id,
-                  *(func.sum(rows.c[n]).label(n) for n in
-                    ("low", "value", "high", "measured", "estimated", "compute"))).group_by(
+                  *(func.sum(rows.c[n]).label(n) for n in FIGURES)).group_by(
         rows.c.bucket, rows.c.model_id).subquery("model_value")
 
 
@@ -169,10 +178,10 @@ def _figures(row: Any) -> ValueFigures:
 def value_by_bucket(session: Session, filters: ValueFilters,
                     buckets: Sequence[tuple[int, date, date]]) -> dict[int, ValueFigures]:
     """Value delivered (measured and estimated parts) and compute cost per period."""
+    # Straight from the parts: totals per period need no pass grouped by model first.
     rows = _value_rows(session, filters, buckets)
-    query = select(rows.c.bucket, *(func.sum(rows.c[n]).label(n) for n in
-                                    ("low", "value", "high", "measured", "estimated",
-                                     "compute"))).group_by(rows.c.bucket)
+    query = select(rows.c.bucket, *(func.sum(rows.c[n]).label(n) for n in FIGURES)) \
+        .group_by(rows.c.bucket)
     found = {row.bucket: _figures(row) for row in session.execute(query)}
     return {bucket: found.get(bucket, ValueFigures()) for bucket, _, _ in buckets}
 
@@ -199,20 +208,23 @@ def value_by_model(session: Session, filters: ValueFilters, first: date, last: d
                    ) -> tuple[list[ModelValue], int]:
     """Models that delivered value or spent compute in the period, by value (or net value)
     descending, then by model id: `limit` of them from `offset`, and how many there are."""
-    rows = _value_rows(session, filters, [(0, first, last)])
+    rows = _model_rows(session, filters, [(0, first, last)])
     ms = milestones(session, VelocityFilters(team_ids=filters.team_ids,
                                              model_ids=filters.model_ids))
     key = rows.c.value if order == "value" else rows.c.value - rows.c.compute
     nonzero = or_(rows.c.value != 0, rows.c.compute != 0, rows.c.low != 0, rows.c.high != 0)
-    total = session.scalar(select(func.count()).select_from(rows).where(nonzero)) or 0
+    # The count rides along with the page (one pass over the aggregate, not two); only a page
+    # past the end needs it on its own.
     query = (select(rows, MLModel.name, MLModel.kind, Team.slug, Team.name.label("team_name"),
-                    lead_time_expr(ms).label("lead"))
+                    lead_time_expr(ms).label("lead"), func.count().over().label("total"))
              .join(MLModel, MLModel.id == rows.c.model_id).join(Team, Team.id == MLModel.team_id)
              .outerjoin(ms, ms.c.model_id == rows.c.model_id)
              .where(nonzero).order_by(key.desc(), rows.c.model_id).offset(offset).limit(limit))
+    found = session.execute(query).all()
+    total = (found[0].total if found else
+             session.scalar(select(func.count()).select_from(rows).where(nonzero)) or 0)
     return [ModelValue(r.model_id, r.name, r.slug, r.team_name, ModelKind(r.kind), _figures(r),
-                       to_decimal_or_none(r.lead))
-            for r in session.execute(query)], total
+                       to_decimal_or_none(r.lead)) for r in found], total
 
 
 # --- cost of delay --------------------------------------------------------------------------
@@ -269,9 +281,11 @@ def _in_production(session: Session, filters: ValueFilters, day: date):
                                       e.occurred_at < start_of(day + timedelta(days=1)))
           .order_by(e.occurred_at.desc()).limit(1).scalar_subquery())
     today = SQL.whole(day_number(day))
+    # Materialized: PostgreSQL would otherwise inline the probe into every reference to `at`.
     return select(prod.c.model_id, at.label("at")).where(
         prod.c.start_day <= today,
-        or_(prod.c.end_day.is_(None), prod.c.end_day > today)).subquery("in_production")
+        or_(prod.c.end_day.is_(None), prod.c.end_day > today)).cte("in_production") \
+        .prefix_with("MATERIALIZED", dialect="postgresql")
 
 
 def _last_deployed(filters: ValueFilters, day: date):
@@ -305,7 +319,8 @@ def _quality(deployed: Any, day: date, *, only_deployed: bool = False,
         probes = probes.outerjoin(deployed, deployed.c.model_id == qm.model_id)
     if model_ids is not None:
         probes = probes.where(qm.model_id.in_(model_ids))
-    q = probes.subquery("quality")
+    # Materialized: each probe runs once per metric, not once per reference in the status.
+    q = probes.cte("quality_probe").prefix_with("MATERIALIZED", dialect="postgresql")
     bad = or_(and_(q.c.higher_is_better.is_(True),
                    f.degraded(q.c.latest, q.c.baseline, q.c.tolerance, True, SQL)),
               and_(q.c.higher_is_better.is_(False),
@@ -389,17 +404,24 @@ def value_at_risk(session: Session, filters: ValueFilters, day: date, staleness_
              .join(m, m.id == prod.c.model_id)
              .outerjoin(recent, recent.c.model_id == prod.c.model_id)
              .outerjoin(degraded, degraded.c.model_id == prod.c.model_id)
-             .where(or_(stale, degraded.c.model_id.is_not(None)))).subquery()
-    total = session.execute(select(func.count(), *(func.coalesce(func.sum(risky.c[k]), 0)
-                                                   for k in annual))).one()
-    summary = RiskSummary(day, Triple(_d(total[1]), _d(total[2]), _d(total[3])), total[0] or 0)
+             .where(or_(stale, degraded.c.model_id.is_not(None)))).cte("risky") \
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    totals = select(func.count().label("count"), *(func.coalesce(func.sum(risky.c[k]), 0)
+                                                  .label(f"total_{k}") for k in annual))
     if limit == 0:
-        return summary
-    rows = session.execute(
-        select(risky, m.name, Team.slug, Team.name.label("team_name"))
-        .join(m, m.id == risky.c.model_id)
-        .join(Team, Team.id == m.team_id).order_by(risky.c.mid.desc(), risky.c.model_id)
-        .limit(limit)).all()
+        total = session.execute(totals).one()
+        return RiskSummary(day, Triple(_d(total[1]), _d(total[2]), _d(total[3])), total[0] or 0)
+    # The totals and the first models in one statement: the risky models are found once.
+    totals = totals.subquery("totals")
+    top = (select(risky, m.name, Team.slug, Team.name.label("team_name"))
+           .join(m, m.id == risky.c.model_id).join(Team, Team.id == m.team_id)
+           .order_by(risky.c.mid.desc(), risky.c.model_id).limit(limit).subquery("top"))
+    found = session.execute(select(totals, top).outerjoin(top, literal(True))
+                            .order_by(top.c.mid.desc(), top.c.model_id)).all()
+    first = found[0]
+    summary = RiskSummary(day, Triple(_d(first.total_low), _d(first.total_mid),
+                                      _d(first.total_high)), first.count or 0)
+    rows = [r for r in found if r.model_id is not None]
     quality_by_model = quality_of(session, [r.model_id for r in rows], day)
     for r in rows:
         deployed_on = _as_date(r.at)
