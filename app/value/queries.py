@@ -208,23 +208,49 @@ def value_by_model(session: Session, filters: ValueFilters, first: date, last: d
                    ) -> tuple[list[ModelValue], int]:
     """Models that delivered value or spent compute in the period, by value (or net value)
     descending, then by model id: `limit` of them from `offset`, and how many there are."""
+    models, total, _ = ranked_models(session, filters, first, last, order=order,
+                                     offset=offset, limit=limit)
+    return models, total
+
+
+def ranked_models(session: Session, filters: ValueFilters, first: date, last: date, *,
+                  order: str = "value", offset: int = 0, limit: int | None = None,
+                  top: int = 0) -> tuple[list[ModelValue], int, list[ModelValue]]:
+    """`value_by_model`, and the `top` models by value as well (the dashboard's scatter beside
+    its table ranked by net value) from the same pass over the period's aggregate."""
     rows = _model_rows(session, filters, [(0, first, last)])
     ms = milestones(session, VelocityFilters(team_ids=filters.team_ids,
                                              model_ids=filters.model_ids))
-    key = rows.c.value if order == "value" else rows.c.value - rows.c.compute
     nonzero = or_(rows.c.value != 0, rows.c.compute != 0, rows.c.low != 0, rows.c.high != 0)
-    # The count rides along with the page (one pass over the aggregate, not two); only a page
-    # past the end needs it on its own.
-    query = (select(rows, MLModel.name, MLModel.kind, Team.slug, Team.name.label("team_name"),
-                    lead_time_expr(ms).label("lead"), func.count().over().label("total"))
-             .join(MLModel, MLModel.id == rows.c.model_id).join(Team, Team.id == MLModel.team_id)
-             .outerjoin(ms, ms.c.model_id == rows.c.model_id)
-             .where(nonzero).order_by(key.desc(), rows.c.model_id).offset(offset).limit(limit))
+    by_value = func.row_number().over(order_by=(rows.c.value.desc(), rows.c.model_id))
+    key = rows.c.value if order == "value" else rows.c.value - rows.c.compute
+    by_key = func.row_number().over(order_by=(key.desc(), rows.c.model_id))
+    # The count rides along with the rows (one pass over the aggregate, not two).
+    ranked = (select(rows, by_key.label("rank"), by_value.label("value_rank"),
+                     func.count().over().label("total")).where(nonzero)
+              .cte("ranked").prefix_with("MATERIALIZED", dialect="postgresql"))
+    page = ranked.c.rank > offset
+    if limit is not None:
+        page = and_(page, ranked.c.rank <= offset + limit)
+    wanted = or_(page, ranked.c.value_rank <= top) if top else page
+    query = (select(ranked, MLModel.name, MLModel.kind, Team.slug,
+                    Team.name.label("team_name"), lead_time_expr(ms).label("lead"))
+             .join(MLModel, MLModel.id == ranked.c.model_id)
+             .join(Team, Team.id == MLModel.team_id)
+             .outerjoin(ms, ms.c.model_id == ranked.c.model_id)
+             .where(wanted).order_by(ranked.c.rank))
     found = session.execute(query).all()
     total = (found[0].total if found else
              session.scalar(select(func.count()).select_from(rows).where(nonzero)) or 0)
-    return [ModelValue(r.model_id, r.name, r.slug, r.team_name, ModelKind(r.kind), _figures(r),
-                       to_decimal_or_none(r.lead)) for r in found], total
+
+    def model(r: Any) -> ModelValue:
+        return ModelValue(r.model_id, r.name, r.slug, r.team_name, ModelKind(r.kind),
+                          _figures(r), to_decimal_or_none(r.lead))
+
+    return ([model(r) for r in found if r.rank > offset
+             and (limit is None or r.rank <= offset + limit)], total,
+            [model(r) for r in sorted(found, key=lambda r: r.value_rank)
+             if r.value_rank <= top])
 
 
 # --- cost of delay --------------------------------------------------------------------------
@@ -527,24 +553,31 @@ class ValueReport:
     risk: RiskSummary
     models: list[ModelValue]
     models_total: int
+    top: list[ModelValue] = field(default_factory=list)  # by value, when asked for
 
 
 def value_report(session: Session, filters: ValueFilters, first: date, last: date, *,
                  today: date, target_lead_time_days: int, staleness_days: int,
                  offset: int = 0, limit: int | None = 100, order: str = "value",
-                 risk_limit: int | None = 50) -> ValueReport:
+                 risk_limit: int | None = 50, top: int = 0,
+                 figures: ValueFigures | None = None, delay: Delay | None = None,
+                 ) -> ValueReport:
     """The period's value figures, the `limit` models from `offset` (by value, or net value)
-    with their quality status at the risk day, and the value at risk with its models."""
+    with their quality status at the risk day, the `top` models by value, and the value at
+    risk with its models. A caller that has computed the period's figures or cost of delay
+    already (the dashboard, for its quarters) passes them."""
     day = f.risk_day(first, last, today)
-    figures = value_figures(session, filters, first, last)
-    delay = delay_by_bucket(session, filters, [(0, first, last)], target_lead_time_days)[0]
+    if figures is None:
+        figures = value_figures(session, filters, first, last)
+    if delay is None:
+        delay = delay_by_bucket(session, filters, [(0, first, last)], target_lead_time_days)[0]
     risk = value_at_risk(session, filters, day, staleness_days, limit=risk_limit)
-    models, total = value_by_model(session, filters, first, last, order=order, offset=offset,
-                                   limit=limit)
+    models, total, best = ranked_models(session, filters, first, last, order=order,
+                                        offset=offset, limit=limit, top=top)
     quality = quality_of(session, [m.model_id for m in models], day)
     for m in models:
         m.quality = quality.get(m.model_id, [])
-    return ValueReport(first, last, figures, delay, risk, models, total)
+    return ValueReport(first, last, figures, delay, risk, models, total, best)
 
 
 def overview_tiles(session: Session, org: Any, filters: Any, today: date) -> list[Any]:
