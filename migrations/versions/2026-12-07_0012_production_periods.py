@@ -24,7 +24,9 @@ def upgrade() -> None:
     sa.Column('model_id', sa.Integer(), nullable=False),
     sa.Column('start_day', sa.Integer(), nullable=False),
     sa.Column('end_day', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['model_id'], ['ml_model.id'], name=op.f('fk_production_period_model_id_ml_model'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['model_id'], ['ml_model.id'],
+                            name=op.f('fk_production_period_model_id_ml_model'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('model_id', 'start_day', name=op.f('pk_production_period'))
     )
 
