@@ -1,22 +1,36 @@
 """The `northstar` command line: serve, migrate, demo, users, tokens, import, sync."""
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
+from app.auth.models import User
+from app.auth.queries import list_sso_mappings
+from app.auth.service import create_api_token, create_user, normalise_email
+from app.auth.sso_service import map_group, unmap_group
 from app.config import get_settings
-from app.core.errors import DomainError, FieldError, ValidationFailed
-from app.db import make_engine, make_sessionmaker
+from app.core import clock
+from app.core.errors import FieldError, ValidationFailed
+from app.demo.loader import load_demo
+from app.ops.backup import BackupError, backup_to_file, read_header, restore_from_file
+from app.ops.command import (
+    EXIT_DATABASE, EXIT_INVALID, command_session, fail, import_csv, migrated_url,
+)
+from app.ops.migrate import (
+    current_revision, head_revision, maintain_derived, rebuild_derived, upgrade_to_head,
+)
+from app.pain_points.csv_io import import_pain_points as run_import
+from app.reports import export as reports
 from app.value.cli import import_kpis, import_quality
-from app.velocity.cli import import_events
-from app.velocity.mlflow_cli import sync_app
+from app.ml_models.cli import import_events
+from app.ml_models.mlflow_cli import sync_app
+from app.web.templating import make_templates
 
 app = typer.Typer(help="Northstar: ties ML platform work to business value.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -31,43 +45,6 @@ sso_app = typer.Typer(help="Map identity-provider groups to roles and teams (sin
 app.add_typer(sso_app, name="sso")
 
 CLI_ACTOR = "cli"
-# Exit codes: 2 for input the command refuses (like a usage error), 1 for an unusable database.
-EXIT_INVALID = 2
-EXIT_DATABASE = 1
-
-
-def _fail(lines: Sequence[str], code: int) -> NoReturn:
-    for line in lines:
-        typer.echo(f"error: {line}", err=True)
-    raise typer.Exit(code)
-
-
-def _error_lines(exc: DomainError) -> list[str]:
-    return [f"{e.field}: {e.message}" for e in exc.errors] or [exc.message]
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    """A session on the configured database, committed when the command succeeds.
-
-    Anything raised rolls the whole command back; a domain error becomes one `error: field:
-    message` line per field on stderr and exit code 2.
-    """
-    engine = make_engine(_migrated_url())
-    try:
-        with make_sessionmaker(engine)() as session:
-            try:
-                yield session
-            except DomainError as exc:
-                session.rollback()
-                _fail(_error_lines(exc), EXIT_INVALID)
-            except BaseException:
-                session.rollback()
-                raise
-            else:
-                session.commit()
-    finally:
-        engine.dispose()
 
 
 def _table(rows: Sequence[Sequence[str]]) -> str:
@@ -81,7 +58,7 @@ def _table(rows: Sequence[Sequence[str]]) -> str:
 # uvicorn's own limits for a server that faces the internet (through its proxy or not).
 SERVE_OPTIONS: dict[str, object] = {
     # The app decides whom to believe about client addresses (NORTHSTAR_TRUSTED_PROXIES,
-    # app/edge.py); uvicorn's copy, which reads FORWARDED_ALLOW_IPS, would act first.
+    # app/web/edge.py); uvicorn's copy, which reads FORWARDED_ALLOW_IPS, would act first.
     "proxy_headers": False,
     # An idle keep-alive connection is closed after 5 s; request bodies have their own
     # deadlines (NORTHSTAR_BODY_*_SECONDS).
@@ -118,33 +95,16 @@ def serve(
 @app.command()
 def migrate() -> None:
     """Bring the database schema to the newest revision."""
-    from app.migrate import current_revision, upgrade_to_head
-
     url = get_settings().database_url
     try:
         before = current_revision(url)
     except OperationalError as exc:
-        _fail([f"database: cannot open it: {exc.orig}"], EXIT_DATABASE)
+        fail([f"database: cannot open it: {exc.orig}"], EXIT_DATABASE)
     reached = upgrade_to_head(url)
     if before == reached:
         typer.echo(f"Database already at revision {reached} (head).")
     else:
         typer.echo(f"Database migrated from {before or 'empty'} to revision {reached} (head).")
-
-
-def _migrated_url() -> str:
-    """The configured database's URL, once it is reachable and at the migration head."""
-    from app.migrate import current_revision, head_revision
-
-    url = get_settings().database_url
-    try:
-        current, head = current_revision(url), head_revision()
-    except OperationalError as exc:
-        _fail([f"database: cannot open it: {exc.orig}"], EXIT_DATABASE)
-    if current != head:
-        state = "has no schema yet" if current is None else f"is at revision {current}, not {head}"
-        _fail([f"database: it {state}; run `northstar migrate` first"], EXIT_DATABASE)
-    return url
 
 
 @app.command()
@@ -156,10 +116,8 @@ def rebuild() -> None:
     """
     from time import perf_counter
 
-    from app.migrate import rebuild_derived
-
     started = perf_counter()
-    names = rebuild_derived(_migrated_url())
+    names = rebuild_derived(migrated_url())
     typer.echo(f"Rebuilt {', '.join(names)} in {perf_counter() - started:.1f} s.")
 
 
@@ -178,11 +136,9 @@ def maintain(
     """
     import time
 
-    from app.migrate import maintain_derived
-
     while True:
         started = time.perf_counter()
-        changed = maintain_derived(_migrated_url())
+        changed = maintain_derived(migrated_url())
         elapsed = time.perf_counter() - started
         typer.echo(f"Brought {', '.join(changed)} up to date in {elapsed:.1f} s." if changed
                    else "Derived tables already up to date.")
@@ -198,9 +154,7 @@ def demo(
     )] = "northstar-demo",
 ) -> None:
     """Load the demo organisation (once) and print the demo logins."""
-    from app.demo.loader import load_demo
-
-    with _session() as session:
+    with command_session() as session:
         result = load_demo(session, today=datetime.now(UTC).date(), password=password)
     if result.loaded:
         c = result.counts
@@ -238,9 +192,7 @@ def users_create(
     )] = False,
 ) -> None:
     """Create a user account."""
-    from app.auth.service import create_user
-
-    with _session() as session:
+    with command_session() as session:
         user = create_user(session, email=email, password=password, role=role, name=name,
                            team_slugs=team or [], actor=CLI_ACTOR, actor_id=None,
                            break_glass=break_glass)
@@ -260,9 +212,7 @@ def sso_map(
     )] = None,
 ) -> None:
     """Give the members of a provider group a role and teams (replaces an existing mapping)."""
-    from app.auth.sso_service import map_group
-
-    with _session() as session:
+    with command_session() as session:
         mapping = map_group(session, group=group, role=role, team_slugs=team or [],
                             actor=CLI_ACTOR, actor_id=None)
         teams = ", ".join(sorted(t.slug for t in mapping.teams)) or "none"
@@ -276,9 +226,7 @@ def sso_unmap(
     group: Annotated[str, typer.Option(help="The group whose mapping to remove.")],
 ) -> None:
     """Remove a group's mapping: its members lose what it gave at their next sign-in."""
-    from app.auth.sso_service import unmap_group
-
-    with _session() as session:
+    with command_session() as session:
         unmap_group(session, group=group, actor=CLI_ACTOR, actor_id=None)
     typer.echo(f"Group {group.strip()} no longer gives access.")
 
@@ -286,9 +234,7 @@ def sso_unmap(
 @sso_app.command("list")
 def sso_list() -> None:
     """Show every group mapping."""
-    from app.auth.queries import list_sso_mappings
-
-    with _session() as session:
+    with command_session() as session:
         rows = [("group", "role", "teams")] + [
             (m.group_name, m.role.value, ", ".join(sorted(t.slug for t in m.teams)) or "-")
             for m in list_sso_mappings(session)
@@ -308,10 +254,7 @@ def tokens_create(
     )] = None,
 ) -> None:
     """Create an API token; the secret is printed once, on the last line."""
-    from app.auth.models import User
-    from app.auth.service import create_api_token, normalise_email
-
-    with _session() as session:
+    with command_session() as session:
         user = session.scalar(
             select(User).options(selectinload(User.teams))
             .where(User.email == normalise_email(email))
@@ -344,23 +287,9 @@ def import_pain_points(
     )] = None,
 ) -> None:
     """Import pain points from a CSV file; nothing is imported unless every row is valid."""
-    from app.auth.queries import acting_user
-    from app.auth.service import principal_for_user
-    from app.core.clock import today
-    from app.core.csv_tools import MAX_BYTES
-    from app.pain_points.csv_io import import_pain_points as run_import
-
-    with file.open("rb") as handle:
-        data = handle.read(MAX_BYTES + 1)  # one byte past the limit tells that it is too large
-    with _session() as session:
-        user = acting_user(session, as_email, purpose="import pain points")
-        result = run_import(session, data, actor=principal_for_user(user), today=today(),
-                            skip_invalid=skip_invalid)
-        if result.refused:
-            _fail([str(error) for error in result.errors], EXIT_INVALID)  # rolls back
-    for error in result.errors:
-        typer.echo(f"skipped: {error}", err=True)
-    typer.echo(f"imported {result.imported}")
+    import_csv(file, as_email, "import pain points",
+               lambda session, data, actor: run_import(
+                   session, data, actor=actor, today=clock.today(), skip_invalid=skip_invalid))
 
 
 # `northstar import events FILE`, beside `northstar import pain-points FILE`.
@@ -387,17 +316,13 @@ def export(
     )] = "xlsx",
 ) -> None:
     """Export the quarterly summary to a file."""
-    from app.core.clock import today
-    from app.reports import export as reports
-    from app.templating import make_templates
-
     if output.is_dir():
-        _fail([f"output: {output} is a folder; name a file"], EXIT_INVALID)
+        fail([f"output: {output} is a folder; name a file"], EXIT_INVALID)
     if not output.parent.is_dir():
-        _fail([f"output: the folder {output.parent} does not exist"], EXIT_INVALID)
+        fail([f"output: the folder {output.parent} does not exist"], EXIT_INVALID)
     settings = get_settings()
-    with _session() as session:
-        day = today()
+    with command_session() as session:
+        day = clock.today()
         wanted = reports.parse_request(session, None, quarter=quarter, team=team, fmt=format_,
                                        today=day, default_format="xlsx")
         report = reports.build(session, wanted, today=day)
@@ -423,19 +348,17 @@ def backup_command(
     """Back up every table (users, settings and audit log included) to a portable file."""
     import time
 
-    from app.backup import backup_to_file
-
     if not file.parent.is_dir():
-        _fail([f"file: the folder {file.parent} does not exist"], EXIT_INVALID)
+        fail([f"file: the folder {file.parent} does not exist"], EXIT_INVALID)
     started = time.perf_counter()
-    with _session() as session:
+    with command_session() as session:
         # One snapshot for every table: rows written meanwhile cannot half-appear in the dump.
         options = ({"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
                    if session.get_bind().dialect.name == "postgresql" else {})
         try:
             summary = backup_to_file(session.connection(execution_options=options), file)
         except OSError as exc:
-            _fail([f"file: cannot write {file}: {exc.strerror or exc}"], EXIT_INVALID)
+            fail([f"file: cannot write {file}: {exc.strerror or exc}"], EXIT_INVALID)
     size = file.stat().st_size
     typer.echo(f"Backed up {len(summary.rows)} tables, {summary.total:,} rows (schema revision "
                f"{summary.revision}) to {file}: {size:,} bytes in "
@@ -458,16 +381,13 @@ def restore_command(
     """
     import time
 
-    from app.backup import BackupError, read_header, restore_from_file
-    from app.migrate import head_revision
-
     head = head_revision()
     try:
         header = read_header(file, head=head)  # a foreign file is refused before any database
     except BackupError as exc:
-        _fail([f"file: {exc.message}"], EXIT_INVALID)
+        fail([f"file: {exc.message}"], EXIT_INVALID)
     started = time.perf_counter()
-    with _session() as session:
+    with command_session() as session:
         summary = restore_from_file(session.connection(), file, head=head, force=force)
         backend = session.get_bind().dialect.name
     typer.echo(f"Restored {len(summary.rows)} tables, {summary.total:,} rows (backup of "

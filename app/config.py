@@ -31,12 +31,12 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(default=15, ge=1)
     login_max_delay_seconds: int = Field(default=300, ge=1)
     # /metrics wants `Authorization: Bearer <this>` when set; unset, it answers loopback
-    # clients only (app/observability.py).
+    # clients only (app/web/observability.py).
     metrics_token: str | None = Field(default=None, repr=False)
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses
-    # or networks): the reverse proxy in front of the app, nobody else (app/edge.py).
+    # or networks): the reverse proxy in front of the app, nobody else (app/web/edge.py).
     trusted_proxies: str = "127.0.0.1,::1"
-    # Request bodies are read whole before a request may query (app/edge.py): at most this
+    # Request bodies are read whole before a request may query (app/web/edge.py): at most this
     # many bytes (nginx's client_max_body_size matches), with no pause longer than
     # `body_idle_seconds` and all of it within `body_total_seconds`.
     max_body_bytes: int = Field(default=6 * 1024 * 1024, ge=1024)

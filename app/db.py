@@ -1,62 +1,22 @@
-"""Engine, declarative base and the per-request session."""
+"""Engine, connection settings and the per-request session."""
 
 import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
 import anyio
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import Pool
-from sqlalchemy.types import TypeDecorator
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timestamp that is always timezone-aware UTC in Python, whatever the backend keeps.
-
-    SQLite has no time zones: values are stored as naive UTC and given their zone back on load.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given: timestamps must carry a time zone")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
+from app.core.sql import register_sqlite_functions
 
 # The pool of each worker process; Settings.db_pool_size / db_max_overflow override them.
 POOL_SIZE = 5
@@ -79,7 +39,7 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE, max_overflow: int = MAX
 
     `lock_timeout_ms` / `statement_timeout_ms` (the web app's, Settings.db_*): on PostgreSQL
     session settings of every connection, so that a request stuck behind a lock fails with an
-    OperationalError (503 + Retry-After, app/web.py) instead of hanging; on SQLite the lock
+    OperationalError (503 + Retry-After, app/web/errors.py) instead of hanging; on SQLite the lock
     timeout is the busy timeout. None: the server's defaults (the command line's long work).
     """
     parsed = make_url(url)
@@ -92,7 +52,7 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE, max_overflow: int = MAX
         return engine
     # Fail fast while PostgreSQL is down or unreachable: a connection attempt gives up after
     # 2 s and a request waits at most 2 s for a pooled connection, so that requests answer 503
-    # within seconds (app/web.py) instead of hanging for libpq's and the pool's defaults.
+    # within seconds (app/web/errors.py) instead of hanging for libpq's and the pool's defaults.
     # Under load requests do not wait for the pool: `RequestGate` admits no more of them than
     # the pool holds connections.
     connect_args = dict(kwargs.pop("connect_args", {}))
@@ -128,8 +88,6 @@ def _configure_sqlite(engine: Engine, *, busy_timeout_ms: int = SQLITE_BUSY_TIME
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         _use_wal(cursor)
         cursor.close()
-        from app.core.sql import register_sqlite_functions  # import here: sql imports db
-
         register_sqlite_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")
@@ -172,8 +130,8 @@ def begin_write(session: Session) -> None:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    import app.models  # noqa: F401  (every model, and the listeners that keep summaries in step)
-
+    """Sessions on `engine`. Callers import `app.models` first: every model, and the listeners
+    that keep the derived tables in step with their rows."""
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
@@ -240,7 +198,7 @@ class RequestGate:
     With `capacity` = the pool's size every admitted request finds a connection at once, and
     the pool's timeout is left to mean a real outage. Static files, /healthz and /metrics need
     no connection and are not held up; /readyz must tell the truth while every slot is taken
-    (app/health.py), so it does not queue either.
+    (app/web/health.py), so it does not queue either.
     """
 
     EXEMPT = ("/static/", "/healthz", "/metrics", "/readyz")

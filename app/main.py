@@ -10,19 +10,39 @@ from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
 import app.models  # noqa: F401  (every model, and the listeners that keep summaries in step)
+from app.api.idempotency import install_idempotency
+from app.api.router import router as api_router
+from app.audit.routes import router as audit_router
 from app.auth.oidc import OidcClient
+from app.auth.admin_routes import router as auth_admin_router
+from app.auth.oidc_routes import router as oidc_router
+from app.auth.routes import router as auth_router
 from app.config import Settings, get_settings
+from app.dashboards.roi_routes import router as roi_dashboard_router
+from app.dashboards.routes import router as dashboard_router
+from app.dashboards.value_routes import router as value_dashboard_router
 from app.db import UNGATED_THREADS, RequestGate, make_engine, make_sessionmaker
-from app.edge import BufferedBody, trusted_proxy_headers
-from app.idempotency import install_idempotency
 from app.imports.service import background as import_background
-from app.input_hygiene import InputHygiene
-from app.migrate import head_revision
-from app.observability import install_observability
-from app.security_headers import SecurityHeaders
-from app.static_files import CachedStatic, make_asset_url
-from app.templating import make_templates
-from app.web import install_error_handlers
+from app.initiatives.routes import router as initiative_router
+from app.maturity.routes import router as maturity_router
+from app.ml_models.routes import router as model_router
+from app.ops.migrate import head_revision
+from app.pain_points.csv_routes import router as pain_point_csv_router
+from app.pain_points.routes import router as pain_point_router
+from app.reports.routes import router as reports_router
+from app.settings.routes import router as settings_router
+from app.settings.sso_routes import router as sso_settings_router
+from app.teams.routes import router as team_router
+from app.value.routes import router as model_value_router
+from app.web.docs import router as docs_router
+from app.web.edge import BufferedBody, trusted_proxy_headers
+from app.web.errors import install_error_handlers
+from app.web.health import router as health_router
+from app.web.input_hygiene import InputHygiene
+from app.web.observability import install_observability
+from app.web.security_headers import SecurityHeaders
+from app.web.static_files import CachedStatic, make_asset_url
+from app.web.templating import make_templates
 
 
 def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
@@ -64,7 +84,7 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     # Outside everything that may query (idempotency keys, the routes), inside the access log
     # so that a request's time includes its wait for a slot.
     app.add_middleware(RequestGate, capacity=settings.db_capacity)
-    # Outside the gate: a slow body is read before its request may take a slot (app/edge.py).
+    # Outside the gate: a slow body is read before its request may take a slot (app/web/edge.py).
     app.add_middleware(BufferedBody, limit=settings.max_body_bytes,
                        idle_seconds=settings.body_idle_seconds,
                        total_seconds=settings.body_total_seconds)
@@ -91,28 +111,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _include_routers(app: FastAPI) -> None:
-    from app.api.router import router as api_router
-    from app.audit.routes import router as audit_router
-    from app.auth.oidc_routes import router as oidc_router
-    from app.auth.routes import router as auth_router
-    from app.settings.sso_routes import router as sso_settings_router
-    from app.dashboards.roi_routes import router as roi_dashboard_router
-    from app.dashboards.routes import router as dashboard_router
-    from app.dashboards.value_routes import router as value_dashboard_router
-    from app.docs import router as docs_router
-    from app.health import router as health_router
-    from app.initiatives.routes import router as initiative_router
-    from app.maturity.routes import router as maturity_router
-    from app.pain_points.csv_routes import router as pain_point_csv_router
-    from app.pain_points.routes import router as pain_point_router
-    from app.reports.routes import router as reports_router
-    from app.settings.routes import router as settings_router
-    from app.value.routes import router as model_value_router
-    from app.velocity.routes import router as model_router
-
     # The CSV routes come first: /pain-points/import must not be taken for a pain point id.
     for router in (health_router, auth_router, oidc_router, docs_router, settings_router,
-                   sso_settings_router,
+                   team_router, auth_admin_router, sso_settings_router,
                    pain_point_csv_router, pain_point_router, model_value_router, model_router,
                    maturity_router, initiative_router, roi_dashboard_router,
                    value_dashboard_router, dashboard_router):

@@ -6,11 +6,12 @@ from app.auth.models import (
     ApiToken, LoginAttempt, Role, SsoGroupMapping, SsoLogin, User, UserSession,
     sso_group_mapping_team, user_team,
 )
-from app.db import Base
-from app.idempotency import IdempotencyKey  # noqa: F401  (Idempotency-Key middleware's table)
+from app.core.orm import Base
+from app.api.idempotency import IdempotencyKey  # noqa: F401  (Idempotency-Key middleware's table)
 from app.imports.models import ImportJob
 from app.initiatives.models import Initiative, InitiativeLink
 from app.maturity.models import MaturityAnswer, MaturityAssessment
+from app.ml_models.models import ComputeCost, LifecycleEvent, MLModel
 from app.pain_points import summary  # noqa: F401  (keeps pain_point_cost_quarter in step)
 from app.pain_points.models import (
     Confirmation, CostQuarter, CostSummaryState, PainPoint, RunRateRank,
@@ -18,13 +19,11 @@ from app.pain_points.models import (
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Stage, Team, TeamPersona
 from app.value import production  # noqa: F401  (keeps production_period in step)
-from app.velocity import milestones  # noqa: F401  (keeps model_milestone, deployment_month in step)
 from app.value.models import (
     Kpi, KpiObservation, ProductionPeriod, QualityMetric, QualityObservation,
 )
-from app.velocity.models import (
-    ComputeCost, DeploymentMonth, LifecycleEvent, MLModel, ModelMilestone,
-)
+from app.velocity import milestones  # noqa: F401  (keeps model_milestone, deployment_month in step)
+from app.velocity.models import DeploymentMonth, ModelMilestone
 
 __all__ = [
     "ApiToken", "AuditEntry", "Base", "ComputeCost", "Confirmation", "CostQuarter", "ImportJob",

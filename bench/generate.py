@@ -4,7 +4,7 @@
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/northstar_bench_l \
         --token-file /tmp/northstar-bench-l.token
 
-Migrates the database first (app.migrate.upgrade_to_head), then loads, 12 quarters back from
+Migrates the database first (app.ops.migrate.upgrade_to_head), then loads, 12 quarters back from
 today:
 
 - teams with Zipf-like sizes (a few huge teams, a long tail of small ones) and a headcount per
@@ -53,7 +53,8 @@ from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, selectinload
 
-from app.db import Base, make_engine, make_sessionmaker
+from app.core.orm import Base
+from app.db import make_engine, make_sessionmaker
 
 BENCH_EMAIL = "bench@northstar.bench"
 BENCH_PASSWORD = "northstar-bench-password"
@@ -650,7 +651,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from app.maturity.rubric import load_rubric
-    from app.migrate import upgrade_to_head
+    from app.ops.migrate import upgrade_to_head
     from app.teams.models import Persona, Stage, Team
 
     url = args.database_url

@@ -42,6 +42,7 @@ from run import RESULTS, percentiles, prepare, serve, sign_in
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+import app.models  # noqa: F401  (every model, and the listeners that keep summaries in step)
 from app.db import make_engine, make_sessionmaker
 
 TIMEOUT = 60.0

@@ -68,6 +68,7 @@ from generate import BENCH_EMAIL, BENCH_PASSWORD, create_bench_token, ensure_ben
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
+import app.models  # noqa: F401  (every model, and the listeners that keep summaries in step)
 from app.db import make_engine, make_sessionmaker
 
 RESULTS = BENCH / "results"

@@ -44,6 +44,7 @@ from run import RESULTS, ROOT, percentiles, prepare, serve
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+import app.models  # noqa: F401  (every model, and the listeners that keep summaries in step)
 from app.db import make_engine, make_sessionmaker
 
 TIMEOUT = 60.0

@@ -6,7 +6,8 @@ from alembic import context
 
 import app.models  # noqa: F401  (registers every table on Base.metadata)
 from app.config import get_settings
-from app.db import Base, make_engine
+from app.core.orm import Base
+from app.db import make_engine
 
 config = context.config
 if config.config_file_name and config.attributes.get("configure_logger", True):

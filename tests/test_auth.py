@@ -6,7 +6,7 @@ from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
 from app.auth.models import LoginAttempt, UserSession
-from app.db import utcnow
+from app.core.clock import utcnow
 from tests import factories
 from tests.conftest import csrf_from, login, page_csrf
 

@@ -19,8 +19,8 @@ from app.initiatives.models import Initiative
 from app.maturity.rubric import load_rubric
 from app.maturity.schemas import AssessmentIn
 from app.maturity.service import create_assessment
+from app.ml_models.models import LifecycleEvent, MLModel
 from app.value.models import Kpi
-from app.velocity.models import LifecycleEvent, MLModel
 from tests import factories
 from tests.conftest import login, page_csrf
 from tests.test_routes_protected import PUBLIC, _permission_of

@@ -35,18 +35,19 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from app import backup
+from app.ops import backup
 from app.auth.service import authenticate, resolve_token
-from app.backup import CODECS, NoCodec, codec_for, excluded_tables
+from app.ops.backup import CODECS, NoCodec, codec_for, excluded_tables
 from app.cli import app as cli
 from app.config import Settings, get_settings
 from app.core.periods import quarter_of
 from app.dashboards.kpis import quarter_kpis
-from app.db import Base, make_engine, make_sessionmaker
+from app.core.orm import Base
+from app.db import make_engine, make_sessionmaker
 from app.demo.loader import DEMO_USERS
 from app.main import create_app
 from app.maturity.rubric import load_rubric
-from app.migrate import head_revision
+from app.ops.migrate import head_revision
 from app.pain_points.models import PainPoint
 from app.settings.models import OrgSettings
 from app.teams.models import Team
@@ -637,7 +638,7 @@ def test_backup_refuses_a_missing_folder(trip, tmp_path):
 
 def test_a_failed_backup_leaves_no_file(trip, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
-        raise NoCodec("probe.span is of type Interval, which app/backup.py cannot write")
+        raise NoCodec("probe.span is of type Interval, which app/ops/backup.py cannot write")
 
     monkeypatch.setattr(backup, "write_backup", broken)
     target = tmp_path / "b.jsonl.gz"

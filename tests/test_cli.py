@@ -18,10 +18,10 @@ from app.db import make_engine, make_sessionmaker
 from app.demo.loader import DEMO_USERS
 from app.initiatives.models import Initiative
 from app.maturity.models import MaturityAssessment
-from app.migrate import head_revision
+from app.ops.migrate import head_revision
+from app.ml_models.models import LifecycleEvent, MLModel
 from app.pain_points.models import PainPoint
 from app.teams.models import Team
-from app.velocity.models import LifecycleEvent, MLModel
 from tests import factories
 
 PASSWORD = "a-long-enough-password"
@@ -177,7 +177,7 @@ def test_serve_runs_the_app_factory_with_uvicorn(monkeypatch):
                                               "port": 8123, "reload": False, "workers": 2,
                                               "timeout_worker_healthcheck": 30,
                                               **SERVE_OPTIONS})]
-    # The app alone decides whom to believe about client addresses (app/edge.py).
+    # The app alone decides whom to believe about client addresses (app/web/edge.py).
     assert calls[0][1]["proxy_headers"] is False
 
 

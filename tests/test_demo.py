@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, User, user_team
 from app.auth.passwords import verify_password
 from app.core.errors import ValidationFailed
-from app.db import Base, utcnow
+from app.core.clock import utcnow
+from app.core.orm import Base
 from app.demo import catalog
 from app.demo.loader import (
     DEMO_USERS, MILESTONES, DemoDataError, check_catalog, check_events, generate_events,
@@ -22,9 +23,9 @@ from app.initiatives.models import Initiative, InitiativeLink
 from app.maturity.models import MaturityAnswer, MaturityAssessment
 from app.maturity.rubric import load_rubric
 from app.maturity.scoring import score
+from app.ml_models.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
 from app.pain_points.models import PainPoint
 from app.teams.models import Persona, Stage, Team, TeamPersona
-from app.velocity.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
 
 TODAY = date(2026, 11, 29)
 PASSWORD = "demo-password-123"

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app.auth.models import LoginAttempt
 from app.cli import SERVE_OPTIONS
 from app.config import PROJECT_ROOT
-from app.edge import parse_trusted_proxies
+from app.web.edge import parse_trusted_proxies
 from app.main import create_app
 from tests.conftest import csrf_from
 

@@ -23,13 +23,13 @@ from sqlalchemy import func, select
 from app.auth.models import ApiToken, User
 from app.core.routes import iter_app_routes
 from app.core.types import FreeText, text_problem
-from app.imports.models import ImportJob, ImportKind, ImportStatus
 from app.demo.loader import load_demo
+from app.imports.models import ImportJob, ImportKind, ImportStatus
 from app.initiatives.models import Initiative
 from app.maturity.models import MaturityAssessment
+from app.ml_models.models import MLModel
 from app.pain_points.models import PainPoint
 from app.teams.models import Team
-from app.velocity.models import MLModel
 from tests import factories
 from tests.api import bearer
 from tests.conftest import csrf_from, login

@@ -10,9 +10,9 @@ import pytest
 from bs4 import BeautifulSoup
 
 from app.initiatives.models import Initiative
+from app.ml_models.models import MLModel
 from app.settings.models import ORG_SETTINGS_ID, OrgSettings
 from app.teams.models import Team
-from app.velocity.models import MLModel
 from tests import factories
 from tests.api import bearer
 from tests.conftest import login

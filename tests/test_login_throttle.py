@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from app.auth import service
 from app.auth.models import LoginAttempt, User
-from app.db import utcnow
+from app.core.clock import utcnow
 from tests import factories
 from tests.conftest import csrf_from
 

@@ -6,8 +6,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 import app.models  # noqa: F401
-from app.db import Base
-from app.migrate import head_revision
+from app.core.orm import Base
+from app.ops.migrate import head_revision
 from tests.conftest import alembic_config, drop_schema, isolated_engine
 
 

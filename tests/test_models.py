@@ -8,8 +8,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.ml_models.models import EventSource, EventType, LifecycleEvent, MLModel
 from app.pain_points.models import PainPoint
-from app.velocity.models import EventSource, EventType, LifecycleEvent, MLModel
 from tests import factories
 
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.observability import JsonFormatter, configure_logging, request_id_var
+from app.web.observability import JsonFormatter, configure_logging, request_id_var
 from tests import factories
 from tests.api import bearer
 

@@ -21,7 +21,7 @@ from app.auth.models import Role, SsoGroupMapping, User, UserSession
 from app.auth.oidc import OidcClient
 from app.auth.sso import ClaimError, MappingRule, evaluate, parse_groups
 from app.config import Settings
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.main import create_app
 from tests import factories
 from tests.conftest import csrf_from, login

@@ -24,7 +24,7 @@ from app.db import (
     UNGATED_THREADS, SessionDep, begin_write, get_session, make_engine, make_sessionmaker,
 )
 from app.main import create_app
-from app.migrate import current_revision, head_revision, upgrade_to_head
+from app.ops.migrate import current_revision, head_revision, upgrade_to_head
 
 WAIT = 30  # seconds: only a bound that keeps a broken test from hanging, never asserted
 
@@ -381,7 +381,7 @@ def test_a_read_authenticated_by_a_stale_token_survives_a_competing_write(sqlite
 
     from app.auth.models import ApiToken
     from app.auth.service import resolve_token
-    from app.db import utcnow
+    from app.core.clock import utcnow
     from tests import factories
 
     upgrade_to_head(sqlite_url)

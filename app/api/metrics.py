@@ -15,7 +15,7 @@ from app.core.periods import quarter_of
 from app.core.errors import FieldError, PermissionDenied, ValidationFailed
 from app.db import SessionDep
 from app.pain_points import queries
-from app.pain_points.queries import CostFigures, GroupBy, PainPointFilters
+from app.pain_points.measures import CostFigures, GroupBy, PainPointFilters
 from app.settings.service import get_org_settings
 from app.teams.models import Persona, Stage, Team
 

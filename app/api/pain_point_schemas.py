@@ -12,7 +12,7 @@ from app.api.types import Money
 from app.core.errors import FieldError
 from app.core.periods import parse_quarter
 from app.pain_points.models import PainPointKind, PainPointStatus
-from app.pain_points.queries import GroupBy
+from app.pain_points.measures import GroupBy
 from app.pain_points.service import EARLIEST
 
 

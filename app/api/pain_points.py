@@ -21,11 +21,12 @@ from app.core.errors import DomainError, FieldError, NotFound, PermissionDenied,
 from app.db import SessionDep
 from app.pain_points import queries, service
 from app.pain_points.models import PainPoint, PainPointStatus
-from app.pain_points.queries import LedgerRow, PainPointFilters, Sort
+from app.pain_points.measures import PainPointFilters
+from app.pain_points.queries import LedgerRow, Sort
 from app.pain_points.schemas import ConfirmationIn, PainPointIn, PainPointPatch
 from app.settings.service import get_org_settings
 from app.teams.models import Persona, Stage, Team
-from app.web import PROBLEM
+from app.web.errors import PROBLEM
 
 router = APIRouter(prefix="/pain-points", tags=["pain points"])
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends
 from fastapi.security import HTTPBearer
 
 from app.api import (
-    initiatives, maturity, metrics, models, pain_points, reference, reports, settings, teams,
+    initiatives, maturity, metrics, ml_models, pain_points, reference, reports, settings, teams,
     value, velocity,
 )
 
@@ -16,6 +16,6 @@ bearer = HTTPBearer(auto_error=False, description="An API token created in the U
 router = APIRouter(dependencies=[Depends(bearer)],
                    generate_unique_id_function=lambda route: route.name)
 for sub_router in (teams.router, reference.router, settings.router, pain_points.router,
-                   metrics.router, models.router, velocity.router, maturity.router,
+                   metrics.router, ml_models.router, velocity.router, maturity.router,
                    initiatives.router, reports.router, value.router):
     router.include_router(sub_router)

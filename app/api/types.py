@@ -36,7 +36,7 @@ Tenths = Annotated[
 ]
 
 
-# The document app/web.py writes (RFC 9457), inline so that it sits under its own media type.
+# The document app/web/errors.py writes (RFC 9457), inline so that it sits under its own media type.
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
     "type": "object",

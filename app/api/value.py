@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, Field, GetPydanticSchema, Plain
 from pydantic import WithJsonSchema
 from sqlalchemy.orm import Session
 
-from app.api.models import _as_list, _one_or_many, _team_scope, readable_model
+from app.api.ml_models import _as_list, _one_or_many, _team_scope, readable_model
 from app.api.pagination import Page, Paging, Window
 from app.api.pain_point_schemas import period_errors
 from app.api.types import PROBLEM_SCHEMA, IdPath, Money, problem_responses
@@ -21,6 +21,7 @@ from app.core import clock
 from app.core.errors import FieldError, PermissionDenied, ValidationFailed
 from app.core.periods import quarter_of
 from app.db import SessionDep
+from app.ml_models.models import EventSource, ModelKind
 from app.settings.service import get_org_settings
 from app.value import queries, service
 from app.value.formulas import Triple
@@ -30,7 +31,6 @@ from app.value.schemas import (
     KpiIn, KpiObservationIn, KpiPatch, QualityMetricIn, QualityObservationIn,
 )
 from app.velocity import queries as velocity_queries
-from app.velocity.models import EventSource, ModelKind
 
 router = APIRouter()
 

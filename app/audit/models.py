@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
+from app.core.clock import utcnow
+from app.core.orm import Base, UTCDateTime
 
 
 class AuditEntry(Base):

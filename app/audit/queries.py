@@ -17,9 +17,9 @@ from app.auth.models import ApiToken, User
 from app.core.types import parse_id
 from app.initiatives.models import Initiative
 from app.maturity.models import MaturityAssessment
+from app.ml_models.models import ComputeCost, LifecycleEvent, MLModel
 from app.pain_points.models import PainPoint
 from app.teams.models import Persona, Team
-from app.velocity.models import ComputeCost, LifecycleEvent, MLModel
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def _listed(model: Any, label: Any, route: str) -> Lookup:
 
 def _teams(session: Session, ids: list[int]) -> dict[int, EntityRef]:
     rows = session.execute(select(Team.id, Team.name, Team.slug).where(Team.id.in_(ids)))
-    return {id_: EntityRef(name, "settings.team_edit", {"slug": slug}) for id_, name, slug in rows}
+    return {id_: EntityRef(name, "teams.edit", {"slug": slug}) for id_, name, slug in rows}
 
 
 def _assessments(session: Session, ids: list[int]) -> dict[int, EntityRef]:
@@ -167,7 +167,7 @@ def _events(session: Session, ids: list[int]) -> dict[int, EntityRef]:
         select(LifecycleEvent.id, LifecycleEvent.type, MLModel.id, MLModel.name)
         .join(MLModel, MLModel.id == LifecycleEvent.model_id)
         .where(LifecycleEvent.id.in_(ids)))
-    return {id_: EntityRef(f"{kind.value} of {name}", "models.detail", {"model_id": model_id})
+    return {id_: EntityRef(f"{kind.value} of {name}", "ml_models.detail", {"model_id": model_id})
             for id_, kind, model_id, name in rows}
 
 
@@ -176,18 +176,18 @@ def _compute_costs(session: Session, ids: list[int]) -> dict[int, EntityRef]:
         select(ComputeCost.id, ComputeCost.month, MLModel.id, MLModel.name)
         .join(MLModel, MLModel.id == ComputeCost.model_id)
         .where(ComputeCost.id.in_(ids)))
-    return {id_: EntityRef(f"{name}, {month:%Y-%m}", "models.detail", {"model_id": model_id})
+    return {id_: EntityRef(f"{name}, {month:%Y-%m}", "ml_models.detail", {"model_id": model_id})
             for id_, month, model_id, name in rows}
 
 
 LOOKUPS: dict[str, Lookup] = {
     "pain_point": _named(PainPoint, PainPoint.title, "pain_points.detail", "pain_point_id"),
-    "ml_model": _named(MLModel, MLModel.name, "models.detail", "model_id"),
+    "ml_model": _named(MLModel, MLModel.name, "ml_models.detail", "model_id"),
     "initiative": _named(Initiative, Initiative.title, "initiatives.detail", "initiative_id"),
-    "user": _named(User, User.email, "settings.user_edit", "user_id"),
+    "user": _named(User, User.email, "auth.user_edit", "user_id"),
     "team": _teams,
-    "persona": _listed(Persona, Persona.name, "settings.personas"),
-    "api_token": _listed(ApiToken, ApiToken.name, "settings.tokens"),
+    "persona": _listed(Persona, Persona.name, "teams.personas"),
+    "api_token": _listed(ApiToken, ApiToken.name, "auth.tokens"),
     "maturity_assessment": _assessments,
     "lifecycle_event": _events,
     "compute_cost": _compute_costs,

@@ -13,7 +13,7 @@ from app.audit.queries import AuditFilters
 from app.auth.deps import Admin
 from app.core.types import Day
 from app.db import SessionDep
-from app.templating import render
+from app.web.templating import render
 
 router = APIRouter(prefix="/settings", include_in_schema=False)
 

@@ -16,7 +16,7 @@ from app.auth.routes import (
 )
 from app.auth.sso import ClaimError, parse_identity
 from app.db import SessionDep
-from app.templating import render
+from app.web.templating import render
 
 router = APIRouter(prefix="/auth/oidc", include_in_schema=False)
 

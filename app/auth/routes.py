@@ -13,7 +13,7 @@ from app.auth.cookies import SESSION_COOKIE, session_id_from_cookie, session_sig
 from app.auth.deps import OptionalPrincipal
 from app.core.errors import TooManyRequests
 from app.db import SessionDep
-from app.templating import flash, render
+from app.web.templating import flash, render
 
 router = APIRouter()
 

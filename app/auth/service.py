@@ -20,7 +20,7 @@ from app.core.errors import (
     FieldError, NotFound, PermissionDenied, TooManyRequests, ValidationFailed,
 )
 from app.core.types import text_problem
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.teams.models import Team
 
 WRONG_CREDENTIALS = "Wrong email or password."

@@ -15,7 +15,7 @@ from app.auth.oidc import SsoRefused
 from app.auth.service import _teams_by_slug, end_all_sessions, parse_role
 from app.auth.sso import Grant, Identity, evaluate
 from app.core.errors import FieldError, ValidationFailed
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.teams.models import Team
 
 log = logging.getLogger("northstar.sso")

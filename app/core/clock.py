@@ -1,8 +1,10 @@
-"""Today's date for validation and defaults: the UTC calendar day, one definition everywhere."""
+"""Now and today: the UTC instant and the UTC calendar day, one definition everywhere."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
-from app.db import utcnow
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def today() -> date:

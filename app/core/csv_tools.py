@@ -3,7 +3,7 @@
 A file is UTF-8 text (a leading byte-order mark, as Excel writes it, is dropped) with a header row
 that names the columns; `parse_table` gives its rows as column -> cell, each with the line it
 starts on, or refuses the file with errors a person can act on. The importers
-(app.pain_points.csv_io, app.velocity.csv_io) turn rows into their own inputs.
+(app.pain_points.csv_io, app.ml_models.csv_io) turn rows into their own inputs.
 """
 
 import csv

@@ -10,7 +10,7 @@ from sqlalchemy import DateTime, Integer, Numeric, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
-from app.pain_points.cost import EPOCH, Ops
+from app.core.formula_ops import EPOCH, Ops
 
 # Constants are exact numerics on PostgreSQL; on SQLite they bind as REAL, which also keeps
 # SQLite from integer division when a NUMERIC column happens to hold a whole number.
@@ -198,6 +198,6 @@ def _utc_day_number_pg(element: utc_day_number, compiler: Any, **kw: Any) -> str
 @compiles(utc_day_number, "sqlite")
 def _utc_day_number_sqlite(element: utc_day_number, compiler: Any, **kw: Any) -> str:
     (arg,) = element.clauses
-    # SQLite keeps UTC timestamps as naive text (app.db.UTCDateTime).
+    # SQLite keeps UTC timestamps as naive text (app.core.orm.UTCDateTime).
     return (f"CAST(julianday(date({compiler.process(arg, **kw)})) - "
             f"julianday('{EPOCH.isoformat()}') AS INTEGER)")

@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 from app.core.periods import Quarter
 from app.initiatives.queries import realized_total
 from app.maturity.queries import latest_per_team
-from app.pain_points.queries import CostFigures, PainPointFilters, cost_figures
+from app.ml_models.models import ComputeCost, MLModel, ModelKind
+from app.pain_points.measures import CostFigures, PainPointFilters
+from app.pain_points.queries import cost_figures
 from app.settings.models import OrgSettings
 from app.velocity import metrics as velocity_metrics
 from app.velocity import queries as velocity
-from app.velocity.models import ComputeCost, MLModel, ModelKind
 
 
 @dataclass

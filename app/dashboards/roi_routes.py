@@ -29,7 +29,7 @@ from app.initiatives.routes import (
     org_of,
     visible_teams,
 )
-from app.templating import render
+from app.web.templating import render
 
 router = APIRouter(prefix="/dashboards", include_in_schema=False)
 

@@ -21,11 +21,11 @@ from app.dashboards.kpis import filtered_quarter_kpis
 from app.db import SessionDep
 from app.maturity.rubric import load_rubric
 from app.pain_points import queries as pain_points
-from app.pain_points.queries import GroupBy, PainPointFilters
+from app.pain_points.measures import GroupBy, PainPointFilters
 from app.settings.models import OrgSettings
 from app.settings.service import get_org_settings
 from app.teams import queries as team_queries
-from app.templating import is_htmx, render
+from app.web.templating import is_htmx, render
 from app.velocity import metrics
 from app.velocity import queries as velocity
 from app.value import figures as value_figures

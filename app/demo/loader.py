@@ -26,6 +26,9 @@ from app.initiatives.models import Initiative, InitiativeLink, InitiativeStatus
 from app.maturity.models import Answer, MaturityAnswer, MaturityAssessment
 from app.maturity.rubric import Rubric, load_rubric
 from app.maturity.scoring import score
+from app.ml_models.models import (
+    ComputeCost, EventSource, EventType, LifecycleEvent, MLModel, ModelKind,
+)
 from app.pain_points.models import (
     MAX_ONE_TIME_HOURS, MAX_PEOPLE_AFFECTED, MAX_TITLE_LENGTH, MAX_WEEKLY_HOURS, PainPoint,
     PainPointKind, PainPointStatus,
@@ -33,9 +36,6 @@ from app.pain_points.models import (
 from app.teams.models import Persona, Stage, Team
 from app.teams.schemas import HeadcountIn, TeamCreate
 from app.teams.service import create_team
-from app.velocity.models import (
-    ComputeCost, EventSource, EventType, LifecycleEvent, MLModel, ModelKind,
-)
 
 ACTOR = "demo"
 DEFAULT_PASSWORD = "northstar-demo"

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.ml_models.models import EventSource, MLModel
 from app.value import formulas
 from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
-from app.velocity.models import EventSource, MLModel
 
 SEED = "northstar-demo-value"
 KPI_MONTHS = 12

@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.permissions import Principal
 from app.core.csv_tools import RowError
-from app.db import begin_write, utcnow
+from app.core.clock import utcnow
+from app.db import begin_write
 from app.imports.models import ImportJob, ImportKind, ImportStatus
+from app.pain_points import csv_io
 
 # Files with more rows than this are stored in the background; smaller ones in the request.
 BACKGROUND_ROWS = 1000
@@ -56,8 +58,6 @@ def start_pain_point_import(make_session: sessionmaker[Session], runner: Runner,
             _set(make_session, job_id, stored=stored)
 
     def work() -> None:
-        from app.pain_points import csv_io
-
         try:
             with make_session() as session:
                 begin_write(session)

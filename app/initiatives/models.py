@@ -8,7 +8,8 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import Money, Percent, str_enum
-from app.db import Base, UTCDateTime, utcnow
+from app.core.clock import utcnow
+from app.core.orm import Base, UTCDateTime
 from app.teams.models import Team
 
 

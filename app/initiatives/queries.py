@@ -15,7 +15,7 @@ from app.initiatives.models import Initiative, InitiativeLink, InitiativeStatus
 from app.pain_points import cost
 from app.pain_points import summary
 from app.pain_points.models import PainPoint, PainPointKind, PainPointStatus, RunRateRank
-from app.pain_points.queries import exact_sum, run_rate, to_decimal, with_costs
+from app.pain_points.measures import exact_sum, run_rate, to_decimal, with_costs
 from app.teams.models import Persona, Stage, Team
 
 

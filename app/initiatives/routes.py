@@ -28,7 +28,7 @@ from app.core.locking import StaleVersion, form_version
 from app.core.periods import last_quarters, quarter_of
 from app.core.types import parse_id
 from app.db import SessionDep
-from app.forms import (
+from app.web.forms import (
     Errors, FormDep, Loc, conflict_rows, dotted, field_errors, form_text, redirect_with_flash,
 )
 from app.initiatives import figures, queries, roi, service
@@ -38,7 +38,7 @@ from app.initiatives.schemas import InitiativeIn, InitiativePatch, LinkIn, Money
 from app.settings.service import get_org_settings
 from app.teams import queries as team_queries
 from app.teams.models import Team
-from app.templating import render
+from app.web.templating import render
 
 router = APIRouter(prefix="/initiatives", include_in_schema=False)
 

@@ -11,7 +11,7 @@ from app.auth.models import Role
 from app.auth.permissions import Principal
 from app.core.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from app.core.locking import expect_version, flush_or_stale, touch
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.initiatives import queries
 from app.initiatives.models import Initiative, InitiativeLink, InitiativeStatus
 from app.initiatives.schemas import InitiativeIn, InitiativePatch, LinkIn

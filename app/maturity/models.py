@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.types import str_enum
-from app.db import Base, UTCDateTime, utcnow
+from app.core.clock import utcnow
+from app.core.orm import Base, UTCDateTime
 from app.teams.models import Team
 
 

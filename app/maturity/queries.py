@@ -12,7 +12,8 @@ from app.maturity.models import Answer, MaturityAnswer, MaturityAssessment
 from app.maturity.rubric import load_rubric
 from app.maturity.scoring import Capability, score
 from app.pain_points.models import PainPointStatus
-from app.pain_points.queries import CostFigures, GroupBy, PainPointFilters, cost_figures
+from app.pain_points.measures import CostFigures, GroupBy, PainPointFilters
+from app.pain_points.queries import cost_figures
 from app.teams.models import Stage, Team
 from app.velocity.queries import Distribution, VelocityFilters, lead_time
 

@@ -27,7 +27,7 @@ from app.core.periods import last_quarters, quarter_of
 from app.core.types import parse_id
 from app.dashboards.filters import LABELS, parse_filters
 from app.db import SessionDep
-from app.forms import FormDep
+from app.web.forms import FormDep
 from app.maturity import figures, queries, service
 from app.maturity.queries import AnswerRow
 from app.maturity.rubric import load_rubric
@@ -36,7 +36,7 @@ from app.maturity.scoring import score
 from app.settings.service import get_org_settings
 from app.teams import queries as team_queries
 from app.teams.models import Team
-from app.templating import flash, render
+from app.web.templating import flash, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -29,7 +29,8 @@ from app.core.csv_tools import MAX_BYTES as MAX_BYTES
 from app.core.csv_tools import MAX_ROWS as MAX_ROWS
 from app.core.errors import DomainError
 from app.pain_points import queries, service
-from app.pain_points.queries import LedgerRow, PainPointFilters, Sort
+from app.pain_points.measures import PainPointFilters
+from app.pain_points.queries import LedgerRow, Sort
 from app.pain_points.models import PainPoint
 from app.pain_points.schemas import PainPointIn
 

@@ -18,15 +18,16 @@ from app.core import clock
 from app.core.errors import FieldError, NotFound, ValidationFailed
 from app.core.types import FreeText
 from app.db import SessionDep
-from app.forms import FormDep, redirect_with_flash
+from app.web.forms import FormDep, redirect_with_flash
 from app.imports import queries as import_queries
 from app.imports import service as import_service
 from app.pain_points import csv_io, queries
 from app.pain_points.models import PainPointStatus
-from app.pain_points.queries import PainPointFilters, Sort
+from app.pain_points.measures import PainPointFilters
+from app.pain_points.queries import Sort
 from app.settings.service import get_org_settings
 from app.teams.models import Persona, Stage, Team
-from app.templating import render
+from app.web.templating import render
 
 router = APIRouter(prefix="/pain-points", include_in_schema=False)
 

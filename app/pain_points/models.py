@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.types import Hours, str_enum
-from app.db import Base, UTCDateTime, utcnow
+from app.core.clock import utcnow
+from app.core.orm import Base, UTCDateTime
 from app.teams.models import Persona, Stage, Team
 
 # A week has 168 hours: a recurring estimate above that is absurd. A one-time effort is capped

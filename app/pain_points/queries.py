@@ -11,96 +11,21 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, and_, case, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.core.sql import SQL, day_number
+from app.audit.models import AuditEntry
+from app.core.sql import SQL
 from app.pain_points import cost
+from app.pain_points import summary
+from app.pain_points.measures import (
+    CostFigures, GridCell, GroupBy, PainPointFilters, PeriodCost, active_on, annual_cost,
+    cost_in_period, exact_sum, figures_from_rows, grid_from_rows, group_columns, hourly_cost,
+    hours_of, one_time, period_measures, resolved_by, run_rate, to_decimal, with_costs,
+)
 from app.pain_points.models import Confirmation, PainPoint, PainPointKind, PainPointStatus
 from app.teams.models import Persona, Stage, Team, TeamPersona
 
-ZERO = Decimal("0")
-
-
-# Twelve places: far below a cent, far above the noise of PostgreSQL's finite-scale division
-# (115000.00000000000092) and SQLite's doubles, so both backends hand the same value upward and
-# a later half-even rounding cannot tip differently.
-NOISE_FLOOR = Decimal("1e-12")
-
-
-def to_decimal(value: Any) -> Decimal:
-    """A figure from the database as an exact Decimal (SQLite returns REAL for NUMERIC
-    arithmetic; PostgreSQL returns Decimal)."""
-    if value is None:
-        return ZERO
-    number = value if isinstance(value, Decimal) else Decimal(str(value))
-    return number.quantize(NOISE_FLOOR)
-
-
-# --- the cost expressions, per pain point row -----------------------------------------------
-
-def hourly_cost() -> ColumnElement[Decimal]:
-    """The team's override for the persona, else the persona's default (docs/product.md)."""
-    return func.coalesce(TeamPersona.hourly_cost, Persona.hourly_cost)
-
-
-def _hours(which: str) -> ColumnElement[Decimal]:
-    if which == "expected":
-        return cost.expected_hours(PainPoint.hours_low, PainPoint.hours_likely,
-                                   PainPoint.hours_high, SQL)
-    return {"low": PainPoint.hours_low, "high": PainPoint.hours_high}[which]
-
-
-def run_rate(which: str, weeks: Decimal) -> ColumnElement[Decimal]:
-    """As-if-open annual run-rate of a recurring pain point (expected, low or high)."""
-    return cost.annual_run_rate(_hours(which), PainPoint.people_affected, SQL.num(weeks),
-                                hourly_cost())
-
-
-def one_time(which: str) -> ColumnElement[Decimal]:
-    return cost.one_time_cost(_hours(which), PainPoint.people_affected, hourly_cost())
-
-
-def annual_cost(which: str, weeks: Decimal) -> ColumnElement[Decimal]:
-    """What a list row shows: the run-rate of a recurring pain point, the cost of a one-time one."""
-    return case((PainPoint.kind == PainPointKind.recurring, run_rate(which, weeks)),
-                else_=one_time(which))
-
-
-def active_on(day: date) -> ColumnElement[bool]:
-    """Observed by `day` and not resolved by then: the friction goes on (run-rate counts)."""
-    return and_(PainPoint.kind == PainPointKind.recurring, PainPoint.observed_since <= day,
-                or_(PainPoint.resolved_on.is_(None), PainPoint.resolved_on > day))
-
-
-def resolved_by(day: date) -> ColumnElement[bool]:
-    """Resolved on or before `day`: the part of a period's cost the trend shows as resolved."""
-    return and_(PainPoint.resolved_on.is_not(None), PainPoint.resolved_on <= day)
-
-
-def cost_in_period(which: str, weeks: Decimal, first: date, last: date) -> ColumnElement[Decimal]:
-    """docs/product.md's cost in a period: pro-rated by weekdays for recurring pain points; the whole
-    cost in the period holding `observed_since` for one-time ones."""
-    resolved = func.coalesce(day_number(PainPoint.resolved_on), cost.OPEN_ENDED)
-    share = cost.period_share(day_number(PainPoint.observed_since), resolved,
-                              cost.year_slices(first, last), SQL)
-    return case(
-        (PainPoint.kind == PainPointKind.recurring, run_rate(which, weeks) * share),
-        (PainPoint.observed_since.between(first, last), one_time(which)),
-        else_=SQL.num(0),
-    )
-
-
-def exact_sum(expression: ColumnElement[Any]) -> ColumnElement[Decimal]:
-    # Untyped scale: money columns would otherwise round every sum to cents on SQLite, and
-    # docs/product.md rounds only when a figure is shown.
-    return type_coerce(func.sum(expression), Numeric(asdecimal=True))
-
-
-def with_costs(query):
-    return (query.join(Persona, Persona.id == PainPoint.persona_id)
-            .outerjoin(TeamPersona, and_(TeamPersona.team_id == PainPoint.team_id,
-                                         TeamPersona.persona_id == PainPoint.persona_id)))
 
 
 # --- filters ----------------------------------------------------------------------------------
@@ -109,18 +34,6 @@ class Sort(enum.StrEnum):
     cost = "cost"
     hours = "hours"
     newest = "newest"
-
-
-@dataclass(frozen=True)
-class PainPointFilters:
-    team_ids: frozenset[int] | None = None  # None: every team; the caller applies its scope
-    persona_id: int | None = None
-    stage_id: int | None = None
-    statuses: tuple[PainPointStatus, ...] = ()
-    text: str = ""
-    include_deleted: bool = False
-    observed_from: date | None = None
-    observed_to: date | None = None
 
 
 def _apply(query, filters: PainPointFilters):
@@ -172,12 +85,12 @@ def list_pain_points(
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     order = {
         Sort.cost: [expected.desc(), PainPoint.id.desc()],
-        Sort.hours: [_hours("expected").desc(), PainPoint.id.desc()],
+        Sort.hours: [hours_of("expected").desc(), PainPoint.id.desc()],
         Sort.newest: [PainPoint.observed_since.desc(), PainPoint.id.desc()],
     }[sort]
     query = _apply(with_costs(select(
         PainPoint, Team.name, Team.slug, Persona.name, Stage.name, hourly_cost(), expected,
-        annual_cost("low", weeks), annual_cost("high", weeks), _hours("expected"),
+        annual_cost("low", weeks), annual_cost("high", weeks), hours_of("expected"),
     ).join(Team, Team.id == PainPoint.team_id).join(Stage, Stage.id == PainPoint.stage_id)),
         filters).order_by(*order).offset(offset).limit(limit)
     rows = [
@@ -229,7 +142,7 @@ def get_row(session: Session, pain_point_id: int, *, weeks: Decimal,
     query = with_costs(select(
         PainPoint, Team.name, Team.slug, Persona.name, Stage.name, hourly_cost(),
         annual_cost("expected", weeks), annual_cost("low", weeks), annual_cost("high", weeks),
-        _hours("expected"),
+        hours_of("expected"),
     ).join(Team, Team.id == PainPoint.team_id).join(Stage, Stage.id == PainPoint.stage_id)
     ).where(PainPoint.id == pain_point_id)
     if not include_deleted:
@@ -276,27 +189,6 @@ def confirmation_summary(session: Session, pain_point_id: int,
 
 # --- cost aggregates (the metrics API and the dashboards) ----------------------------------
 
-class GroupBy(enum.StrEnum):
-    stage = "stage"
-    persona = "persona"
-    team = "team"
-
-
-@dataclass
-class CostFigures:
-    key: str | None
-    label: str | None
-    cost: Decimal = ZERO
-    cost_low: Decimal = ZERO
-    cost_high: Decimal = ZERO
-    annual_run_rate: Decimal = ZERO
-    annual_run_rate_low: Decimal = ZERO
-    annual_run_rate_high: Decimal = ZERO
-    hours_per_week: Decimal = ZERO
-    pain_points: int = 0  # observed by the period's end: the sample of the period's cost
-    active_pain_points: int = 0  # recurring and unresolved at the end: behind the run-rate
-    extra: dict[str, Any] = field(default_factory=dict)
-
 
 def cost_figures(
     session: Session, filters: PainPointFilters, *, first: date, last: date, weeks: Decimal,
@@ -305,8 +197,6 @@ def cost_figures(
     """Cost in [first, last], annual run-rate and hours lost per week as of `last`, in total or
     per group, in one aggregate statement. Whole quarters come from the quarter totals that
     `summary.py` keeps (the same expressions, summed ahead); any other period is computed live."""
-    from app.pain_points import summary
-
     found = summary.cost_figures(session, filters, first=first, last=last, weeks=weeks,
                                  group_by=group_by)
     if found is None:
@@ -332,35 +222,6 @@ def live_cost_figures(
     if keys:
         query = query.group_by(*keys).order_by(keys[2])
     return figures_from_rows(session.execute(query), len(keys))
-
-
-def period_measures(first: date, last: date, weeks: Decimal) -> dict[str, ColumnElement[Any]]:
-    """The aggregates of cost_figures over pain point rows, by name: cost in [first, last],
-    annual run-rate and hours lost per week as of `last`, and the counts behind them."""
-    active = active_on(last)
-    return {
-        "cost": exact_sum(cost_in_period("expected", weeks, first, last)),
-        "cost_low": exact_sum(cost_in_period("low", weeks, first, last)),
-        "cost_high": exact_sum(cost_in_period("high", weeks, first, last)),
-        "run_rate": exact_sum(case((active, run_rate("expected", weeks)), else_=SQL.num(0))),
-        "run_rate_low": exact_sum(case((active, run_rate("low", weeks)), else_=SQL.num(0))),
-        "run_rate_high": exact_sum(case((active, run_rate("high", weeks)), else_=SQL.num(0))),
-        "hours_per_week": exact_sum(case((active, _hours("expected") * PainPoint.people_affected),
-                                         else_=SQL.num(0))),
-        "pain_points": func.count(PainPoint.id),
-        "active_pain_points": func.count(case((active, 1))),
-    }
-
-
-def figures_from_rows(rows: Any, key_columns: int) -> list[CostFigures]:
-    """CostFigures of result rows laid out as (key, label, order)? + the period measures."""
-    result = []
-    for row in rows:
-        key, label = (row[0], row[1]) if key_columns else (None, None)
-        values = [to_decimal(v) for v in row[key_columns:key_columns + 7]]
-        result.append(CostFigures(key, label, *values, pain_points=row[-2] or 0,
-                                  active_pain_points=row[-1] or 0))
-    return result
 
 
 # --- reads for the JSON API (appended) -------------------------------------------------------
@@ -431,8 +292,6 @@ _NAMED = {"team_id": Team, "persona_id": Persona, "stage_id": Stage}
 def history(session: Session, pain_point_id: int, *, limit: int = 100) -> list[HistoryEntry]:
     """The pain point's audit entries, newest first, each with the fields it changed (team,
     persona and stage by name)."""
-    from app.audit.models import AuditEntry
-
     entries = session.scalars(
         select(AuditEntry)
         .where(AuditEntry.entity_type == "pain_point",
@@ -475,36 +334,12 @@ def history(session: Session, pain_point_id: int, *, limit: int = 100) -> list[H
 # --- for the dashboards: two-key groups, the costliest pain points, cost per period (appended)
 
 
-def group_columns(group: GroupBy) -> tuple[Any, Any, Any]:
-    """(key, label, sort order) of a group, as cost_figures groups."""
-    return {GroupBy.stage: (Stage.slug, Stage.name, Stage.position),
-            GroupBy.persona: (Persona.slug, Persona.name, Persona.position),
-            GroupBy.team: (Team.slug, Team.name, Team.name)}[group]
-
-
-@dataclass
-class GridCell:
-    """Annual run-rate (as of a day) of the pain points of one (row, column) pair of groups."""
-
-    row_key: str
-    row_label: str
-    column_key: str
-    column_label: str
-    annual_run_rate: Decimal
-    annual_run_rate_low: Decimal
-    annual_run_rate_high: Decimal
-    hours_per_week: Decimal
-    pain_points: int  # those that make up the run-rate: recurring, observed, not resolved
-
-
 def run_rate_grid(session: Session, filters: PainPointFilters, *, day: date, weeks: Decimal,
                   rows: GroupBy, columns: GroupBy) -> list[GridCell]:
     """cost_figures' annual run-rate and hours lost per week as of `day`, split by two keys at
     once (e.g. persona × stage, the journey heat map), in one aggregate statement. Only pairs
     with a pain point that costs something come back. At a covered quarter's last day the
     quarter totals of `summary.py` answer; otherwise it is computed live."""
-    from app.pain_points import summary
-
     if rows is columns:
         raise ValueError("a grid needs two different groups")
     found = summary.run_rate_grid(session, filters, day=day, weeks=weeks, rows=rows,
@@ -515,7 +350,8 @@ def run_rate_grid(session: Session, filters: PainPointFilters, *, day: date, wee
     query = with_costs(select(
         *row_cols, *column_cols,
         exact_sum(run_rate("expected", weeks)), exact_sum(run_rate("low", weeks)),
-        exact_sum(run_rate("high", weeks)), exact_sum(_hours("expected") * PainPoint.people_affected),
+        exact_sum(run_rate("high", weeks)),
+        exact_sum(hours_of("expected") * PainPoint.people_affected),
         func.count(PainPoint.id)))
     if GroupBy.stage in (rows, columns):
         query = query.join(Stage, Stage.id == PainPoint.stage_id)
@@ -524,13 +360,6 @@ def run_rate_grid(session: Session, filters: PainPointFilters, *, day: date, wee
     query = (_apply(query, filters).where(active_on(day))
              .group_by(*row_cols, *column_cols).order_by(row_cols[2], column_cols[2]))
     return grid_from_rows(session.execute(query))
-
-
-def grid_from_rows(result: Any) -> list[GridCell]:
-    """GridCells of rows laid out as (row key, label, order, column key, label, order,
-    run-rate, low, high, hours per week, pain points)."""
-    return [GridCell(r[0], r[1], r[3], r[4], *(to_decimal(v) for v in r[6:10]), r[10] or 0)
-            for r in result]
 
 
 @dataclass
@@ -551,14 +380,12 @@ def top_run_rates(session: Session, filters: PainPointFilters, *, day: date, wee
                   limit: int = 10) -> list[PainPointCost]:
     """The `limit` costliest pain points by annual run-rate as of `day`: the recurring ones
     that make up cost_figures' `annual_run_rate` (observed by then, not resolved)."""
-    from app.pain_points import summary
-
     expected = run_rate("expected", weeks)
     costliest = summary.costliest_ids(session, filters, day=day, weeks=weeks, limit=limit)
     query = _apply(with_costs(select(
         PainPoint.id, PainPoint.title, Team.name, Team.slug, Persona.name, Stage.name, expected,
         run_rate("low", weeks), run_rate("high", weeks),
-        _hours("expected") * PainPoint.people_affected,
+        hours_of("expected") * PainPoint.people_affected,
     ).join(Team, Team.id == PainPoint.team_id).join(Stage, Stage.id == PainPoint.stage_id)),
         filters).where(active_on(day)).order_by(expected.desc(), PainPoint.id.desc()).limit(limit)
     if costliest is not None:
@@ -568,30 +395,11 @@ def top_run_rates(session: Session, filters: PainPointFilters, *, day: date, wee
             for i, title, team, slug, persona, stage, e, lo, hi, h in session.execute(query)]
 
 
-@dataclass
-class PeriodCost:
-    """Cost in a period split by what had happened by its last day: `resolved` is the cost of
-    the pain points resolved by then (up to their resolution), `unresolved` the rest."""
-
-    first: date
-    last: date
-    unresolved: Decimal
-    resolved: Decimal
-    cost_low: Decimal
-    cost_high: Decimal
-
-    @property
-    def cost(self) -> Decimal:
-        return self.unresolved + self.resolved
-
-
 def cost_by_period(session: Session, filters: PainPointFilters, *,
                    periods: list[tuple[date, date]], weeks: Decimal) -> list[PeriodCost]:
     """cost_figures' cost in each of `periods` (inclusive date pairs), split resolved by the
     period's end or not, in one statement: four columns per period instead of a statement each
     (or, when every period is a covered quarter, one row per quarter of `summary.py`'s totals)."""
-    from app.pain_points import summary
-
     if not periods:
         return []
     found = summary.cost_by_period(session, filters, periods=periods, weeks=weeks)

@@ -22,19 +22,20 @@ from app.core.clock import today
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.types import FreeText, parse_id
 from app.db import SessionDep
-from app.forms import Errors, FormDep, field_errors, form_text, redirect_with_flash
+from app.web.forms import Errors, FormDep, field_errors, form_text, redirect_with_flash
 from app.pain_points import cost, queries, service
 from app.pain_points.models import (
     MAX_ONE_TIME_HOURS, MAX_PEOPLE_AFFECTED, MAX_TITLE_LENGTH, MAX_WEEKLY_HOURS, PainPoint,
     PainPointKind, PainPointStatus,
 )
-from app.pain_points.queries import PainPointFilters, Sort
+from app.pain_points.measures import PainPointFilters
+from app.pain_points.queries import Sort
 from app.pain_points.schemas import ConfirmationIn, PainPointIn, PainPointPatch
 from app.pain_points.service import StaleEdit
 from app.settings.service import get_org_settings
 from app.teams import queries as team_queries
 from app.teams.models import Persona, Stage, Team
-from app.templating import render
+from app.web.templating import render
 
 router = APIRouter(prefix="/pain-points", include_in_schema=False)
 

@@ -9,12 +9,15 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.audit.models import AuditEntry
 from app.audit.service import record, snapshot
 from app.auth.permissions import Principal
+from app.core import derived
 from app.core.bulk import insert_rows
 from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from app.core.words import common_noun
-from app.db import utcnow
+from app.core.clock import utcnow
+from app.pain_points import summary
 from app.pain_points.models import (
     MAX_WEEKLY_HOURS, Confirmation, PainPoint, PainPointKind, PainPointStatus,
 )
@@ -199,10 +202,6 @@ def add_pain_points(session: Session, made: Sequence[PainPoint], *, actor: Princ
     """Stores pain points `check_pain_points` made, `BATCH` rows at a time (app/core/bulk.py),
     each row with its audit entry. The stored quarter totals get the new rows' figures added
     once, when the caller's transaction commits (summary.Added). Returns the new ids."""
-    from app.audit.models import AuditEntry
-    from app.core import derived
-    from app.pain_points import summary
-
     session.flush()
     ids: list[int] = []
     for start in range(0, len(made), BATCH):

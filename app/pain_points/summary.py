@@ -47,11 +47,11 @@ from app.core.bulk import among
 from app.core.derived import Kept, answers, fresh, keep, lock_table
 from app.core.periods import Quarter, last_quarters, quarter_of
 from app.core.sql import SQL
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.pain_points.models import (
     CostQuarter, CostSummaryState, PainPoint, PainPointKind, RunRateRank,
 )
-from app.pain_points.queries import (
+from app.pain_points.measures import (
     CostFigures, GridCell, GroupBy, PainPointFilters, PeriodCost, cost_in_period, exact_sum,
     figures_from_rows, grid_from_rows, group_columns, period_measures, resolved_by, run_rate,
     to_decimal, with_costs,

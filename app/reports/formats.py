@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from app.dashboards.figures import number, percent
-from app.templating import money
+from app.web.templating import money
 
 TEXT, MONEY, HOURS, DAYS, COUNT, RATIO, SCORE, NUMBER, DATE, MONTH = (
     "text", "money", "hours", "days", "count", "ratio", "score", "number", "date", "month")

@@ -19,14 +19,8 @@ from app.initiatives import queries as initiative_queries
 from app.initiatives.queries import Figures as InitiativeFigures
 from app.initiatives.queries import InitiativeFilters
 from app.maturity.queries import latest_per_team
-from app.pain_points.queries import (
-    CostFigures,
-    GroupBy,
-    PainPointCost,
-    PainPointFilters,
-    cost_figures,
-    top_run_rates,
-)
+from app.pain_points.measures import CostFigures, GroupBy, PainPointFilters
+from app.pain_points.queries import PainPointCost, cost_figures, top_run_rates
 from app.reports import formats as f
 from app.reports import narrative
 from app.reports.queries import Listing, opened_in, resolved_in

@@ -9,16 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.pain_points.models import PainPoint, PainPointStatus
-from app.pain_points.queries import (
-    LedgerRow,
-    PainPointFilters,
-    _apply,
-    _hours,
-    with_costs,
-    annual_cost,
-    hourly_cost,
-    to_decimal,
+from app.pain_points.measures import (
+    PainPointFilters, annual_cost, hourly_cost, hours_of, to_decimal, with_costs,
 )
+from app.pain_points.queries import LedgerRow, _apply
 from app.teams.models import Persona, Stage, Team
 
 
@@ -35,7 +29,7 @@ def _listing(session: Session, filters: PainPointFilters, condition, *, weeks: D
         _apply(select(PainPoint.id), filters).where(condition).subquery())) or 0
     query = _apply(with_costs(select(
         PainPoint, Team.name, Team.slug, Persona.name, Stage.name, hourly_cost(), expected,
-        annual_cost("low", weeks), annual_cost("high", weeks), _hours("expected"),
+        annual_cost("low", weeks), annual_cost("high", weeks), hours_of("expected"),
     ).join(Team, Team.id == PainPoint.team_id).join(Stage, Stage.id == PainPoint.stage_id)),
         filters).where(condition).order_by(expected.desc(), PainPoint.id.desc()).limit(limit)
     rows = [LedgerRow(pp, team, slug, persona, stage, to_decimal(rate), to_decimal(exp),

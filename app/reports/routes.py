@@ -20,7 +20,7 @@ from app.reports.export import FORMATS, BadReportRequest
 from app.reports.writers import html
 from app.settings.service import get_org_settings
 from app.teams import queries as team_queries
-from app.templating import render
+from app.web.templating import render
 
 router = APIRouter(prefix="/reports", include_in_schema=False)
 

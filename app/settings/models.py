@@ -5,7 +5,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.core.orm import Base
 
 ORG_SETTINGS_ID = 1
 

@@ -8,14 +8,14 @@ from starlette.responses import Response
 
 from app.auth import queries as auth_queries
 from app.auth import sso_service
+from app.auth.admin_routes import ROLE_OPTIONS
 from app.auth.deps import Admin
 from app.auth.oidc_routes import redirect_uri
 from app.core.errors import ValidationFailed
 from app.db import SessionDep
-from app.forms import (
-    Errors, FormDep, dotted, field_errors, form_text, form_texts, redirect_with_flash,
+from app.web.forms import (
+    Errors, FormDep, admin_page, dotted, field_errors, form_text, form_texts, redirect_with_flash,
 )
-from app.settings.routes import ROLE_OPTIONS, _page
 from app.teams import queries as team_queries
 
 router = APIRouter(prefix="/settings/sso", include_in_schema=False)
@@ -26,7 +26,7 @@ FIELDS = ["group", "role", "teams"]
 def _sso_page(request: Request, session: Session, *, values: dict[str, Any] | None = None,
               errors: Errors | None = None, status_code: int = 200) -> Response:
     teams, _ = team_queries.list_teams(session, include_archived=False, with_headcounts=False)
-    return _page(request, "settings/sso.html", {
+    return admin_page(request, "settings/sso.html", {
         "mappings": auth_queries.list_sso_mappings(session), "teams": teams,
         "role_options": ROLE_OPTIONS, "oidc": request.app.state.oidc,
         "settings": request.app.state.settings, "redirect_uri": redirect_uri(request),

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from app.auth.permissions import Principal
 from app.core.csv_tools import ImportResult, RowError, cell_problem, parse_table, pydantic_message
 from app.core.errors import Conflict, PermissionDenied, ValidationFailed
+from app.ml_models.models import EventSource
 from app.value import service
 from app.value.schemas import KpiObservationIn, QualityObservationIn
-from app.velocity.models import EventSource
 
 
 @dataclass(frozen=True)

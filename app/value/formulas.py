@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.pain_points.cost import PY, Ops
+from app.core.formula_ops import PY, Ops
 
 ZERO = Decimal("0")
 WEEKS_PER_YEAR = 52

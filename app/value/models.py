@@ -11,8 +11,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import str_enum
-from app.db import Base, UTCDateTime, utcnow
-from app.velocity.models import EventSource, MLModel
+from app.core.clock import utcnow
+from app.core.orm import Base, UTCDateTime
+from app.ml_models.models import EventSource, MLModel
 
 # Money per unit of a KPI: four places, so that "0.0125 USD per impression" is exact.
 UnitValue = Numeric(14, 4, asdecimal=True)

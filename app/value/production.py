@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from app.core.derived import Kept, keep
 from app.core.sql import utc_day_number
+from app.ml_models.models import EventType, LifecycleEvent
 from app.value.models import ProductionPeriod
 from app.velocity.milestones import MAX_PENDING, _events, _history
-from app.velocity.models import EventType, LifecycleEvent
 
 _COLUMNS = ["model_id", "start_day", "end_day"]
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.core.derived import answers, fresh
 from app.core.sql import SQL, utc_day_number
+from app.ml_models.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
 from app.pain_points.cost import day_number
 from app.teams.models import Team
 from app.value import figures as value_figures_module
@@ -24,7 +25,6 @@ from app.value.models import (
     Kpi, KpiObservation, ProductionPeriod, QualityMetric, QualityObservation,
 )
 from app.value.production import PERIODS, period_rows
-from app.velocity.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
 from app.velocity.queries import lead_time_expr, milestones, start_of, to_decimal_or_none
 from app.velocity.queries import VelocityFilters
 

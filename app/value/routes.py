@@ -19,15 +19,17 @@ from app.auth.permissions import Principal
 from app.core import clock
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.core.periods import quarter_of
-from app.db import SessionDep, utcnow
-from app.forms import Errors, FormDep, field_errors, form_text, redirect_with_flash
+from app.core.clock import utcnow
+from app.db import SessionDep
+from app.web.forms import Errors, FormDep, field_errors, form_text, redirect_with_flash
+from app.ml_models import queries as model_queries
+from app.ml_models.models import EventSource, MLModel
 from app.settings.service import get_org_settings
-from app.templating import render
+from app.web.templating import render
 from app.value import figures, formulas, queries, service
 from app.value.queries import ObservationFilters, ValueFilters
 from app.value.schemas import KpiIn, KpiObservationIn
 from app.velocity import queries as velocity_queries
-from app.velocity.models import EventSource, MLModel
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,7 +64,7 @@ def _value_page(request: Request, session: Session, principal: Principal, model_
             for (_, first, _), v in zip(buckets, monthly.values(), strict=True)]
     quarter = quarter_of(today, org.fiscal_year_start_month)
     this_quarter = queries.value_figures(session, scope, quarter.first_day, quarter.last_day)
-    events, _ = velocity_queries.model_events(session, model.id)
+    events, _ = model_queries.model_events(session, model.id)
     facts = [formulas.Event(e.type.value, e.occurred_at) for e in events]
     deployments = [e.occurred_at for e in events if e.type.value == "deployed"]
     kpis = queries.kpis_of(session, model.id)
@@ -104,20 +106,20 @@ def _value_page(request: Request, session: Session, principal: Principal, model_
                          and not f.startswith("amount_")],
         "money_short": figures.money_short, "number": figures.number,
     }
-    return render(request, "models/value.html", context, status_code=status_code)
+    return render(request, "ml_models/value.html", context, status_code=status_code)
 
 
-@router.get("/models/{model_id}/value", name="models.value")
+@router.get("/models/{model_id}/value", name="ml_models.value")
 def value_page(request: Request, session: SessionDep, principal: Reader,
                model_id: int) -> Response:
     return _value_page(request, session, principal, model_id)
 
 
 def _url(request: Request, model_id: int) -> str:
-    return request.app.url_path_for("models.value", model_id=model_id)
+    return request.app.url_path_for("ml_models.value", model_id=model_id)
 
 
-@router.post("/models/{model_id}/kpis", name="models.add_kpi")
+@router.post("/models/{model_id}/kpis", name="ml_models.add_kpi")
 def add_kpi(request: Request, session: SessionDep, principal: Editor, form: FormDep,
             model_id: int) -> Response:
     model = _model(session, principal, model_id)
@@ -133,7 +135,7 @@ def add_kpi(request: Request, session: SessionDep, principal: Editor, form: Form
     return redirect_with_flash(request, _url(request, model.id), f"KPI “{kpi.name}” added.")
 
 
-@router.post("/models/{model_id}/kpi-values", name="models.record_kpis")
+@router.post("/models/{model_id}/kpi-values", name="ml_models.record_kpis")
 def record_kpis(request: Request, session: SessionDep, principal: Editor, form: FormDep,
                 model_id: int) -> Response:
     """One month's amount of each KPI filled in (a blank one is left as it is)."""
@@ -173,7 +175,7 @@ def record_kpis(request: Request, session: SessionDep, principal: Editor, form: 
                                f"KPI values of {submitted['month']} saved.")
 
 
-@router.get("/model-value/preview", name="models.value_preview")
+@router.get("/model-value/preview", name="ml_models.value_preview")
 def preview(request: Request, principal: Reader, session: SessionDep) -> Response:
     """The PERT mean of the annual value as it is typed in the model form (a fragment)."""
     values: dict[str, Decimal | None] = {}
@@ -187,7 +189,7 @@ def preview(request: Request, principal: Reader, session: SessionDep) -> Respons
     complete = None not in (low, likely, high) and all(
         v.is_finite() and v >= 0 for v in (low, likely, high)) and low <= likely <= high
     expected = formulas.pert(low, likely, high) if complete else None
-    return render(request, "models/_value_preview.html", {
+    return render(request, "ml_models/_value_preview.html", {
         "expected": expected, "currency": get_org_settings(session).currency,
         "money_short": figures.money_short, "complete": complete,
         "any": any(v is not None for v in (low, likely, high))})

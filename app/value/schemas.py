@@ -9,8 +9,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.core.types import FreeText, ZonedDateTime
-from app.velocity.models import EventSource
-from app.velocity.schemas import ModelName, Ref
+from app.ml_models.models import EventSource
+from app.ml_models.schemas import ModelName, Ref
 
 KEY_PATTERN = r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$"
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")

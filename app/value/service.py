@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session
 from app.audit.service import record, snapshot
 from app.auth.permissions import Principal
 from app.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
-from app.db import utcnow
+from app.core.clock import utcnow
+from app.ml_models.models import MLModel
 from app.teams.models import Team
 from app.value import formulas
 from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
 from app.value.schemas import (
     KpiIn, KpiObservationIn, KpiPatch, QualityMetricIn, QualityObservationIn,
 )
-from app.velocity.models import MLModel
 
 KPI_FIELDS = ["model_id", "key", "name", "unit", "value_per_unit", "archived_at"]
 KPI_OBSERVATION_FIELDS = ["kpi_id", "model_id", "month", "amount", "source", "external_id",

@@ -22,10 +22,9 @@ from sqlalchemy.orm import Session
 
 from app.core.derived import Kept, keep
 from app.core.sql import month_index
+from app.ml_models.models import EventType, LifecycleEvent, MLModel
 from app.velocity import metrics
-from app.velocity.models import (
-    DeploymentMonth, EventType, LifecycleEvent, MLModel, ModelMilestone,
-)
+from app.velocity.models import DeploymentMonth, ModelMilestone
 
 # More models or cells than this in one transaction (an import, a sync): rebuild every row.
 MAX_PENDING = 500

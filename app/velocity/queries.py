@@ -13,13 +13,12 @@ from sqlalchemy.orm import Session, aliased
 from app.core.derived import answers, fresh
 from app.core.periods import Quarter, quarter_of
 from app.core.sql import days_between, month_index, percentile_cont
-from app.db import UTCDateTime
+from app.core.orm import UTCDateTime
+from app.ml_models.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
 from app.teams.models import Team
 from app.velocity import metrics
 from app.velocity.milestones import DEPLOYMENT_MONTHS, MILESTONES, milestone_rows, month_of
-from app.velocity.models import (
-    ComputeCost, DeploymentMonth, EventType, LifecycleEvent, MLModel, ModelKind, ModelMilestone,
-)
+from app.velocity.models import DeploymentMonth, ModelMilestone
 
 
 def to_decimal_or_none(value: Any) -> Decimal | None:
@@ -302,41 +301,6 @@ def compute_total(session: Session, filters: VelocityFilters, first: date,
     return to_decimal_or_none(amount), to_decimal_or_none(hours)
 
 
-@dataclass(frozen=True)
-class ComputeCostFilters:
-    team_ids: frozenset[int] | None = None
-    model_id: int | None = None
-    first: date | None = None  # months overlapping [first, last]
-    last: date | None = None
-
-
-@dataclass
-class ComputeCostRow:
-    cost: ComputeCost
-    model_name: str
-    team_slug: str
-
-
-def list_compute_costs(session: Session, filters: ComputeCostFilters, *, offset: int = 0,
-                       limit: int | None = None) -> tuple[list[ComputeCostRow], int]:
-    """Monthly compute costs, newest month first, then by model name."""
-    query = (select(ComputeCost, MLModel.name, Team.slug)
-             .join(MLModel, MLModel.id == ComputeCost.model_id)
-             .join(Team, Team.id == MLModel.team_id))
-    if filters.team_ids is not None:
-        query = query.where(MLModel.team_id.in_(filters.team_ids))
-    if filters.model_id is not None:
-        query = query.where(ComputeCost.model_id == filters.model_id)
-    if filters.first is not None:
-        query = query.where(ComputeCost.month >= filters.first.replace(day=1))
-    if filters.last is not None:
-        query = query.where(ComputeCost.month <= filters.last)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.order_by(ComputeCost.month.desc(), MLModel.name, MLModel.id)
-                           .offset(offset).limit(limit)).all()
-    return [ComputeCostRow(cost, name, slug) for cost, name, slug in rows], total
-
-
 # --- per model ------------------------------------------------------------------------------
 
 @dataclass
@@ -471,18 +435,6 @@ def _model_rows(session: Session, rows: Sequence[Any], now: datetime) -> list[Mo
             deploys.deployments, rollbacks, deploys.last_deployed_at, to_decimal_or_none(stale),
             deploys.retrain_cadence_days))
     return result
-
-
-def model_events(session: Session, model_id: int, *, offset: int = 0,
-                 limit: int | None = None) -> tuple[Sequence[LifecycleEvent], int]:
-    """A model's lifecycle events in the order they happened (not the order they arrived), one
-    page of them, and their total."""
-    where = LifecycleEvent.model_id == model_id
-    total = session.scalar(select(func.count()).select_from(LifecycleEvent).where(where)) or 0
-    events = session.scalars(select(LifecycleEvent).where(where)
-                             .order_by(LifecycleEvent.occurred_at, LifecycleEvent.id)
-                             .offset(offset).limit(limit)).all()
-    return events, total
 
 
 # --- for the velocity dashboard: by month and per cohort (appended) ---------------------------

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.db
+import app.core.orm
 
 revision: str = '0007'
 down_revision: str | None = '0006'
@@ -31,8 +31,8 @@ def upgrade() -> None:
     sa.Column('stored', sa.Integer(), nullable=False),
     sa.Column('errors', sa.JSON(), nullable=True),
     sa.Column('message', sa.Text(), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', app.core.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', app.core.orm.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['actor_id'], ['app_user.id'], name=op.f('fk_import_job_actor_id_app_user'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_job'))
     )

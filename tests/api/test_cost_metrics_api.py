@@ -6,7 +6,7 @@ from decimal import Decimal as D
 import pytest
 
 from app.core import clock
-from app.db import utcnow
+from app.core.clock import utcnow
 from tests import factories
 from tests.api import bearer
 

@@ -7,8 +7,8 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import func, select
 
-from app.db import utcnow
-from app.velocity.models import ComputeCost, LifecycleEvent, MLModel
+from app.core.clock import utcnow
+from app.ml_models.models import ComputeCost, LifecycleEvent, MLModel
 from tests import factories
 from tests.api import bearer
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event, func, select
 
-from app.api import models as models_api
-from app.velocity.models import LifecycleEvent, MLModel
+from app.api import ml_models as models_api
+from app.ml_models.models import LifecycleEvent, MLModel
 from tests import factories
 from tests.api import bearer
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
 from app.core import clock
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.pain_points.models import Confirmation, PainPoint
 from tests import factories
 from tests.api import bearer

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from app.auth.models import ApiToken
 from app.auth.service import sha256
 from app.core.routes import iter_app_routes
-from app.db import utcnow
+from app.core.clock import utcnow
 from tests import factories
 from tests.api import bearer
 

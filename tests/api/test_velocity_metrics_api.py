@@ -7,9 +7,9 @@ from decimal import Decimal as D
 import pytest
 
 from app.core import clock
+from app.ml_models.models import ComputeCost, MLModel
 from app.settings.service import get_org_settings
 from app.teams.models import Team
-from app.velocity.models import ComputeCost, MLModel
 from tests import factories
 from tests.api import bearer
 from tests.velocity.test_velocity_queries import model, seed

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from app.core.clock import today
 from app.pain_points import cost
-from app.templating import money
+from app.web.templating import money
 from tests.browser.conftest import artifact, sign_in
 
 PICKS = {  # two open recurring pain points of fraud-detection, one of the PM's teams

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from app.demo.catalog import TEAMS
 from app.pain_points import cost
 from app.core.clock import today
-from app.templating import hours, money, money_whole
+from app.web.templating import hours, money, money_whole
 from tests.browser.conftest import artifact, sign_in
 
 WEEKS = D(46)  # the organisation's default working weeks (the demo keeps it)

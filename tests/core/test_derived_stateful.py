@@ -25,15 +25,16 @@ from app.auth.models import Role
 from app.auth.permissions import Principal
 from app.core import clock, derived
 from app.core.periods import quarter_of
+from app.ml_models.models import EventType, LifecycleEvent, MLModel
 from app.pain_points import csv_io, queries, summary
 from app.pain_points.models import CostSummaryState, PainPoint, RunRateRank
-from app.pain_points.queries import GroupBy, PainPointFilters
+from app.pain_points.measures import GroupBy, PainPointFilters
 from app.settings.models import OrgSettings
 from app.teams.models import Team, TeamPersona
 from app.value import production
 from app.value.models import ProductionPeriod
 from app.velocity import milestones
-from app.velocity.models import DeploymentMonth, EventType, LifecycleEvent, MLModel, ModelMilestone
+from app.velocity.models import DeploymentMonth, ModelMilestone
 from tests import factories
 
 START = date(2026, 11, 20)

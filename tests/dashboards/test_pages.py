@@ -19,10 +19,11 @@ from app.core.periods import last_quarters, quarter_of
 from app.dashboards.kpis import quarter_kpis
 from app.initiatives.models import Initiative, InitiativeLink, InitiativeStatus
 from app.maturity.models import MaturityAssessment
+from app.ml_models.models import ComputeCost, LifecycleEvent, MLModel
 from app.pain_points.models import PainPoint
-from app.pain_points.queries import PainPointFilters, cost_by_period, cost_figures
+from app.pain_points.measures import PainPointFilters
+from app.pain_points.queries import cost_by_period, cost_figures
 from app.settings.service import get_org_settings
-from app.velocity.models import ComputeCost, LifecycleEvent, MLModel
 from tests import factories
 
 PAGES = ["/", "/dashboards/cost", "/dashboards/velocity"]

@@ -10,13 +10,13 @@ from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
 from app.core.clock import today
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.initiatives import roi
 from app.initiatives.models import Initiative, InitiativeLink
 from app.initiatives.queries import realized_by_period, savings
 from app.pain_points import cost
 from app.pain_points.models import PainPoint
-from app.templating import money
+from app.web.templating import money
 from tests import factories
 from tests.conftest import page_csrf
 

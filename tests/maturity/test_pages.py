@@ -17,9 +17,10 @@ from app.maturity.rubric import load_rubric
 from app.maturity.schemas import AnswerDetail, AssessmentIn
 from app.maturity.scoring import score
 from app.maturity.service import create_assessment
-from app.pain_points.queries import GroupBy, PainPointFilters, cost_figures
-from app.templating import money
-from app.velocity.models import LifecycleEvent, MLModel
+from app.ml_models.models import LifecycleEvent, MLModel
+from app.pain_points.measures import GroupBy, PainPointFilters
+from app.pain_points.queries import cost_figures
+from app.web.templating import money
 from tests import factories
 from tests.conftest import page_csrf
 

@@ -5,8 +5,9 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal as D
 
 from app.pain_points import cost
-from app.pain_points.queries import GroupBy, PainPointFilters, cost_figures
-from app.db import utcnow
+from app.pain_points.measures import GroupBy, PainPointFilters
+from app.pain_points.queries import cost_figures
+from app.core.clock import utcnow
 from tests import factories
 
 WEEKS = D(46)

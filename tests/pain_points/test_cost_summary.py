@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from app.core import clock, derived
 from app.core.periods import quarter_of
-from app.db import utcnow
+from app.core.clock import utcnow
 from app.pain_points import queries, summary
 from app.pain_points.models import CostQuarter, CostSummaryState, PainPoint
-from app.pain_points.queries import GroupBy, PainPointFilters
+from app.pain_points.measures import GroupBy, PainPointFilters
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Stage, Team, TeamPersona
 from tests import factories

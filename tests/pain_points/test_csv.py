@@ -20,12 +20,14 @@ from app.cli import app as cli_app
 from app.config import get_settings
 from app.core import clock
 from app.core.csv_tools import MAX_BYTES, MAX_ROWS, ImportResult, RowError, parse_table
-from app.db import make_engine, make_sessionmaker, utcnow
+from app.core.clock import utcnow
+from app.db import make_engine, make_sessionmaker
 from app.pain_points import csv_io, service
 from app.pain_points.csv_io import COLUMNS, EXPORT_COLUMNS, REQUIRED
 from app.pain_points.models import PainPoint
-from app.pain_points.queries import PainPointFilters, list_pain_points
-from app.templating import money
+from app.pain_points.measures import PainPointFilters
+from app.pain_points.queries import list_pain_points
+from app.web.templating import money
 from tests import factories
 from tests.conftest import page_csrf
 

@@ -14,9 +14,10 @@ from app.auth.permissions import Principal
 from app.core.clock import today
 from app.pain_points import cost, service
 from app.pain_points.models import PainPoint
-from app.pain_points.queries import PainPointFilters, cost_figures
+from app.pain_points.measures import PainPointFilters
+from app.pain_points.queries import cost_figures
 from app.pain_points.schemas import ConfirmationIn
-from app.templating import money, money_whole
+from app.web.templating import money, money_whole
 from tests import factories
 from tests.conftest import login, page_csrf
 

@@ -188,7 +188,7 @@ def seed_outage_database(url: str) -> str:
     (returned)."""
     from sqlalchemy.orm import Session
 
-    from app.migrate import upgrade_to_head
+    from app.ops.migrate import upgrade_to_head
     from tests import factories
 
     upgrade_to_head(url)

@@ -28,10 +28,10 @@ from sqlalchemy import select
 from app.demo.loader import load_demo
 from app.initiatives.models import Initiative
 from app.maturity.models import MaturityAssessment
+from app.ml_models.models import MLModel
 from app.pain_points.models import PainPoint
 from app.teams.models import Persona, Stage, Team
 from app.value.models import Kpi, QualityMetric
-from app.velocity.models import MLModel
 from tests import factories
 
 MAX_EXAMPLES = 15

@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from starlette.datastructures import Headers
 
-from app import idempotency
+from app.api import idempotency
 from app.core.errors import Conflict
-from app.db import utcnow
-from app.idempotency import Claimed, IdempotencyKey, IdempotencyStore, KeyedRequest
+from app.core.clock import utcnow
+from app.api.idempotency import Claimed, IdempotencyKey, IdempotencyStore, KeyedRequest
 from app.pain_points import service as pain_point_service
 from app.pain_points.models import PainPoint
 from tests import factories

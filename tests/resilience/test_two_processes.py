@@ -12,7 +12,7 @@ from bs4 import BeautifulSoup
 from sqlalchemy.orm import Session
 
 from app.db import make_engine
-from app.migrate import upgrade_to_head
+from app.ops.migrate import upgrade_to_head
 from tests import factories
 from tests.conftest import csrf_from
 from tests.resilience import Server, drop_shared_schema, server_env, shared_database

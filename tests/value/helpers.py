@@ -6,10 +6,10 @@ from decimal import Decimal as D
 
 from sqlalchemy.orm import Session
 
+from app.ml_models.models import ComputeCost, LifecycleEvent, MLModel
 from app.value import formulas as f
 from app.value.formulas import AnnualValue, Event, Metric, ModelFacts, Observation
 from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
-from app.velocity.models import ComputeCost, LifecycleEvent, MLModel
 
 
 def store(session: Session, team, facts: ModelFacts, *, ideated: datetime | None = None,

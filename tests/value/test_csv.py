@@ -15,9 +15,9 @@ from app.auth.service import principal_for_user
 from app.cli import app as cli_app
 from app.config import get_settings
 from app.db import make_engine, make_sessionmaker
+from app.ml_models.models import MLModel
 from app.value.csv_io import import_kpi_observations, import_quality_observations
 from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
-from app.velocity.models import MLModel
 from tests import factories
 
 KPI_HEADER = "team,model,kpi,month,amount,source,external_id,note\n"

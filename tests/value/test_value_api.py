@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.audit.models import AuditEntry
+from app.ml_models.models import MLModel
 from app.value.formulas import AnnualValue, Event, Metric, ModelFacts, Observation
 from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
-from app.velocity.models import MLModel
 from tests import factories
 from tests.api import bearer
 from tests.value.helpers import store

@@ -16,9 +16,10 @@ from app.auth.service import principal_for_user
 from app.cli import app as cli_app
 from app.config import get_settings
 from app.core.csv_tools import RowError
-from app.db import make_engine, make_sessionmaker, utcnow
-from app.velocity.csv_io import COLUMNS, import_events
-from app.velocity.models import LifecycleEvent, MLModel
+from app.core.clock import utcnow
+from app.db import make_engine, make_sessionmaker
+from app.ml_models.csv_io import COLUMNS, import_events
+from app.ml_models.models import LifecycleEvent, MLModel
 from tests import factories
 
 GOOD = {"team": "fraud", "model": "Scorer", "type": "ideated",

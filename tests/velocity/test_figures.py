@@ -6,8 +6,8 @@ from decimal import Decimal as D
 
 import plotly.graph_objects as go
 
+from app.ml_models.models import EventSource, EventType
 from app.velocity import figures
-from app.velocity.models import EventSource, EventType
 
 
 @dataclass

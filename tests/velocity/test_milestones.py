@@ -5,8 +5,9 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
+from app.ml_models.models import LifecycleEvent, MLModel
 from app.velocity import milestones
-from app.velocity.models import DeploymentMonth, LifecycleEvent, MLModel, ModelMilestone
+from app.velocity.models import DeploymentMonth, ModelMilestone
 from app.velocity.queries import VelocityFilters, deployments_by_month, lead_time
 from tests import factories
 

@@ -20,14 +20,15 @@ from typer.testing import CliRunner
 
 from app.auth.service import principal_for_user
 from app.config import get_settings
-from app.db import make_engine, make_sessionmaker, utcnow
-from app.migrate import upgrade_to_head
-from app.velocity.mlflow_cli import sync_app
-from app.velocity.mlflow_sync import (
+from app.core.clock import utcnow
+from app.db import make_engine, make_sessionmaker
+from app.ops.migrate import upgrade_to_head
+from app.ml_models.mlflow_cli import sync_app
+from app.ml_models.mlflow_sync import (
     AFTER_ROLLBACK, MlflowUnreachable, ProductionRule, RegisteredModelInfo, RegistrySnapshot,
     VersionInfo, apply_registry, from_millis, sync_mlflow,
 )
-from app.velocity.models import LifecycleEvent, MLModel
+from app.ml_models.models import LifecycleEvent, MLModel
 from app.velocity.queries import VelocityFilters, time_to_restore
 from tests import factories
 from tests.velocity.mlflow_server import Registry, failing_server, free_port, launch_server

@@ -8,8 +8,8 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import event, func, select
 
-from app.db import utcnow
-from app.velocity.models import ComputeCost, LifecycleEvent, MLModel
+from app.core.clock import utcnow
+from app.ml_models.models import ComputeCost, LifecycleEvent, MLModel
 from tests import factories
 from tests.conftest import page_csrf
 

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 from sqlalchemy import text
 
 from app.core.periods import Quarter
-from app.velocity.models import LifecycleEvent, MLModel
+from app.ml_models.models import LifecycleEvent, MLModel
 from app.velocity.queries import (
     VelocityFilters, deployment_figures, lead_time, lead_time_by_quarter, model_cadence,
     production_rate, stage_dwell,

@@ -1,0 +1,1 @@
+"""Operator work run from the command line: migrations, backup and restore."""
