@@ -114,3 +114,21 @@ class QualityObservation(Base):
         UniqueConstraint("source", "external_id"),
         Index("ix_quality_observation_metric_observed", "metric_id", "observed_at"),
     )
+
+
+class ProductionPeriod(Base):
+    """Derived data (app/value/production.py keeps it in step with lifecycle_event): the
+    stretches of UTC days [start_day, end_day) on which a model is in production, from a
+    deployment that follows none or a retirement to the next retirement (end_day NULL: still
+    in production). Tens of redeployments make one row, so value delivered joins a few
+    thousand periods instead of a window over every deployed event."""
+
+    __tablename__ = "production_period"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("ml_model.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    start_day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    end_day: Mapped[int | None] = mapped_column(Integer)
+
+    # Derived: a backup leaves it out, a restore rebuilds it.
+    __table_args__ = {"info": {"backup": False}}

@@ -13,6 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from app.core.derived import answers, fresh
 from app.core.sql import SQL, utc_day_number
 from app.ml_models.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
 from app.pain_points.cost import day_number
@@ -20,7 +21,10 @@ from app.teams.models import Team
 from app.value import figures as value_figures_module
 from app.value import formulas as f
 from app.value.formulas import Triple
-from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
+from app.value.models import (
+    Kpi, KpiObservation, ProductionPeriod, QualityMetric, QualityObservation,
+)
+from app.value.production import PERIODS, period_rows
 from app.velocity.queries import lead_time_expr, milestones, start_of, to_decimal_or_none
 from app.velocity.queries import VelocityFilters
 
@@ -66,32 +70,26 @@ def _months(buckets: Sequence[tuple[int, date, date]]):
     return union_all(*rows).cte("value_month") if len(rows) > 1 else rows[0].cte("value_month")
 
 
-def _production_intervals(filters: ValueFilters, until: date):
-    """[start, end) day numbers on which each model is in production up to `until`: from each
-    `deployed` event to the next deployed/retired one (a retirement wins a tie on the same
-    instant). Events after `until` cannot change a day before it: an interval they would end
-    is left open, and the months cap it."""
-    e = LifecycleEvent
-    day = utc_day_number(e.occurred_at)
-    ordered = _scope(select(
-        e.model_id, e.type, day.label("day"),
-        func.lead(day).over(partition_by=e.model_id,
-                            order_by=(e.occurred_at, e.type)).label("next_day"),
-    ).where(e.type.in_([EventType.deployed, EventType.retired]),
-            e.occurred_at < start_of(until + timedelta(days=1))),
-        filters, e.model_id).subquery()
-    return select(ordered.c.model_id, ordered.c.day.label("start_day"),
-                  ordered.c.next_day.label("end_day")).where(
-        ordered.c.type == EventType.deployed).subquery("production")
+def _periods(session: Session, filters: ValueFilters):
+    """[start, end) day numbers on which each model is in production (end NULL: still is):
+    the production_period rows app/value/production.py keeps in step with the events."""
+    if not answers(PERIODS, filters):  # a filter the rows do not hold: from the events
+        live = period_rows().subquery()
+        return _scope(select(live), filters, live.c.model_id).subquery("production")
+    fresh(session, PERIODS.name)
+    pp = ProductionPeriod
+    return _scope(select(pp.model_id, pp.start_day, pp.end_day), filters,
+                  pp.model_id).subquery("production")
 
 
-def _value_rows(filters: ValueFilters, buckets: Sequence[tuple[int, date, date]]):
-    """(bucket, model_id, value low/expected/high, measured part, estimated part, compute)."""
+def _value_rows(session: Session, filters: ValueFilters,
+                buckets: Sequence[tuple[int, date, date]]):
+    """The parts of (bucket, model_id, value low/expected/high, measured part, estimated part,
+    compute): one row per model and month of value, one per compute cost."""
     months = _months(buckets)
     # A month's estimate counts its production days of the whole month, not only those inside
-    # the period: events up to the end of the last month touched matter.
-    last_month = f.month_start(max(last for _, _, last in buckets))
-    prod = _production_intervals(filters, f.next_month(last_month) - timedelta(days=1))
+    # the period: the months cap the periods.
+    prod = _periods(session, filters)
     overlap = SQL.greatest(
         SQL.least(func.coalesce(prod.c.end_day, months.c.end_day), months.c.end_day)
         - SQL.greatest(prod.c.start_day, months.c.start_day), SQL.whole(0))
@@ -141,10 +139,18 @@ def _value_rows(filters: ValueFilters, buckets: Sequence[tuple[int, date, date]]
                                         ("low", "value", "high", "measured", "estimated")),
         f.prorated(cc.amount, months.c.inside_days, months.c.month_days).label("compute"),
     ).join(months, months.c.month == cc.month), filters, cc.model_id)
-    rows = union_all(value, compute).subquery()
+    return union_all(value, compute).subquery("value_parts")
+
+
+FIGURES = ("low", "value", "high", "measured", "estimated", "compute")
+
+
+def _model_rows(session: Session, filters: ValueFilters,
+                buckets: Sequence[tuple[int, date, date]]):
+    """(bucket, model_id, value low/expected/high, measured part, estimated part, compute)."""
+    rows = _value_rows(session, filters, buckets)
     return select(rows.c.bucket, rows.c.model_id,
-                  *(func.sum(rows.c[n]).label(n) for n in
-                    ("low", "value", "high", "measured", "estimated", "compute"))).group_by(
+                  *(func.sum(rows.c[n]).label(n) for n in FIGURES)).group_by(
         rows.c.bucket, rows.c.model_id).subquery("model_value")
 
 
@@ -172,10 +178,10 @@ def _figures(row: Any) -> ValueFigures:
 def value_by_bucket(session: Session, filters: ValueFilters,
                     buckets: Sequence[tuple[int, date, date]]) -> dict[int, ValueFigures]:
     """Value delivered (measured and estimated parts) and compute cost per period."""
-    rows = _value_rows(filters, buckets)
-    query = select(rows.c.bucket, *(func.sum(rows.c[n]).label(n) for n in
-                                    ("low", "value", "high", "measured", "estimated",
-                                     "compute"))).group_by(rows.c.bucket)
+    # Straight from the parts: totals per period need no pass grouped by model first.
+    rows = _value_rows(session, filters, buckets)
+    query = select(rows.c.bucket, *(func.sum(rows.c[n]).label(n) for n in FIGURES)) \
+        .group_by(rows.c.bucket)
     found = {row.bucket: _figures(row) for row in session.execute(query)}
     return {bucket: found.get(bucket, ValueFigures()) for bucket, _, _ in buckets}
 
@@ -202,20 +208,49 @@ def value_by_model(session: Session, filters: ValueFilters, first: date, last: d
                    ) -> tuple[list[ModelValue], int]:
     """Models that delivered value or spent compute in the period, by value (or net value)
     descending, then by model id: `limit` of them from `offset`, and how many there are."""
-    rows = _value_rows(filters, [(0, first, last)])
+    models, total, _ = ranked_models(session, filters, first, last, order=order,
+                                     offset=offset, limit=limit)
+    return models, total
+
+
+def ranked_models(session: Session, filters: ValueFilters, first: date, last: date, *,
+                  order: str = "value", offset: int = 0, limit: int | None = None,
+                  top: int = 0) -> tuple[list[ModelValue], int, list[ModelValue]]:
+    """`value_by_model`, and the `top` models by value as well (the dashboard's scatter beside
+    its table ranked by net value) from the same pass over the period's aggregate."""
+    rows = _model_rows(session, filters, [(0, first, last)])
     ms = milestones(session, VelocityFilters(team_ids=filters.team_ids,
                                              model_ids=filters.model_ids))
-    key = rows.c.value if order == "value" else rows.c.value - rows.c.compute
     nonzero = or_(rows.c.value != 0, rows.c.compute != 0, rows.c.low != 0, rows.c.high != 0)
-    total = session.scalar(select(func.count()).select_from(rows).where(nonzero)) or 0
-    query = (select(rows, MLModel.name, MLModel.kind, Team.slug, Team.name.label("team_name"),
-                    lead_time_expr(ms).label("lead"))
-             .join(MLModel, MLModel.id == rows.c.model_id).join(Team, Team.id == MLModel.team_id)
-             .outerjoin(ms, ms.c.model_id == rows.c.model_id)
-             .where(nonzero).order_by(key.desc(), rows.c.model_id).offset(offset).limit(limit))
-    return [ModelValue(r.model_id, r.name, r.slug, r.team_name, ModelKind(r.kind), _figures(r),
-                       to_decimal_or_none(r.lead))
-            for r in session.execute(query)], total
+    by_value = func.row_number().over(order_by=(rows.c.value.desc(), rows.c.model_id))
+    key = rows.c.value if order == "value" else rows.c.value - rows.c.compute
+    by_key = func.row_number().over(order_by=(key.desc(), rows.c.model_id))
+    # The count rides along with the rows (one pass over the aggregate, not two).
+    ranked = (select(rows, by_key.label("rank"), by_value.label("value_rank"),
+                     func.count().over().label("total")).where(nonzero)
+              .cte("ranked").prefix_with("MATERIALIZED", dialect="postgresql"))
+    page = ranked.c.rank > offset
+    if limit is not None:
+        page = and_(page, ranked.c.rank <= offset + limit)
+    wanted = or_(page, ranked.c.value_rank <= top) if top else page
+    query = (select(ranked, MLModel.name, MLModel.kind, Team.slug,
+                    Team.name.label("team_name"), lead_time_expr(ms).label("lead"))
+             .join(MLModel, MLModel.id == ranked.c.model_id)
+             .join(Team, Team.id == MLModel.team_id)
+             .outerjoin(ms, ms.c.model_id == ranked.c.model_id)
+             .where(wanted).order_by(ranked.c.rank))
+    found = session.execute(query).all()
+    total = (found[0].total if found else
+             session.scalar(select(func.count()).select_from(rows).where(nonzero)) or 0)
+
+    def model(r: Any) -> ModelValue:
+        return ModelValue(r.model_id, r.name, r.slug, r.team_name, ModelKind(r.kind),
+                          _figures(r), to_decimal_or_none(r.lead))
+
+    return ([model(r) for r in found if r.rank > offset
+             and (limit is None or r.rank <= offset + limit)], total,
+            [model(r) for r in sorted(found, key=lambda r: r.value_rank)
+             if r.value_rank <= top])
 
 
 # --- cost of delay --------------------------------------------------------------------------
@@ -262,52 +297,63 @@ def delay_by_bucket(session: Session, filters: ValueFilters,
 
 # --- production, quality and value at risk at a day -----------------------------------------
 
-def _last_event(filters: ValueFilters, kind: EventType, day: date, name: str):
+def _in_production(session: Session, filters: ValueFilters, day: date):
+    """Models in production on `day` (a period holds it), with their latest deployment on or
+    before it: one probe of the (model, type, occurred_at) index per model."""
+    prod = _periods(session, filters)
+    e = LifecycleEvent
+    at = (select(e.occurred_at).where(e.model_id == prod.c.model_id,
+                                      e.type == EventType.deployed,
+                                      e.occurred_at < start_of(day + timedelta(days=1)))
+          .order_by(e.occurred_at.desc()).limit(1).scalar_subquery())
+    today = SQL.whole(day_number(day))
+    # Materialized: PostgreSQL would otherwise inline the probe into every reference to `at`.
+    return select(prod.c.model_id, at.label("at")).where(
+        prod.c.start_day <= today,
+        or_(prod.c.end_day.is_(None), prod.c.end_day > today)).cte("in_production") \
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+
+
+def _last_deployed(filters: ValueFilters, day: date):
+    """Each model's latest deployment on or before `day`, in production or not."""
     e = LifecycleEvent
     return _scope(select(e.model_id, func.max(e.occurred_at).label("at"))
-                  .where(e.type == kind, e.occurred_at < start_of(day + timedelta(days=1))),
-                  filters, e.model_id).group_by(e.model_id).subquery(name)
+                  .where(e.type == EventType.deployed,
+                         e.occurred_at < start_of(day + timedelta(days=1))),
+                  filters, e.model_id).group_by(e.model_id).subquery("last_deployed")
 
 
-def _in_production(filters: ValueFilters, day: date):
-    """Models in production on `day`, with their latest deployment on or before it."""
-    dep = _last_event(filters, EventType.deployed, day, "last_deployed")
-    ret = _last_event(filters, EventType.retired, day, "last_retired")
-    # A retirement at the same instant as the deployment wins, as in the formulas.
-    return select(dep.c.model_id, dep.c.at).outerjoin(ret, ret.c.model_id == dep.c.model_id) \
-        .where(or_(ret.c.at.is_(None), ret.c.at < dep.c.at)).subquery("in_production")
-
-
-def _quality(deployed: Any, day: date, model_ids: Any = None):
-    """Per quality metric of the models in `deployed` (model_id, at): baseline, latest and
-    whether it is degraded at `day`."""
+def _quality(deployed: Any, day: date, *, only_deployed: bool = False,
+             model_ids: Sequence[int] | None = None):
+    """Per quality metric of the models in `deployed` (model_id, at) — every metric, unless
+    `only_deployed` — baseline, latest and whether it is degraded at `day`. Each is a probe
+    of the (metric, observed_at) index, not a window over every observation."""
     qo, qm = QualityObservation, QualityMetric
     until = start_of(day + timedelta(days=1))
-    base = select(qo.metric_id, qo.value, func.row_number().over(
-        partition_by=qo.metric_id, order_by=(qo.observed_at, qo.id)).label("rn")).join(
-        deployed, deployed.c.model_id == qo.model_id).where(
-        qo.observed_at >= deployed.c.at, qo.observed_at < until)
-    last = select(qo.metric_id, qo.value, func.row_number().over(
-        partition_by=qo.metric_id, order_by=(qo.observed_at.desc(), qo.id.desc())).label("rn")
-    ).where(qo.observed_at < until)
-    if model_ids is not None:
-        base = base.where(qo.model_id.in_(model_ids))
-        last = last.where(qo.model_id.in_(model_ids))
+    baseline = (select(qo.value).where(qo.metric_id == qm.id,
+                                       qo.model_id == deployed.c.model_id,
+                                       qo.observed_at >= deployed.c.at, qo.observed_at < until)
+                .order_by(qo.observed_at, qo.id).limit(1).scalar_subquery())
+    latest = (select(qo.value).where(qo.metric_id == qm.id, qo.observed_at < until)
+              .order_by(qo.observed_at.desc(), qo.id.desc()).limit(1).scalar_subquery())
+    probes = select(qm.model_id, qm.id.label("metric_id"), qm.name, qm.higher_is_better,
+                    cast(qm.tolerance, Double()).label("tolerance"),
+                    baseline.label("baseline"), latest.label("latest"))
+    if only_deployed:
+        probes = probes.join(deployed, deployed.c.model_id == qm.model_id)
     else:
-        last = last.where(qo.model_id.in_(select(deployed.c.model_id)))
-    base, last = base.subquery("baseline"), last.subquery("latest")
-    tolerance = cast(qm.tolerance, Double())
-    bad = or_(and_(qm.higher_is_better.is_(True),
-                   f.degraded(last.c.value, base.c.value, tolerance, True, SQL)),
-              and_(qm.higher_is_better.is_(False),
-                   f.degraded(last.c.value, base.c.value, tolerance, False, SQL)))
-    query = select(qm.model_id, qm.id.label("metric_id"), qm.name,
-                   base.c.value.label("baseline"), last.c.value.label("latest"),
-                   case((base.c.value.is_(None), literal("unknown")),
-                        (bad, literal("degraded")), else_=literal("ok")).label("status")
-                   ).outerjoin(base, and_(base.c.metric_id == qm.id, base.c.rn == 1)
-                               ).outerjoin(last, and_(last.c.metric_id == qm.id, last.c.rn == 1))
-    return query
+        probes = probes.outerjoin(deployed, deployed.c.model_id == qm.model_id)
+    if model_ids is not None:
+        probes = probes.where(qm.model_id.in_(model_ids))
+    # Materialized: each probe runs once per metric, not once per reference in the status.
+    q = probes.cte("quality_probe").prefix_with("MATERIALIZED", dialect="postgresql")
+    bad = or_(and_(q.c.higher_is_better.is_(True),
+                   f.degraded(q.c.latest, q.c.baseline, q.c.tolerance, True, SQL)),
+              and_(q.c.higher_is_better.is_(False),
+                   f.degraded(q.c.latest, q.c.baseline, q.c.tolerance, False, SQL)))
+    return select(q.c.model_id, q.c.metric_id, q.c.name, q.c.baseline, q.c.latest,
+                  case((q.c.baseline.is_(None), literal("unknown")),
+                       (bad, literal("degraded")), else_=literal("ok")).label("status"))
 
 
 def quality_of(session: Session, model_ids: Sequence[int],
@@ -315,11 +361,9 @@ def quality_of(session: Session, model_ids: Sequence[int],
     """Each metric's baseline, latest and status at `day`, for a few models (a page)."""
     if not model_ids:
         return {}
-    deployed = _last_event(ValueFilters(model_ids=frozenset(model_ids)), EventType.deployed,
-                           day, "last_deployed")
-    query = _quality(deployed, day, list(model_ids)).where(
-        QualityMetric.model_id.in_(list(model_ids))).order_by(QualityMetric.model_id,
-                                                              QualityMetric.name)
+    deployed = _last_deployed(ValueFilters(model_ids=frozenset(model_ids)), day)
+    quality = _quality(deployed, day, model_ids=list(model_ids)).subquery()
+    query = select(quality).order_by(quality.c.model_id, quality.c.name)
     result: dict[int, list[f.QualityStatus]] = {}
     for row in session.execute(query):
         result.setdefault(row.model_id, []).append(
@@ -362,8 +406,8 @@ def value_at_risk(session: Session, filters: ValueFilters, day: date, staleness_
     """Over the models in production at `day` that are stale or have a degraded metric: Σ
     their annual value (measured over the three months before, else the PERT estimate);
     the `limit` most valuable of them with their reasons."""
-    prod = _in_production(filters, day)
-    quality = _quality(prod, day).subquery()
+    prod = _in_production(session, filters, day)
+    quality = _quality(prod, day, only_deployed=True).subquery()
     degraded = select(quality.c.model_id).where(quality.c.status == "degraded").distinct() \
         .subquery()
     stale = utc_day_number(prod.c.at) < SQL.whole(day_number(day) - staleness_days)
@@ -386,17 +430,24 @@ def value_at_risk(session: Session, filters: ValueFilters, day: date, staleness_
              .join(m, m.id == prod.c.model_id)
              .outerjoin(recent, recent.c.model_id == prod.c.model_id)
              .outerjoin(degraded, degraded.c.model_id == prod.c.model_id)
-             .where(or_(stale, degraded.c.model_id.is_not(None)))).subquery()
-    total = session.execute(select(func.count(), *(func.coalesce(func.sum(risky.c[k]), 0)
-                                                   for k in annual))).one()
-    summary = RiskSummary(day, Triple(_d(total[1]), _d(total[2]), _d(total[3])), total[0] or 0)
+             .where(or_(stale, degraded.c.model_id.is_not(None)))).cte("risky") \
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    totals = select(func.count().label("count"), *(func.coalesce(func.sum(risky.c[k]), 0)
+                                                  .label(f"total_{k}") for k in annual))
     if limit == 0:
-        return summary
-    rows = session.execute(
-        select(risky, m.name, Team.slug, Team.name.label("team_name"))
-        .join(m, m.id == risky.c.model_id)
-        .join(Team, Team.id == m.team_id).order_by(risky.c.mid.desc(), risky.c.model_id)
-        .limit(limit)).all()
+        total = session.execute(totals).one()
+        return RiskSummary(day, Triple(_d(total[1]), _d(total[2]), _d(total[3])), total[0] or 0)
+    # The totals and the first models in one statement: the risky models are found once.
+    totals = totals.subquery("totals")
+    top = (select(risky, m.name, Team.slug, Team.name.label("team_name"))
+           .join(m, m.id == risky.c.model_id).join(Team, Team.id == m.team_id)
+           .order_by(risky.c.mid.desc(), risky.c.model_id).limit(limit).subquery("top"))
+    found = session.execute(select(totals, top).outerjoin(top, literal(True))
+                            .order_by(top.c.mid.desc(), top.c.model_id)).all()
+    first = found[0]
+    summary = RiskSummary(day, Triple(_d(first.total_low), _d(first.total_mid),
+                                      _d(first.total_high)), first.count or 0)
+    rows = [r for r in found if r.model_id is not None]
     quality_by_model = quality_of(session, [r.model_id for r in rows], day)
     for r in rows:
         deployed_on = _as_date(r.at)
@@ -502,24 +553,31 @@ class ValueReport:
     risk: RiskSummary
     models: list[ModelValue]
     models_total: int
+    top: list[ModelValue] = field(default_factory=list)  # by value, when asked for
 
 
 def value_report(session: Session, filters: ValueFilters, first: date, last: date, *,
                  today: date, target_lead_time_days: int, staleness_days: int,
                  offset: int = 0, limit: int | None = 100, order: str = "value",
-                 risk_limit: int | None = 50) -> ValueReport:
+                 risk_limit: int | None = 50, top: int = 0,
+                 figures: ValueFigures | None = None, delay: Delay | None = None,
+                 ) -> ValueReport:
     """The period's value figures, the `limit` models from `offset` (by value, or net value)
-    with their quality status at the risk day, and the value at risk with its models."""
+    with their quality status at the risk day, the `top` models by value, and the value at
+    risk with its models. A caller that has computed the period's figures or cost of delay
+    already (the dashboard, for its quarters) passes them."""
     day = f.risk_day(first, last, today)
-    figures = value_figures(session, filters, first, last)
-    delay = delay_by_bucket(session, filters, [(0, first, last)], target_lead_time_days)[0]
+    if figures is None:
+        figures = value_figures(session, filters, first, last)
+    if delay is None:
+        delay = delay_by_bucket(session, filters, [(0, first, last)], target_lead_time_days)[0]
     risk = value_at_risk(session, filters, day, staleness_days, limit=risk_limit)
-    models, total = value_by_model(session, filters, first, last, order=order, offset=offset,
-                                   limit=limit)
+    models, total, best = ranked_models(session, filters, first, last, order=order,
+                                        offset=offset, limit=limit, top=top)
     quality = quality_of(session, [m.model_id for m in models], day)
     for m in models:
         m.quality = quality.get(m.model_id, [])
-    return ValueReport(first, last, figures, delay, risk, models, total)
+    return ValueReport(first, last, figures, delay, risk, models, total, best)
 
 
 def overview_tiles(session: Session, org: Any, filters: Any, today: date) -> list[Any]:

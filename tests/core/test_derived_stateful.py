@@ -4,8 +4,9 @@ order of writes, savepoints, rollbacks, imports, setting changes and new quarter
 A Hypothesis state machine drives one session the way the app does (its commits are the
 outermost transaction's; the test harness runs it inside a savepoint of the test's connection)
 and after every step compares each stored read with the live query: the cost totals of the
-covered quarters, the stored run-rates, the model milestones and the deployments per month,
-and the initiatives' savings (with the ROI dashboard's ranking read off them).
+covered quarters, the stored run-rates, the model milestones, the deployments per month, the
+models' production periods and the initiatives' savings (with the ROI dashboard's ranking read
+off them).
 """
 
 import os
@@ -36,6 +37,8 @@ from app.pain_points.models import CostSummaryState, PainPoint, RunRateRank
 from app.pain_points.measures import GroupBy, PainPointFilters
 from app.settings.models import OrgSettings
 from app.teams.models import Team, TeamPersona
+from app.value import production
+from app.value.models import ProductionPeriod
 from app.velocity import milestones
 from app.velocity.models import DeploymentMonth, ModelMilestone
 from tests import factories
@@ -44,7 +47,8 @@ from tests.helpers import sums_agree
 START = date(2026, 11, 20)
 PERSONAS = ("data-scientist", "ml-engineer")
 STAGES = ("deployment", "monitoring")
-EVENT_TYPES = [EventType.ideated, EventType.validated, EventType.deployed, EventType.rolled_back]
+EVENT_TYPES = [EventType.ideated, EventType.validated, EventType.deployed, EventType.rolled_back,
+               EventType.deployed, EventType.retired]
 
 
 class DerivedTables(RuleBasedStateMachine):
@@ -370,6 +374,14 @@ class DerivedTables(RuleBasedStateMachine):
             DeploymentMonth.team_id, DeploymentMonth.month, DeploymentMonth.deployments,
             DeploymentMonth.rollbacks)).all())
         assert stored_months == set(db.execute(milestones.month_rows()).all())
+
+    @invariant()
+    def check_production_periods(self) -> None:
+        db = self.db
+        derived.fresh(db, production.PERIODS.name)
+        stored = set(db.execute(select(ProductionPeriod.model_id, ProductionPeriod.start_day,
+                                       ProductionPeriod.end_day)).all())
+        assert stored == set(db.execute(production.period_rows()).all())
 
 
 def test_every_stored_read_equals_the_live_query(connection, monkeypatch):
