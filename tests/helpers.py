@@ -4,6 +4,7 @@ fixtures in tests/conftest.py."""
 
 import csv
 import io
+import json
 import re
 import socket
 from datetime import UTC, date, datetime, time
@@ -213,3 +214,10 @@ def sums_agree(a: Decimal | None, b: Decimal | None, backend: str) -> bool:
     if a is None or b is None:
         return a == b
     return a == b if backend == "postgresql" else abs(Decimal(a) - Decimal(b)) <= Decimal("0.0001")
+
+
+def figure_json(page: BeautifulSoup, figure_id: str) -> dict:
+    """The Plotly figure a dashboard embeds in `<figure id=...>` (its JSON script)."""
+    node = page.select_one(f"figure#{figure_id} script[type='application/json']")
+    assert node is not None, f"no figure {figure_id}"
+    return json.loads(node.string)

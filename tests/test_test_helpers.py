@@ -102,7 +102,7 @@ def read_as_data(function: ast.AST, name: str) -> bool:
             constants = [p.value for p in ast.walk(node)
                          if isinstance(p, ast.Constant) and isinstance(p.value, str)]
             if on_headers and any(("json" in c or "csv" in c or "text/plain" in c
-                                   or "openmetrics" in c) for c in constants):
+                                   or "markdown" in c or "openmetrics" in c) for c in constants):
                 return True
     return False
 

@@ -2,28 +2,17 @@
 hovers, on a pain point's page and in the exported report: one formatter writes them all."""
 
 import io
-import json
 import re
 from decimal import Decimal as D
 
 import openpyxl
-from bs4 import BeautifulSoup
 
 from app.core import clock
 from app.core.periods import quarter_of
 from app.reports import formats
 from app.settings.service import get_org_settings
 from tests import factories
-
-
-def soup_of(response) -> BeautifulSoup:
-    assert response.status_code == 200, response.text[:300]
-    return BeautifulSoup(response.text, "html.parser")
-
-
-def figure_json(page: BeautifulSoup, figure_id: str) -> dict:
-    return json.loads(page.select_one(f"figure#{figure_id} script[type='application/json']")
-                      .string)
+from tests.helpers import figure_json, soup_of
 
 
 def in_yen(db):
@@ -45,12 +34,12 @@ def test_a_yen_organisation_sees_yen_on_tiles_tables_and_charts(client, db, as_r
     as_role("leader")
     current = quarter_of(clock.today(), org.fiscal_year_start_month)
 
-    overview = soup_of(client.get(f"/?to={current.label}"))
+    overview = soup_of(client.get(f"/?to={current.label}"), status=200)
     tile = overview.select_one("li[data-metric=annual-cost]")
     assert tile.select_one(".kpi-value").get_text().startswith("¥")
     assert tile.select_one(".kpi-range").get_text().startswith("range ¥")
 
-    cost = soup_of(client.get(f"/dashboards/cost?to={current.label}"))
+    cost = soup_of(client.get(f"/dashboards/cost?to={current.label}"), status=200)
     assert "¥" in cost.select_one("[data-testid=cost-summary] strong").get_text()
     # A year, low and high; then hours a week and pain points.
     cells = amounts(cost.select("figure#cost-by-stage tbody tr")[0].select("td.num"))[:3]
@@ -61,7 +50,7 @@ def test_a_yen_organisation_sees_yen_on_tiles_tables_and_charts(client, db, as_r
     assert chart["layout"]["xaxis"]["tickprefix"] == "¥"
     assert all("¥" in hover for hover in chart["data"][0]["hovertext"])
 
-    detail = soup_of(client.get(f"/pain-points/{pain_point.id}"))
+    detail = soup_of(client.get(f"/pain-points/{pain_point.id}"), status=200)
     expected = detail.select_one("[data-testid=cost-expected]").get_text()
     assert expected.startswith("¥") and "." not in expected and "JPY" not in expected
 
@@ -79,6 +68,7 @@ def test_the_report_writes_yen_like_the_pages(client, db, as_role):
     assert money_formats == {'"¥"#,##0;-"¥"#,##0'}
     markdown = client.get(download, params={"quarter": current.label, "format": "md"})
     assert markdown.status_code == 200
+    assert markdown.headers["content-type"] == "text/markdown; charset=utf-8"
     assert "¥" in markdown.text
     # No amount with the code after it ("1,234.00 JPY"), none with a minor unit (¥8.0M is
     # a short amount, not sen).

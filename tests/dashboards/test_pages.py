@@ -2,7 +2,6 @@
 fragments, pushed URLs, 422 naming the field, team scope), drill-down links, empty states, the
 definitions page, and a bounded number of SQL statements whatever the data size."""
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -19,22 +18,15 @@ from app.core.periods import last_quarters, quarter_of
 from app.dashboards.kpis import quarter_kpis
 from app.initiatives.models import Initiative, InitiativeLink, InitiativeStatus
 from app.maturity.models import MaturityAssessment
-from app.ml_models.models import ComputeCost, LifecycleEvent, MLModel
+from app.ml_models.models import ComputeCost
 from app.pain_points.models import PainPoint
 from app.pain_points.measures import PainPointFilters
 from app.pain_points.queries import cost_by_period, cost_figures
 from app.settings.service import get_org_settings
-from app.ml_models.models import ComputeCost
 from tests import factories
-from tests.helpers import at, soup_of, text_of
+from tests.helpers import at, figure_json, soup_of, text_of
 
 PAGES = ["/", "/dashboards/cost", "/dashboards/velocity"]
-
-
-def figure_json(page: BeautifulSoup, figure_id: str) -> dict:
-    node = page.select_one(f"figure#{figure_id} script[type='application/json']")
-    assert node is not None, f"no figure {figure_id}"
-    return json.loads(node.string)
 
 
 def tiles(page: BeautifulSoup) -> dict[str, str]:
