@@ -322,39 +322,27 @@ def _negated(query: Any) -> Any:
 
 
 @lru_cache(maxsize=64)
-def _delta_upserts(dialect: str, first: date, last: date, start_month: int, weeks: Decimal,
-                   sides: tuple[bool, bool]) -> tuple[Any, ...]:
-    """Per quarter of the window, the statement that subtracts one pain point's old figures
-    (bound values) and adds its figures now (by id) to the stored rows of their scopes —
-    `sides` says which of the two. Built once per window and dialect, the pain point as
-    parameters; one statement per quarter, as a scope's recomputation has, each reading one
-    pain point instead of the scope's."""
+def _delta_upsert(dialect: str, first: date, last: date, start_month: int, weeks: Decimal,
+                  old: bool) -> Any:
+    """One statement for every quarter of the window: the figures of one pain point (by id, or
+    from bound old values, negated) added to the stored rows of its scope. Built once per
+    window and dialect, the pain point as parameters."""
     table = CostQuarter.__table__
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    with_old, with_new = sides
-    statements = []
+    selects = []
+    old_row = select(*_old_row_columns(dialect)).cte(_OLD)
     quarter = quarter_of(first, start_month)
     while quarter.first_day <= last:
         rows = _quarter_rows(quarter, weeks, PainPoint.id == bindparam("pain_point_id"))
-        parts = [rows] if with_new else []
-        if with_old:
-            parts.append(_negated(_from_old_row(
-                rows, select(*_old_row_columns(dialect)).cte(_OLD))))
-        both = union_all(*parts).subquery("delta") if len(parts) > 1 else \
-            parts[0].subquery("delta")
-        columns = list(both.c)  # positional: the rows' columns are unnamed expressions
-        keys = columns[:5]
-        # Old and new in the same scope make one row (an upsert may touch a row once);
-        # SQLite reads "ON CONFLICT" after a bare SELECT's FROM as a join: a WHERE ends it.
-        delta = (select(*keys, *(func.sum(c) for c in columns[5:]))
-                 .where(literal(True)).group_by(*keys))
-        statement = upsert(table).from_select(_COLUMNS, delta)
-        statements.append(statement.on_conflict_do_update(
-            index_elements=["quarter_first", "team_id", "persona_id", "stage_id"],
-            set_={name: table.c[name] + statement.excluded[name]
-                  for name in (*_MEASURES, "cost_resolved")}))
+        selects.append(_negated(_from_old_row(rows, old_row)) if old else rows)
         quarter = quarter.next()
-    return tuple(statements)
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = union_all(*selects).subquery("delta")
+    # SQLite reads "ON CONFLICT" after a bare SELECT's FROM as a join: a WHERE ends it.
+    statement = upsert(table).from_select(_COLUMNS, select(*rows.c).where(literal(True)))
+    return statement.on_conflict_do_update(
+        index_elements=["quarter_first", "team_id", "persona_id", "stage_id"],
+        set_={name: table.c[name] + statement.excluded[name]
+              for name in (*_MEASURES, "cost_resolved")})
 
 
 def _apply_changes(connection: Connection, state: Any, changes: list[Changed],
@@ -368,15 +356,15 @@ def _apply_changes(connection: Connection, state: Any, changes: list[Changed],
                   state.fiscal_year_start_month, state.working_weeks_per_year)
     emptied: set[Scope] = set()
     for change in changes:
-        sides = (not _covered(scopes, *change.old_scope), not _covered(scopes, *change.scope))
-        if any(sides):
+        if not _covered(scopes, *change.old_scope):
             values = dict(zip(("old_id", *(f"old_{n}" for n in _COST_INPUTS)),
                               (change.pain_point, *change.old), strict=True))
-            for statement in _delta_upserts(*window_key, sides=sides):
-                connection.execute(statement, {"pain_point_id": change.pain_point,
-                                               **(values if sides[0] else {})})
-        if sides[0]:
+            connection.execute(_delta_upsert(*window_key, old=True),
+                               {"pain_point_id": change.pain_point, **values})
             emptied.add(change.old_scope)
+        if not _covered(scopes, *change.scope):
+            connection.execute(_delta_upsert(*window_key, old=False),
+                               {"pain_point_id": change.pain_point})
         connection.execute(delete(ranks).where(ranks.c.pain_point_id == change.pain_point))
         connection.execute(insert(ranks).from_select(
             ["pain_point_id", "team_id", "persona_id", "stage_id", "observed_since",
