@@ -36,12 +36,11 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
-    Connection, Date, and_, bindparam, case, cast, delete, func, insert, inspect, literal, or_,
-    select, union_all, update,
+    Connection, Date, and_, bindparam, case, delete, func, insert, inspect, literal, or_, select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.visitors import replacement_traverse
 
 from app.core import clock
 from app.core.bulk import among
@@ -274,113 +273,6 @@ def _add(connection: Connection, state: Any, ids: list[int]) -> None:
             quarter = quarter.next()
 
 
-@dataclass(frozen=True)
-class Changed:
-    """One pain point saved (an edit, a soft delete): its figures before the save are
-    subtracted from the stored totals and its figures now added, instead of recomputing the
-    (team, persona, stage) scopes it was and is in — a save costs a few rows, not a scope of
-    thousands of pain points times every quarter."""
-
-    pain_point: int
-    old: tuple[Any, ...]  # _COST_INPUTS before the save, as stored then
-    scope: Scope  # (team, persona, stage) now
-
-    @property
-    def old_scope(self) -> Scope:
-        return self.old[0], self.old[1], self.old[2]
-
-
-_OLD = "old_pain_point"
-
-
-def _old_row_columns(dialect: str) -> list[Any]:
-    table = PainPoint.__table__
-    params = [(name, bindparam(f"old_{name}", type_=table.c[name].type))
-              for name in ("id", *_COST_INPUTS)]
-    if dialect != "postgresql":  # SQLite has no DATE to cast to (it would make 2022 of it)
-        return [param.label(name) for name, param in params]
-    # Cast to the columns' own types: PostgreSQL's NUMERIC division takes its scale from the
-    # operands, and the old figures must be exactly the ones the stored sum holds.
-    return [cast(param, table.c[name].type).label(name) for name, param in params]
-
-
-def _from_old_row(query: Any, old: Any) -> Any:
-    """`query` with every pain_point column read from `old`, a one-row CTE of bound values."""
-    table = PainPoint.__table__
-
-    def swap(element: Any) -> Any:
-        if getattr(element, "table", None) is table and element.name in old.c:
-            return old.c[element.name]
-        return None
-
-    return replacement_traverse(query, {}, swap)
-
-
-def _negated(query: Any) -> Any:
-    rows = query.subquery()
-    return select(*(rows.c[i] if i < 5 else -rows.c[i] for i in range(len(_COLUMNS))))
-
-
-@lru_cache(maxsize=64)
-def _delta_upsert(dialect: str, first: date, last: date, start_month: int, weeks: Decimal,
-                  old: bool) -> Any:
-    """One statement for every quarter of the window: the figures of one pain point (by id, or
-    from bound old values, negated) added to the stored rows of its scope. Built once per
-    window and dialect, the pain point as parameters."""
-    table = CostQuarter.__table__
-    selects = []
-    old_row = select(*_old_row_columns(dialect)).cte(_OLD)
-    quarter = quarter_of(first, start_month)
-    while quarter.first_day <= last:
-        rows = _quarter_rows(quarter, weeks, PainPoint.id == bindparam("pain_point_id"))
-        selects.append(_negated(_from_old_row(rows, old_row)) if old else rows)
-        quarter = quarter.next()
-    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    rows = union_all(*selects).subquery("delta")
-    # SQLite reads "ON CONFLICT" after a bare SELECT's FROM as a join: a WHERE ends it.
-    statement = upsert(table).from_select(_COLUMNS, select(*rows.c).where(literal(True)))
-    return statement.on_conflict_do_update(
-        index_elements=["quarter_first", "team_id", "persona_id", "stage_id"],
-        set_={name: table.c[name] + statement.excluded[name]
-              for name in (*_MEASURES, "cost_resolved")})
-
-
-def _apply_changes(connection: Connection, state: Any, changes: list[Changed],
-                   scopes: set[Scope]) -> None:
-    """Subtracts each changed pain point's old figures and adds its new ones (the totals are
-    sums), skipping a side whose scope is recomputed anyway; then drops the rows left with no
-    pain point, as a recomputation would not have written them."""
-    table = CostQuarter.__table__
-    ranks = RunRateRank.__table__
-    window_key = (connection.dialect.name, state.first_day, state.last_day,
-                  state.fiscal_year_start_month, state.working_weeks_per_year)
-    emptied: set[Scope] = set()
-    for change in changes:
-        if not _covered(scopes, *change.old_scope):
-            values = dict(zip(("old_id", *(f"old_{n}" for n in _COST_INPUTS)),
-                              (change.pain_point, *change.old), strict=True))
-            connection.execute(_delta_upsert(*window_key, old=True),
-                               {"pain_point_id": change.pain_point, **values})
-            emptied.add(change.old_scope)
-        if not _covered(scopes, *change.scope):
-            connection.execute(_delta_upsert(*window_key, old=False),
-                               {"pain_point_id": change.pain_point})
-        connection.execute(delete(ranks).where(ranks.c.pain_point_id == change.pain_point))
-        connection.execute(insert(ranks).from_select(
-            ["pain_point_id", "team_id", "persona_id", "stage_id", "observed_since",
-             "resolved_on", "run_rate"],
-            with_costs(select(PainPoint.id, PainPoint.team_id, PainPoint.persona_id,
-                              PainPoint.stage_id, PainPoint.observed_since,
-                              PainPoint.resolved_on,
-                              run_rate("expected", state.working_weeks_per_year)))
-            .where(PainPoint.deleted_at.is_(None), PainPoint.kind == PainPointKind.recurring,
-                   PainPoint.id == change.pain_point)))
-    for team, persona, stage in emptied:
-        connection.execute(delete(table).where(
-            table.c.team_id == team, table.c.persona_id == persona, table.c.stage_id == stage,
-            table.c.pain_points == 0))
-
-
 def _refresh(connection: Connection, marks: set[Hashable]) -> None:
     """Recomputes the rows of the marked scopes (and adds those of pain points added in bulk)
     for the window and settings the rows were built with (a change of settings, or a new
@@ -389,25 +281,12 @@ def _refresh(connection: Connection, marks: set[Hashable]) -> None:
     state = connection.execute(select(CostSummaryState.__table__)).one_or_none()
     if state is None:
         return
-    scopes = {m for m in marks if not isinstance(m, (Added, Changed))}
-    changes = [m for m in marks if isinstance(m, Changed)]
-    # The same pain point saved twice before a refresh: which old figures the totals hold is
-    # not known from the marks alone (a set), so its scopes are recomputed.
-    # So is one added in bulk in the same transaction (its figures are added whole).
-    bulk = {row[0] for m in marks if isinstance(m, Added) for row in m.rows}
-    twice = {c.pain_point for c in changes
-             if c.pain_point in bulk or sum(d.pain_point == c.pain_point for d in changes) > 1}
-    for change in changes:
-        if change.pain_point in twice:
-            scopes |= {change.old_scope, change.scope}
-    changes = [c for c in changes if c.pain_point not in twice]
+    scopes = {m for m in marks if not isinstance(m, Added)}
     if EVERYTHING in scopes:
         rebuild(connection)
         return
     if scopes:
         _recompute(connection, state, scopes)  # type: ignore[arg-type]
-    if changes:
-        _apply_changes(connection, state, changes, scopes)  # type: ignore[arg-type]
     added = [pain_point for mark in marks if isinstance(mark, Added)
              for pain_point, *scope in mark.rows if not _covered(scopes, *scope)]
     if added:
@@ -417,16 +296,13 @@ def _refresh(connection: Connection, marks: set[Hashable]) -> None:
 def _replay(marks: set[Hashable]) -> set[Hashable]:
     """After a savepoint rolled back: added rows are recomputed by their scopes instead (adding
     them twice would count them twice)."""
-    return ({m for m in marks if not isinstance(m, (Added, Changed))}
-            | {tuple(row[1:]) for m in marks if isinstance(m, Added) for row in m.rows}
-            | {s for m in marks if isinstance(m, Changed) for s in (m.old_scope, m.scope)})
+    return ({m for m in marks if not isinstance(m, Added)}
+            | {tuple(row[1:]) for m in marks if isinstance(m, Added) for row in m.rows})
 
 
 def _lock_keys(mark: Hashable) -> Iterable[int] | None:
     if isinstance(mark, Added):
         return {row[1] for row in mark.rows}
-    if isinstance(mark, Changed):
-        return {mark.old_scope[0], mark.scope[0]}
     team = mark[0]  # type: ignore[index]
     return None if team is None else (team,)
 
@@ -449,32 +325,13 @@ _COST_INPUTS = ("team_id", "persona_id", "stage_id", "kind", "hours_low", "hours
                 "hours_high", "people_affected", "observed_since", "resolved_on", "deleted_at")
 
 
-def _changed(obj: PainPoint) -> Changed | None:
-    """The save of a stored pain point as a per-row delta, or None when a changed input's old
-    value is unknown (set without having been loaded): then its scopes are recomputed."""
-    attrs = inspect(obj).attrs
-    old = []
-    for name in _COST_INPUTS:
-        history = attrs[name].history
-        if history.deleted:
-            old.append(history.deleted[0])
-        elif history.added:
-            return None
-        else:
-            old.append(getattr(obj, name))
-    return Changed(obj.id, tuple(old), (obj.team_id, obj.persona_id, obj.stage_id))
-
-
-def _touched(session: Session) -> set[Hashable]:
-    scopes: set[Hashable] = set()
+def _touched(session: Session) -> set[Scope]:
+    scopes: set[Scope] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, PainPoint):
             attrs = inspect(obj).attrs
             if obj in session.dirty and not any(attrs[name].history.has_changes()
                                                 for name in _COST_INPUTS):
-                continue
-            if obj in session.dirty and (change := _changed(obj)) is not None:
-                scopes.add(change)
                 continue
             for team, persona, stage in _old_and_new(obj, "team_id", "persona_id", "stage_id"):
                 scopes.add((team, persona, stage))
