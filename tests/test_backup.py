@@ -588,16 +588,16 @@ def test_a_file_cut_in_the_middle_of_its_compressed_bytes_is_refused(trip):
 
 def test_a_damaged_row_or_manifest_is_refused(trip):
     def bad_value(lines: list[str]) -> list[str]:
-        # A date no calendar has, in the first row of the first table that holds dates.
-        out, done = list(lines), False
+        # A date no calendar has, in the first pain point's `observed_since` (a date column:
+        # a value that merely looks like a date, a slug "data-teams", would restore fine).
+        out, column, done = list(lines), None, False
         for i, line in enumerate(out):
             item = json.loads(line)
-            if isinstance(item, list) and not done:
-                for j, value in enumerate(item):
-                    if isinstance(value, str) and len(value) == 10 and value[4] == "-":
-                        item[j] = "2026-13-45"
-                        out[i], done = json.dumps(item) + "\n", True
-                        break
+            if isinstance(item, dict) and item.get("table") == "pain_point":
+                column = item["columns"].index("observed_since")
+            elif isinstance(item, list) and column is not None and not done:
+                item[column] = "2026-13-45"
+                out[i], done = json.dumps(item) + "\n", True
         assert done
         return out
 

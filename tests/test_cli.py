@@ -205,7 +205,8 @@ def test_rebuild_restores_the_derived_tables_and_maintain_follows_the_settings(m
     session.commit()
     rebuilt = invoke("rebuild")
     assert rebuilt.exit_code == 0, rebuilt.output
-    assert "Rebuilt pain_point_cost_quarter, model_milestone, deployment_month" in rebuilt.stdout
+    assert ("Rebuilt initiative_saving, pain_point_cost_quarter, model_milestone, "
+            "deployment_month, production_period in") in rebuilt.stdout
     quarter = quarter_of(clock.today(), 1)
     period = dict(first=quarter.first_day, last=quarter.last_day, weeks=Decimal("46"))
     session.expire_all()
@@ -220,6 +221,7 @@ def test_rebuild_restores_the_derived_tables_and_maintain_follows_the_settings(m
     assert session.get(CostSummaryState, 1).working_weeks_per_year == Decimal("46")
     maintained = invoke("maintain")
     assert maintained.exit_code == 0, maintained.output
-    assert "Brought pain_point_cost_quarter up to date" in maintained.stdout
+    # The initiatives' savings are priced in working weeks too.
+    assert "Brought initiative_saving, pain_point_cost_quarter up to date" in maintained.stdout
     session.rollback()  # a new snapshot: the command committed in another connection
     assert session.get(CostSummaryState, 1).working_weeks_per_year == Decimal("40")

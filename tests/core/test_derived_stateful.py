@@ -64,7 +64,7 @@ class DerivedTables(RuleBasedStateMachine):
         self.rng = random.Random(0)
 
     def teardown(self) -> None:
-        self.db.sums_agree()
+        self.db.close()
         self.outer.rollback()
 
     # --- helpers ------------------------------------------------------------------------------
