@@ -17,6 +17,7 @@ def test_the_web_apps_connections_give_up_waiting_for_a_lock(settings, database_
             if conn.dialect.name == "postgresql":
                 assert conn.execute(text("SHOW lock_timeout")).scalar() == "1500ms"
                 assert conn.execute(text("SHOW statement_timeout")).scalar() == "20s"
+                assert conn.execute(text("SHOW jit")).scalar() == "off"
             else:
                 assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1500
     finally:
