@@ -274,7 +274,7 @@ def roi_metrics(
     years and payback in months, as docs/product.md defines them. Money is a decimal string
     rounded half-even to cents; `roi` a ratio with four decimals (null when the initiative
     costs nothing); `payback_months` two decimals (null: never, the savings do not exceed
-    the run cost). A viewer asking for a team it does not belong to gets 403.
+    the run cost). A team the token may not read is a 422, as an unknown one.
 
     The initiatives come by title (then id), `limit` of them (default 100, at most 500) from
     `offset`, with the `total` in the scope. Nothing is realized before a delivery, so the

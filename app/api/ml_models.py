@@ -147,8 +147,8 @@ def list_models(
     q: Annotated[str, Query(max_length=200, description="Text in the name or use case.")] = "",
 ) -> Page[ModelOut]:
     """Models of the teams the token may read, ordered by team and name, each with its lead
-    time, deployments, retrain cadence and staleness. A team outside the token's scope gives an
-    empty page; an unknown slug is a 422."""
+    time, deployments, retrain cadence and staleness. An unknown slug is a 422, and so is a team
+    outside the token's scope (answered as an unknown one)."""
     errors: list[FieldError] = []
     team_ids = _team_scope(session, principal, team, errors)
     if errors:

@@ -166,7 +166,7 @@ def velocity_metrics(session: SessionDep, principal: Reader, from_: FromQuery = 
     period, and lead time by (fiscal) quarter of first deployment.
 
     Days are decimal strings with two places, rates with four; a figure with nothing to measure
-    is null. A viewer asking for a team it does not belong to gets 403."""
+    is null. A team the token may not read is a 422 naming `team`, as an unknown one."""
     org = get_org_settings(session)
     start_month = org.fiscal_year_start_month
     first, last, filters = _scope(session, principal, from_, to, team, start_month, quarter)
