@@ -302,7 +302,8 @@ class DerivedTables(RuleBasedStateMachine):
                                                                  lv.active_pain_points)
                 for name in ("cost", "cost_low", "cost_high", "annual_run_rate",
                              "hours_per_week"):
-                    assert sums_agree(getattr(s, name), getattr(lv, name), self.backend), (name, s, lv)
+                    assert sums_agree(getattr(s, name), getattr(lv, name),
+                                      self.backend), (name, s, lv)
         if built_for_now:
             stored_ids = set(db.scalars(select(RunRateRank.pain_point_id)))
             live_ids = set(db.scalars(select(PainPoint.id).where(
@@ -331,7 +332,12 @@ class DerivedTables(RuleBasedStateMachine):
                 s, lv = kept[i], live[i]
                 assert s.linked == lv.linked, (i, s, lv)
                 for name in ("expected", "expected_low", "expected_high", "realized"):
-                    assert sums_agree(getattr(s, name), getattr(lv, name), self.backend), (name, s, lv)
+                    assert sums_agree(getattr(s, name), getattr(lv, name),
+                                      self.backend), (name, s, lv)
+            if team_ids is not None:
+                # The ranking by team is proven page by page in test_savings_stored.py; here
+                # the org-wide board follows every step (it took half of this test's time).
+                continue
             filters = initiative_queries.InitiativeFilters(
                 team_id=None if team_ids is None else min(team_ids))
             board = dict(filters=filters, team_ids=team_ids, weeks=weeks, horizon_years=2,
