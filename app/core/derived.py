@@ -84,20 +84,27 @@ def answers(kept: Kept, filters: Any) -> bool:
 
 # --- locks ------------------------------------------------------------------------------------
 
+# Advisory locks belong to the whole database, tables to a schema: the lock class is mixed with
+# the schema's name, so that two schemas of one database (two installations, or two test
+# workers) do not wait for each other's derived tables. One schema: a constant offset.
+_CLASS = "(CAST(:c AS integer) # hashtext(current_schema()))"
+
+
 def _lock(connection: Connection, kept: Kept, keys: Iterable[int] | None) -> None:
     """PostgreSQL: the scopes' keys (shared on the table), or the whole table (keys None)."""
     if connection.dialect.name != "postgresql":
         return
     if keys is None:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:c, 0)"), {"c": kept.lock_class})
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({_CLASS}, 0)"),
+                           {"c": kept.lock_class})
         return
-    connection.execute(text("SELECT pg_advisory_xact_lock_shared(:c, 0)"),
+    connection.execute(text(f"SELECT pg_advisory_xact_lock_shared({_CLASS}, 0)"),
                        {"c": kept.lock_class})
     ordered = sorted(set(keys))
     if ordered:
         # One statement, in key order: two refreshes never wait for each other in a cycle.
         connection.execute(text(
-            "SELECT count(pg_advisory_xact_lock(:c, k)) FROM "
+            f"SELECT count(pg_advisory_xact_lock({_CLASS}, k)) FROM "
             "(SELECT k FROM unnest(CAST(:keys AS integer[])) AS k ORDER BY k) AS ordered"),
             {"c": kept.lock_class, "keys": ordered})
 
