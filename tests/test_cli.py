@@ -195,6 +195,7 @@ def test_rebuild_restores_the_derived_tables_and_maintain_follows_the_settings(m
     from app.core import clock
     from app.core.periods import quarter_of
     from app.pain_points import queries, summary
+    from app.pain_points.measures import PainPointFilters
     from app.pain_points.models import CostQuarter, CostSummaryState
     from app.settings.models import OrgSettings
 
@@ -210,9 +211,9 @@ def test_rebuild_restores_the_derived_tables_and_maintain_follows_the_settings(m
     quarter = quarter_of(clock.today(), 1)
     period = dict(first=quarter.first_day, last=quarter.last_day, weeks=Decimal("46"))
     session.expire_all()
-    stored = summary.cost_figures(session, queries.PainPointFilters(), **period)
+    stored = summary.cost_figures(session, PainPointFilters(), **period)
     assert stored is not None and stored[0].pain_points == 1
-    assert stored[0].cost == queries.live_cost_figures(session, queries.PainPointFilters(),
+    assert stored[0].cost == queries.live_cost_figures(session, PainPointFilters(),
                                                        **period)[0].cost
 
     assert "already up to date" in invoke("maintain").stdout

@@ -1,6 +1,5 @@
 """The admin's audit log page: who changed what, before and after, when; filtered and paged."""
 
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 

@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from app.core import charts
-from app.core.charts import BRAND, GRID, Figure
+from app.core.charts import GRID, Figure
 from app.core.money import axis_format
 from app.pain_points import cost
 

@@ -9,7 +9,6 @@ FastAPI.
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from app.core.formula_ops import EPOCH, PY, Ops

@@ -24,9 +24,6 @@ from app.auth.permissions import Principal
 from app.core.csv_tools import (
     ImportResult, RowError, cell_problem, neutralise, parse_table, pydantic_message,
 )
-# Re-exported: the import page (csv_routes) reads the limits here.
-from app.core.csv_tools import MAX_BYTES as MAX_BYTES
-from app.core.csv_tools import MAX_ROWS as MAX_ROWS
 from app.core.errors import DomainError
 from app.pain_points import queries, service
 from app.pain_points.measures import PainPointFilters

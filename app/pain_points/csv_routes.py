@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from app.auth.deps import Editor, Reader
 from app.auth.permissions import Principal
 from app.core import clock
+from app.core.csv_tools import MAX_BYTES, MAX_ROWS
 from app.core.errors import NotFound, ValidationFailed
 from app.core.types import FreeText
 from app.db import SessionDep
@@ -90,7 +91,7 @@ def _import_page(request: Request, *, errors: list[csv_io.RowError] | None = Non
         "columns": [(name, name in csv_io.REQUIRED, csv_io.COLUMN_HELP[name])
                     for name in csv_io.COLUMNS],
         "example": csv_io.example_lines(),
-        "max_mb": csv_io.MAX_BYTES // (1024 * 1024), "max_rows": csv_io.MAX_ROWS,
+        "max_mb": MAX_BYTES // (1024 * 1024), "max_rows": MAX_ROWS,
         "errors": errors or [], "imported": imported, "skip_invalid": skip_invalid,
         "filename": filename,
     }, status_code=status_code)
@@ -114,7 +115,7 @@ def import_csv(request: Request, session: SessionDep, principal: Editor,
         return _import_page(request, skip_invalid=skip_invalid, status_code=422, errors=[
             csv_io.RowError(None, "file", "choose a CSV file to import")])
     # One byte past the limit is enough to know it is too large.
-    data = upload.file.read(csv_io.MAX_BYTES + 1)
+    data = upload.file.read(MAX_BYTES + 1)
     today = clock.today()
     checked = csv_io.check_pain_points(session, data, actor=principal, today=today)
     if checked.fatal or (checked.errors and not skip_invalid):

@@ -13,7 +13,7 @@ from app.core.periods import quarter_of
 from app.core.clock import utcnow
 from app.pain_points import queries, summary
 from app.pain_points.models import CostQuarter, CostSummaryState, PainPoint
-from app.pain_points.measures import GroupBy, PainPointFilters
+from app.pain_points.measures import CostFigures, GroupBy, PainPointFilters
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Stage, Team, TeamPersona
 from tests import factories
@@ -27,7 +27,7 @@ def same(a: D, b: D, backend: str) -> bool:
     return a == b if backend == "postgresql" else abs(a - b) <= D("0.000001")
 
 
-def figures(rows: list[queries.CostFigures]) -> list[tuple]:
+def figures(rows: list[CostFigures]) -> list[tuple]:
     return [(r.key, r.cost, r.cost_low, r.cost_high, r.annual_run_rate, r.annual_run_rate_low,
              r.annual_run_rate_high, r.hours_per_week, r.pain_points, r.active_pain_points)
             for r in rows]
