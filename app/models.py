@@ -22,8 +22,10 @@ from app.pain_points.models import (
 from app.settings.models import OrgSettings
 from app.teams.models import Persona, Stage, Team, TeamPersona
 from app.value import production  # noqa: F401  (keeps production_period in step)
+from app.value import monthly  # noqa: F401  (keeps model_value_month in step, after it)
 from app.value.models import (
-    Kpi, KpiObservation, ProductionPeriod, QualityMetric, QualityObservation,
+    Kpi, KpiObservation, ModelValueMonth, ModelValueState, ProductionPeriod, QualityMetric,
+    QualityObservation,
 )
 from app.velocity import milestones  # noqa: F401  (keeps model_milestone, deployment_month in step)
 from app.velocity.models import DeploymentMonth, ModelMilestone
@@ -33,7 +35,8 @@ __all__ = [
     "CostSummaryState", "DeploymentMonth", "Initiative", "InitiativeLink", "InitiativeRealizing",
     "InitiativeSaving", "InitiativeSavingState", "Kpi", "KpiObservation",
     "LifecycleEvent", "LoginAttempt", "MLModel", "MaturityAnswer", "MaturityAssessment",
-    "ModelMilestone", "OrgSettings", "PainPoint", "Persona", "ProductionPeriod", "QualityMetric",
+    "ModelMilestone", "ModelValueMonth", "ModelValueState", "OrgSettings", "PainPoint",
+    "Persona", "ProductionPeriod", "QualityMetric",
     "QualityObservation",
     "Role", "RunRateRank", "SsoGroupMapping", "SsoLogin", "Stage", "Team", "TeamPersona", "User",
     "UserSession", "sso_group_mapping_team", "user_team",

@@ -152,6 +152,8 @@ NO_BUILDER = {
     "ModelMilestone": "derived: kept from lifecycle events",
     "DeploymentMonth": "derived: kept from lifecycle events",
     "ProductionPeriod": "derived: kept from lifecycle events",
+    "ModelValueMonth": "derived: kept from events, KPI observations, KPIs, compute, models",
+    "ModelValueState": "derived: the horizon of the monthly model values",
     "InitiativeSaving": "derived: kept from initiatives, links and pain points",
     "InitiativeRealizing": "derived: kept from initiatives, links and pain points",
     "InitiativeSavingState": "derived: the state of the initiative savings",

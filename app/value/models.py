@@ -132,3 +132,39 @@ class ProductionPeriod(Base):
 
     # Derived: a backup leaves it out, a restore rebuilds it.
     __table_args__ = {"info": {"backup": False}}
+
+
+class ModelValueMonth(Base):
+    """Derived data (app/value/monthly.py keeps it in step with the events, KPI observations,
+    KPIs, compute costs and annual values it is computed from): a model's value and compute
+    cost of a whole calendar month, before any pro-rating to a period — a row for each month,
+    up to the horizon of `model_value_state`, in which the model has production days, a KPI
+    observation or a compute cost. Value delivered in a period pro-rates these rows."""
+
+    __tablename__ = "model_value_month"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("ml_model.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    # Unconstrained NUMERIC: the exact figures the live query computes, every digit kept.
+    low: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    value: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    high: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    measured: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    estimated: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+    compute: Mapped[Decimal] = mapped_column(Numeric(asdecimal=True))
+
+    __table_args__ = {"info": {"backup": False}}
+
+
+class ModelValueState(Base):
+    """The last month `model_value_month` covers (a model in production has estimated value
+    in every month to come): reads past it are live until `northstar maintain` rolls it."""
+
+    __tablename__ = "model_value_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    horizon: Mapped[date] = mapped_column(Date)
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"), {"info": {"backup": False}})

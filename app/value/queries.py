@@ -20,9 +20,11 @@ from app.pain_points.cost import day_number
 from app.teams.models import Team
 from app.value import figures as value_figures_module
 from app.value import formulas as f
+from app.value import monthly
 from app.value.formulas import Triple
+from app.value.monthly import FIGURES
 from app.value.models import (
-    Kpi, KpiObservation, ProductionPeriod, QualityMetric, QualityObservation,
+    Kpi, KpiObservation, ModelValueMonth, ProductionPeriod, QualityMetric, QualityObservation,
 )
 from app.value.production import PERIODS, period_rows
 from app.velocity.queries import lead_time_expr, milestones, start_of, to_decimal_or_none
@@ -53,20 +55,13 @@ def _d(value: Any) -> Decimal:
 # --- value delivered and compute, per bucket (a period) and model ----------------------------
 
 def _months(buckets: Sequence[tuple[int, date, date]]):
-    """One row per (bucket, calendar month it touches), with the day counts the formulas
-    need. Day counts are exact numeric constants so that SQLite never divides integers."""
-    rows = []
-    for bucket, first, last in buckets:
-        for month in f.months_touching(first, last):
-            nxt = f.next_month(month)
-            rows.append(select(
-                literal(bucket, Integer()).label("bucket"),
-                literal(month, Date()).label("month"),
-                literal(day_number(month), Integer()).label("start_day"),
-                literal(day_number(nxt), Integer()).label("end_day"),
-                SQL.num(f.days_in_year(month.year)).label("year_days"),
-                SQL.num(f.days_in_month(month)).label("month_days"),
-                SQL.num(f.days_inside(month, first, last)).label("inside_days")))
+    """One row per (bucket, calendar month it touches), with the day counts the pro-rating
+    needs. Day counts are exact numeric constants so that SQLite never divides integers."""
+    rows = [select(literal(bucket, Integer()).label("bucket"),
+                   literal(month, Date()).label("month"),
+                   SQL.num(f.days_in_month(month)).label("month_days"),
+                   SQL.num(f.days_inside(month, first, last)).label("inside_days"))
+            for bucket, first, last in buckets for month in f.months_touching(first, last)]
     return union_all(*rows).cte("value_month") if len(rows) > 1 else rows[0].cte("value_month")
 
 
@@ -82,67 +77,34 @@ def _periods(session: Session, filters: ValueFilters):
                   pp.model_id).subquery("production")
 
 
+def _month_values(session: Session, filters: ValueFilters, months: list[date]):
+    """Each model's whole-month figures (app/value/monthly.py) for `months`: the stored rows
+    when they answer the filters and reach the last month, else the same formula live."""
+    if answers(monthly.MONTHS, filters) and monthly.covers(session, months[-1]):
+        fresh(session, PERIODS.name)  # its rows are computed from the periods
+        fresh(session, monthly.MONTHS.name)
+        mv = ModelValueMonth
+        stored = select(mv.month, mv.model_id, *(mv.__table__.c[n] for n in FIGURES)).where(
+            mv.month >= months[0], mv.month <= months[-1])
+        return _scope(stored, filters, mv.model_id).subquery("month_value")
+    return monthly.month_values(
+        monthly.calendar(months), _periods(session, filters),
+        lambda query, column: _scope(query, filters, column)).subquery("month_value")
+
+
 def _value_rows(session: Session, filters: ValueFilters,
                 buckets: Sequence[tuple[int, date, date]]):
-    """The parts of (bucket, model_id, value low/expected/high, measured part, estimated part,
-    compute): one row per model and month of value, one per compute cost."""
+    """(bucket, model_id, value low/expected/high, measured part, estimated part, compute):
+    each model's whole-month figures pro-rated to the days of the month inside the bucket, one
+    row per bucket, model and month. A month's estimate counts its production days of the
+    whole month, not only those inside the period: the months cap the periods."""
     months = _months(buckets)
-    # A month's estimate counts its production days of the whole month, not only those inside
-    # the period: the months cap the periods.
-    prod = _periods(session, filters)
-    overlap = SQL.greatest(
-        SQL.least(func.coalesce(prod.c.end_day, months.c.end_day), months.c.end_day)
-        - SQL.greatest(prod.c.start_day, months.c.start_day), SQL.whole(0))
-    produced = select(months.c.bucket, months.c.month, prod.c.model_id,
-                      func.sum(overlap).label("days"), literal(0).label("has"),
-                      SQL.num(0).label("measured")).join(
-        prod, and_(prod.c.start_day < months.c.end_day,
-                   or_(prod.c.end_day.is_(None), prod.c.end_day > months.c.start_day))
-    ).group_by(months.c.bucket, months.c.month, prod.c.model_id)
-    ko = KpiObservation
-    measured = _scope(select(months.c.bucket, months.c.month, ko.model_id,
-                             literal(0).label("days"), literal(1).label("has"),
-                             func.sum(ko.amount * Kpi.value_per_unit).label("measured"))
-                      .join(Kpi, Kpi.id == ko.kpi_id)
-                      .join(months, months.c.month == ko.month), filters, ko.model_id
-                      ).group_by(months.c.bucket, months.c.month, ko.model_id)
-    both = union_all(produced, measured).subquery()
-    per_month = select(both.c.bucket, both.c.month, both.c.model_id,
-                       func.sum(both.c.days).label("days"), func.max(both.c.has).label("has"),
-                       func.sum(both.c.measured).label("measured")).group_by(
-        both.c.bucket, both.c.month, both.c.model_id).subquery()
-    m = MLModel
-    expected = f.pert(m.annual_value_low, m.annual_value_likely, m.annual_value_high, SQL)
-    is_measured = per_month.c.has == 1
-
-    def contribution(annual: Any) -> Any:
-        month_value = case(
-            (is_measured, per_month.c.measured),
-            else_=func.coalesce(f.estimated_month_value(annual, per_month.c.days,
-                                                        months.c.year_days), SQL.num(0)))
-        return f.prorated(month_value, months.c.inside_days, months.c.month_days)
-
-    mid = contribution(expected)
-    value = select(
-        per_month.c.bucket, per_month.c.model_id,
-        contribution(m.annual_value_low).label("low"), mid.label("value"),
-        contribution(m.annual_value_high).label("high"),
-        case((is_measured, mid), else_=SQL.num(0)).label("measured"),
-        case((is_measured, SQL.num(0)), else_=mid).label("estimated"),
-        SQL.num(0).label("compute"),
-    ).join(months, and_(months.c.bucket == per_month.c.bucket,
-                        months.c.month == per_month.c.month)).join(
-        m, m.id == per_month.c.model_id)
-    cc = ComputeCost
-    compute = _scope(select(
-        months.c.bucket, cc.model_id, *(SQL.num(0).label(n) for n in
-                                        ("low", "value", "high", "measured", "estimated")),
-        f.prorated(cc.amount, months.c.inside_days, months.c.month_days).label("compute"),
-    ).join(months, months.c.month == cc.month), filters, cc.model_id)
-    return union_all(value, compute).subquery("value_parts")
-
-
-FIGURES = ("low", "value", "high", "measured", "estimated", "compute")
+    touched = sorted({m for _, first, last in buckets for m in f.months_touching(first, last)})
+    values = _month_values(session, filters, touched)
+    return select(values.c.model_id, months.c.bucket, *(
+        f.prorated(values.c[n], months.c.inside_days, months.c.month_days).label(n)
+        for n in FIGURES)).join(months, months.c.month == values.c.month).subquery(
+        "value_parts")
 
 
 def _model_rows(session: Session, filters: ValueFilters,
