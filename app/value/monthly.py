@@ -34,14 +34,14 @@ from app.core import clock
 from app.core.clock import utcnow
 from app.core.derived import Kept, keep, lock_table
 from app.core.formula_ops import EPOCH
-from app.core.sql import SQL
-from app.ml_models.models import ComputeCost, MLModel
+from app.core.sql import SQL, utc_day_number
+from app.ml_models.models import ComputeCost, EventType, LifecycleEvent, MLModel
 from app.pain_points.cost import day_number
 from app.value import formulas as f
 from app.value.models import (
-    Kpi, KpiObservation, ModelValueMonth, ModelValueState, ProductionPeriod,
+    Kpi, KpiObservation, ModelValueMonth, ModelValueState,
 )
-from app.value.production import _touched_models as _touched_by_events
+from app.value.production import _touched_models as _touched_by_events, period_rows
 from app.velocity.milestones import MAX_PENDING, _history
 
 # The dashboards offer four quarters after the current one (app/dashboards/filters.py): the
@@ -134,18 +134,13 @@ def _among(model_ids: set[int] | None) -> Scope:
     return lambda query, column: query.where(column.in_(model_ids))
 
 
-def _stored_periods(model_ids: set[int] | None):
-    pp = ProductionPeriod
-    return _among(model_ids)(select(pp.model_id, pp.start_day, pp.end_day),
-                             pp.model_id).subquery("production")
-
-
 def _first_month(connection: Connection, model_ids: set[int] | None) -> date | None:
-    """The first month in which one of the models has production days, a KPI observation or
-    a compute cost (None: none has)."""
+    """The first month in which one of the models may have production days (that of its first
+    deployment), a KPI observation or a compute cost (None: none has)."""
     scope = _among(model_ids)
-    pp, ko, cc = ProductionPeriod, KpiObservation, ComputeCost
-    first_day = connection.scalar(scope(select(func.min(pp.start_day)), pp.model_id))
+    e, ko, cc = LifecycleEvent, KpiObservation, ComputeCost
+    first_day = connection.scalar(scope(select(func.min(utc_day_number(e.occurred_at)))
+                                        .where(e.type == EventType.deployed), e.model_id))
     months = [connection.scalar(scope(select(func.min(ko.month)), ko.model_id)),
               connection.scalar(scope(select(func.min(cc.month)), cc.model_id))]
     if first_day is not None:
@@ -158,13 +153,24 @@ def _as_date(value: Any) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _fill(connection: Connection, model_ids: set[int] | None, first: date | None,
-          last: date) -> None:
-    """Inserts the rows of the models (None: all) for the months [first, last]."""
-    if first is None or first > last:
+def covered_months(connection: Connection, model_ids: set[int] | None = None) -> list[date]:
+    """The months the rows of the models (None: all) cover: from the first in which one has
+    production days, a KPI observation or a compute cost, to the horizon (none: not built)."""
+    state = _state(connection)
+    first = _first_month(connection, model_ids)
+    if state is None or first is None:
+        return []
+    return f.months_touching(first, _as_date(state.horizon))
+
+
+def _fill(connection: Connection, model_ids: set[int] | None, months: list[date]) -> None:
+    """Inserts the rows of the models (None: all) for `months`."""
+    if not months:
         return
-    months = calendar(f.months_touching(first, last))
-    rows = month_values(months, _stored_periods(model_ids), _among(model_ids))
+    # The periods from the events, not production_period: a refresh of these rows never
+    # depends on whether that table's own marks were refreshed first.
+    periods = period_rows(model_ids).subquery("production")
+    rows = month_values(calendar(months), periods, _among(model_ids))
     connection.execute(insert(ModelValueMonth.__table__).from_select(_COLUMNS, rows))
 
 
@@ -180,7 +186,7 @@ def _refresh(connection: Connection, model_ids: set[int]) -> None:
         return
     table = ModelValueMonth.__table__
     connection.execute(delete(table).where(table.c.model_id.in_(model_ids)))
-    _fill(connection, model_ids, _first_month(connection, model_ids), _as_date(state.horizon))
+    _fill(connection, model_ids, covered_months(connection, model_ids))
 
 
 def rebuild(connection: Connection, *, today: date | None = None) -> None:
@@ -192,7 +198,7 @@ def rebuild(connection: Connection, *, today: date | None = None) -> None:
     if connection.execute(update(table).values(**state)).rowcount == 0:
         connection.execute(insert(table).values(**state))
     connection.execute(delete(ModelValueMonth.__table__))
-    _fill(connection, None, _first_month(connection, None), last)
+    _fill(connection, None, covered_months(connection))
 
 
 def maintain(connection: Connection, *, today: date | None = None) -> bool:
@@ -207,7 +213,7 @@ def maintain(connection: Connection, *, today: date | None = None) -> bool:
     if state is None:
         rebuild(connection, today=today)
         return True
-    _fill(connection, None, f.next_month(_as_date(state.horizon)), last)
+    _fill(connection, None, f.months_touching(f.next_month(_as_date(state.horizon)), last))
     connection.execute(update(ModelValueState.__table__).values(horizon=last,
                                                                 built_at=utcnow()))
     return True

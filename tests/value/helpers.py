@@ -3,13 +3,20 @@
 import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core import derived
 from app.ml_models.models import ComputeCost, LifecycleEvent, MLModel
 from app.value import formulas as f
+from app.value import monthly, production
 from app.value.formulas import AnnualValue, Event, Metric, ModelFacts, Observation
-from app.value.models import Kpi, KpiObservation, QualityMetric, QualityObservation
+from app.value.models import (
+    Kpi, KpiObservation, ModelValueMonth, QualityMetric, QualityObservation,
+)
+from tests.helpers import sums_agree
 
 
 def store(session: Session, team, facts: ModelFacts, *, ideated: datetime | None = None,
@@ -77,3 +84,33 @@ def random_facts(rng: random.Random, name: str, first: date, span_days: int) -> 
                                    for t in times]))
     return ModelFacts(name, annual, events=typed, measured=measured, compute=compute,
                       metrics=metrics), ideated
+
+
+def month_rows(session: Session) -> tuple[dict, dict]:
+    """model_value_month as stored, and as computed live from the events (not from the stored
+    periods) for the same months: {(model_id, month): figures}."""
+    derived.fresh(session, production.PERIODS.name)
+    derived.fresh(session, monthly.MONTHS.name)
+    mv = ModelValueMonth
+    stored = session.execute(select(mv.model_id, mv.month,
+                                    *(mv.__table__.c[n] for n in monthly.FIGURES)))
+    months = monthly.covered_months(session.connection())
+    live = session.execute(monthly.month_values(
+        monthly.calendar(months), production.period_rows().subquery("production"),
+        lambda query, _column: query)).all() if months else []
+
+    def keyed(rows: Any) -> dict:
+        return {(r.model_id, date.fromisoformat(str(r.month)[:10])):
+                tuple(D(str(getattr(r, n))) for n in monthly.FIGURES) for r in rows}
+
+    return keyed(stored), keyed(live)
+
+
+def assert_months_agree(session: Session, backend: str) -> None:
+    """Stored == live, row for row: every digit on PostgreSQL, a hundredth of a cent on
+    SQLite (doubles)."""
+    stored, live = month_rows(session)
+    assert stored.keys() == live.keys()
+    for key, figures in stored.items():
+        assert all(sums_agree(a, b, backend) for a, b in zip(figures, live[key], strict=True)), (
+            key, figures, live[key])
