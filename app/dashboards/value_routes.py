@@ -48,15 +48,13 @@ def value_dashboard(request: Request, session: SessionDep, principal: Reader) ->
     lead = velocity.lead_time_by_quarter(session, VelocityFilters(team_ids=filters.team_ids),
                                          quarters)
     page = _page_number(request.query_params.get("page", ""))
-    # The period shown is usually one of the chart's quarters: its figures are computed already.
-    same = next((i for i, q in enumerate(quarters)
-                 if (q.first_day, q.last_day) == (first, last)), None)
+    # The period shown is the chart's quarters end to end: its figures are theirs, summed.
     report = queries.value_report(
         session, scope, first, last, today=today,
         target_lead_time_days=org.target_lead_time_days, staleness_days=org.staleness_days,
         offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, order="net", top=SCATTER_POINTS,
-        figures=None if same is None else by_quarter[same],
-        delay=None if same is None else delays[same])
+        figures=queries.tiled_figures(by_quarter.values()),
+        delay=queries.tiled_delay(delays.values()))
     points = report.top
     base_qs = filters.query_string()
 

@@ -2,10 +2,10 @@
 quality status and value at risk, computed by the database with the formulas of
 app/value/formulas.py; the same numbers on PostgreSQL and SQLite."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from sqlalchemy import (
@@ -153,6 +153,27 @@ def value_figures(session: Session, filters: ValueFilters, first: date,
     return value_by_bucket(session, filters, [(0, first, last)])[0]
 
 
+def _exact_sum(values: Iterable[Decimal]) -> Decimal:
+    # Every digit the database summed is kept (the default context rounds to 28 digits).
+    with localcontext() as context:
+        context.prec = 200
+        return sum(values, ZERO)
+
+
+def _exact_triple(triples: list[Triple]) -> Triple:
+    return Triple(*(_exact_sum(getattr(t, n) for t in triples)
+                    for n in ("low", "expected", "high")))
+
+
+def tiled_figures(parts: Iterable[ValueFigures]) -> ValueFigures:
+    """The figures of a period that whole-month buckets tile end to end (the dashboard's range
+    of quarters): each of its months is pro-rated as in its bucket, so they are the sums."""
+    parts = list(parts)
+    return ValueFigures(_exact_triple([p.value for p in parts]),
+                        *(_exact_sum(getattr(p, n) for p in parts)
+                          for n in ("measured", "estimated", "compute")))
+
+
 @dataclass
 class ModelValue:
     model_id: int
@@ -255,6 +276,14 @@ def delay_by_bucket(session: Session, filters: ValueFilters,
         found[key] = Delay(Triple(_d(c_low), _d(c_mid), _d(c_high)),
                            Triple(_d(w_low), _d(w_mid), _d(w_high)), count)
     return {key: found.get(key, Delay()) for key, _, _ in buckets}
+
+
+def tiled_delay(parts: Iterable[Delay]) -> Delay:
+    """The cost of delay of a period that buckets tile end to end: the models first deployed
+    in it are those of its buckets, so it is their sums."""
+    parts = list(parts)
+    return Delay(_exact_triple([p.cost for p in parts]),
+                 _exact_triple([p.week_value for p in parts]), sum(p.models for p in parts))
 
 
 # --- production, quality and value at risk at a day -----------------------------------------

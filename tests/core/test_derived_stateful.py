@@ -43,6 +43,7 @@ from app.velocity import milestones
 from app.velocity.models import DeploymentMonth, ModelMilestone
 from tests import factories
 from tests.helpers import sums_agree
+from tests.value.helpers import assert_months_agree
 
 START = date(2026, 11, 20)
 PERSONAS = ("data-scientist", "ml-engineer")
@@ -177,7 +178,8 @@ class DerivedTables(RuleBasedStateMachine):
                                                      "ml-engineer": 3}),
                  factories.make_team(db, headcounts={"data-scientist": 5, "ml-engineer": 2})]
         for n in range(3):
-            db.add(MLModel(team_id=teams[n % 2].id, name=f"model {n}"))
+            db.add(MLModel(team_id=teams[n % 2].id, name=f"model {n}", annual_value_low=D(1000),
+                           annual_value_likely=D(3001 + n), annual_value_high=D(9000)))
         db.flush()
         self.admin = factories.make_user(db, role=Role.admin)
         for n in range(6):
@@ -388,6 +390,10 @@ class DerivedTables(RuleBasedStateMachine):
         stored = set(db.execute(select(ProductionPeriod.model_id, ProductionPeriod.start_day,
                                        ProductionPeriod.end_day)).all())
         assert stored == set(db.execute(production.period_rows()).all())
+
+    @invariant()
+    def check_model_value_months(self) -> None:
+        assert_months_agree(self.db, self.backend)  # one query each way
 
 
 def test_every_stored_read_equals_the_live_query(connection, monkeypatch):
