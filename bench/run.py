@@ -74,6 +74,8 @@ from app.db import make_engine, make_sessionmaker
 RESULTS = BENCH / "results"
 PAGES = ("/", "/dashboards/cost", "/dashboards/velocity", "/dashboards/maturity",
          "/dashboards/roi", "/dashboards/value")
+# What a page fetches after it has drawn (hx-trigger="load"): measured as swaps.
+DEFERRED = ("/dashboards/overview/value-tiles",)
 EXPORT_FORMATS = ("xlsx", "pdf")
 REQUEST_TIMEOUT = 300.0
 
@@ -247,6 +249,10 @@ def discover(cookie: httpx.Client, api: httpx.Client, bench: Bench, *, repeat: i
     for path in pages:
         targets.append(Target(f"partial {path}?team", "partial", f"{path}?team={bench.big_team}",
                               "cookie", {"HX-Request": "true"}, repeat, warmup))
+    for path in DEFERRED:
+        for query, label in (("", ""), (f"?team={bench.big_team}", "?team")):
+            targets.append(Target(f"partial {path}{label}", "partial", f"{path}{query}",
+                                  "cookie", {"HX-Request": "true"}, repeat, warmup))
     spec = api.get("/openapi.json").json()
     metrics = sorted(p for p, ops in spec["paths"].items()
                      if p.startswith("/api/v1/metrics/") and "get" in ops)
