@@ -140,11 +140,16 @@ def payback_points(periods: Sequence[tuple[str, date, date]],
                      if i.delivered_on is not None and i.yearly_run_cost)
     starts = sorted((i.started_on, i.one_time_cost) for i in initiatives
                     if i.started_on is not None)
+    # Each period's realized savings, summed over the initiatives in one pass (in their order).
+    realized_in = [Decimal(0)] * len(periods)
+    for i in initiatives:
+        for n, amount in enumerate(i.realized[:len(periods)]):
+            realized_in[n] += amount
     points, realized, spent = [], Decimal(0), Decimal(0)
     running_before, r, s = Decimal(0), 0, 0  # yearly run cost delivered before the period
     for n, (label, first, last) in enumerate(periods):
         slices = cost.year_slices(first, last)
-        realized += sum((i.realized[n] for i in initiatives if n < len(i.realized)), Decimal(0))
+        realized += realized_in[n]
         # The first period also takes what started before the curve begins.
         while s < len(starts) and starts[s][0] <= last:
             spent += starts[s][1]
