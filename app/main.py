@@ -81,7 +81,9 @@ def create_app(settings: Settings | None = None, *, engine=None) -> FastAPI:
     app.add_middleware(InputHygiene)
     # Inside GZip: stored answers are the uncompressed bodies, compressed again on replay.
     install_idempotency(app)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Level 5, not Starlette's 9: at scale L the cost page's 475 KB of HTML took 62 ms to
+    # compress at 9 and 14 ms at 5, for 5 % more bytes (69 KB instead of 66).
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure,
                        form_origins=settings.oidc_form_origins)
     # Outside everything that may query (idempotency keys, the routes), inside the access log

@@ -17,12 +17,12 @@ Issue 18 asks how Northstar compares with what a user would get from a SQL-over-
      `org_settings` (PERT hours, override or default hourly cost, weekday share of each
      calendar year, one-time pain points in the period of their `observed_since`);
    - *lead-time median by quarter* over the last complete calendar year
-     (`GET /api/v1/metrics/velocity?from&to`: `lead_time_by_quarter`), the peer with one
+     (`GET /api/v1/metrics/velocity/lead-time?from&to&by=quarter`), the peer with one
      statement over `lifecycle_event` (first deployed minus first ideated or earliest event,
      median and p90 interpolated as `percentile_cont` with window functions);
-   - *deployments by month* of that year: Northstar's API answers a period, so each month is
-     one `metrics/velocity?from&to` request (`deployments`) and one peer statement (a count
-     of `deployed` events in the month); one sample is the twelve months;
+   - *deployments by month* of that year
+     (`GET /api/v1/metrics/velocity/deployments?from&to&by=month`), the peer with one
+     statement counting `deployed` events per calendar month;
 3. compares the figures: money to the cent (the peer computes in SQLite's doubles; Northstar
    rounds half-even to cents), days to the hundredth, counts exactly. Any mismatch fails the
    run (exit status 1) — a faster wrong answer proves nothing;
@@ -134,9 +134,11 @@ SELECT quarter, max(n) AS count,
 FROM ranked GROUP BY quarter ORDER BY quarter
 """
 
+# Deployments per calendar month: `deployed` events, grouped by the month of occurred_at (UTC).
 DEPLOYMENTS_SQL = """
-SELECT count(*) AS deployments FROM lifecycle_event
+SELECT strftime('%Y-%m', occurred_at) AS month, count(*) AS deployments FROM lifecycle_event
 WHERE type = 'deployed' AND occurred_at >= :from AND occurred_at < :until
+GROUP BY month ORDER BY month
 """
 
 
@@ -269,9 +271,10 @@ def lead_time_question(peer: Peer, first: date, last: date) -> Question:
     params = {"from": first.isoformat(), "to": last.isoformat()}
 
     def ours(client: httpx.Client) -> dict[str, tuple]:
-        body = ask_northstar(client, "/api/v1/metrics/velocity", **params)
-        return {q["quarter"]: (_days(q["median"]), _days(q["p90"]), q["count"])
-                for q in body["lead_time_by_quarter"] if q["count"]}
+        body = ask_northstar(client, "/api/v1/metrics/velocity/lead-time", by="quarter",
+                             **params)
+        return {b["period"]: (_days(b["median"]), _days(b["p90"]), b["count"])
+                for b in body["buckets"] if b["count"]}
 
     def theirs(client: httpx.Client) -> dict[str, tuple]:
         rows = ask_peer(client, peer, LEAD_TIME_SQL, **{
@@ -285,41 +288,32 @@ def lead_time_question(peer: Peer, first: date, last: date) -> Question:
         return wrong + (["no quarter with a deployment"] if not a else [])
 
     return Question("lead-time median by quarter", ours, theirs, compare,
-                    f"GET /api/v1/metrics/velocity?from={first}&to={last} "
-                    "(lead_time_by_quarter); the peer: one statement over lifecycle_event")
-
-
-def months_of(first: date, last: date) -> list[tuple[date, date]]:
-    months, day = [], first
-    while day <= last:
-        following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-        months.append((day, following - timedelta(days=1)))
-        day = following
-    return months
+                    f"GET /api/v1/metrics/velocity/lead-time?from={first}&to={last}"
+                    "&by=quarter; the peer: one statement over lifecycle_event")
 
 
 def deployments_question(peer: Peer, first: date, last: date) -> Question:
-    months = months_of(first, last)
+    params = {"from": first.isoformat(), "to": last.isoformat()}
 
     def ours(client: httpx.Client) -> dict[str, int]:
-        return {f"{a:%Y-%m}": ask_northstar(client, "/api/v1/metrics/velocity",
-                                            **{"from": a.isoformat(),
-                                               "to": b.isoformat()})["deployments"]
-                for a, b in months}
+        body = ask_northstar(client, "/api/v1/metrics/velocity/deployments", by="month",
+                             **params)
+        return {b["period"]: b["deployments"] for b in body["buckets"]}
 
     def theirs(client: httpx.Client) -> dict[str, int]:
-        return {f"{a:%Y-%m}": ask_peer(client, peer, DEPLOYMENTS_SQL, **{
-            "from": a.isoformat(), "until": (b + timedelta(days=1)).isoformat()})[0]
-            ["deployments"] for a, b in months}
+        rows = ask_peer(client, peer, DEPLOYMENTS_SQL, **{
+            "from": first.isoformat(), "until": (last + timedelta(days=1)).isoformat()})
+        return {r["month"]: r["deployments"] for r in rows}
 
     def compare(a: dict[str, int], b: dict[str, int]) -> list[str]:
-        return [f"{k}: northstar {a.get(k)} peer {b.get(k)}" for k in sorted(set(a) | set(b))
-                if a.get(k) != b.get(k)]
+        # The peer has no row for a month without deployments; Northstar lists it with 0.
+        wrong = [f"{k}: northstar {a.get(k)} peer {b.get(k, 0)}"
+                 for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k, 0)]
+        return wrong + (["no month answered"] if not a else [])
 
     return Question("deployments by month", ours, theirs, compare,
-                    f"12 × GET /api/v1/metrics/velocity?from=<month>&to=<month end> "
-                    f"(deployments), {first:%Y-%m} … {last:%Y-%m}; the peer: 12 × a count of "
-                    "deployed events in the month")
+                    f"GET /api/v1/metrics/velocity/deployments?from={first}&to={last}&by=month; "
+                    "the peer: one statement counting deployed events per month")
 
 
 # --- the run ------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""/api/v1/metrics/velocity and /api/v1/metrics/compute: the velocity dashboard's figures."""
+"""/api/v1/metrics/velocity (and its narrow answers, /lead-time and /deployments by month or
+quarter) and /api/v1/metrics/compute: the velocity dashboard's figures."""
 
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -14,13 +15,13 @@ from app.api.types import Money, problem_responses
 from app.auth.deps import Reader
 from app.auth.permissions import Principal
 from app.core import clock
-from app.core.errors import ValidationFailed
+from app.core.errors import FieldError, ValidationFailed
 from app.core.periods import quarter_of, quarters_between
 from app.db import SessionDep
 from app.settings.service import get_org_settings
 from app.teams import queries as team_queries
 from app.velocity import queries
-from app.velocity.queries import VelocityFilters
+from app.velocity.queries import By, VelocityFilters
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
@@ -129,12 +130,57 @@ class ComputeOut(_Period):
     by_model: list[ModelSpendOut] = Field(description="Highest spend first, then by model id.")
 
 
+class _BucketOut(BaseModel):
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+    period: str = Field(description="The calendar month (2026-03) or fiscal quarter (2026-Q1).",
+                        examples=["2026-Q1"])
+    from_: date = Field(alias="from", description="The bucket's first day inside [`from`, `to`].")
+    to: date = Field(description="The bucket's last day inside [`from`, `to`].")
+
+
+class LeadTimeBucketOut(_BucketOut):
+    median: Days | None
+    p90: Days | None
+    count: int = Field(description="Models whose first deployment falls in the bucket.")
+
+
+class LeadTimeBucketsOut(_Period):
+    by: By
+    buckets: list[LeadTimeBucketOut] = Field(description="Every month or quarter that overlaps "
+                                                         "the period, in order, empty ones too.")
+
+
+class DeploymentBucketOut(_BucketOut):
+    deployments: int
+    rollbacks: int
+    deployment_frequency_per_week: Days
+    change_failure_rate: Rate | None = Field(description="Null when nothing was deployed.")
+
+
+class DeploymentBucketsOut(_Period):
+    by: By
+    buckets: list[DeploymentBucketOut] = Field(description="Every month or quarter that "
+                                                           "overlaps the period, in order, "
+                                                           "quiet ones too.")
+
+
 FromQuery = Annotated[date | None, Query(
     alias="from", description="First day (inclusive); defaults to the first day of the current "
                               "fiscal quarter.")]
 ToQuery = Annotated[date | None, Query(
     description="Last day (inclusive); defaults to the last day of the current fiscal quarter.")]
 TeamQuery = Annotated[str | None, Query(description="Team slug.")]
+
+
+# At most ten years of buckets in one answer, as the dashboards' 40 quarters.
+MAX_BUCKETS = {By.month: 120, By.quarter: 40}
+
+
+ByQuery = Annotated[By, Query(description=f"Split the period into calendar months or quarters "
+                                          f"of the fiscal year: at most "
+                                          f"{MAX_BUCKETS[By.month]} months or "
+                                          f"{MAX_BUCKETS[By.quarter]} quarters.")]
 
 
 def _scope(session: Session, principal: Principal, from_: date | None, to: date | None,
@@ -159,11 +205,13 @@ def _scope(session: Session, principal: Principal, from_: date | None, to: date 
 def velocity_metrics(session: SessionDep, principal: Reader, from_: FromQuery = None,
                      to: ToQuery = None, team: TeamQuery = None,
                      quarter: QuarterQuery = None) -> VelocityOut:
-    """docs/product.md's velocity figures over [`from`, `to`] (both inclusive; or a whole `quarter`;
-    by default the current fiscal quarter): ideation-to-production lead time of the models first deployed in the
-    period, deployments and rollbacks, deployment frequency, change failure rate, time to
-    restore, stage dwell, production rate of the ideation cohorts whose quarter overlaps the
-    period, and lead time by (fiscal) quarter of first deployment.
+    """docs/product.md's velocity figures over [`from`, `to`] (both inclusive; or a whole
+    `quarter`; by default the current fiscal quarter): ideation-to-production lead time of the
+    models first deployed in the period, deployments and rollbacks, deployment frequency, change
+    failure rate, time to restore, stage dwell, production rate of the ideation cohorts whose
+    quarter overlaps the period, and lead time by (fiscal) quarter of first deployment. For
+    lead time or deployments alone, per month or quarter, `metrics/velocity/lead-time` and
+    `metrics/velocity/deployments` answer the same figures without computing the rest.
 
     Days are decimal strings with two places, rates with four; a figure with nothing to measure
     is null. A team the token may not read is a 422 naming `team`, as an unknown one."""
@@ -194,6 +242,73 @@ def velocity_metrics(session: SessionDep, principal: Reader, from_: FromQuery = 
         "lead_time_by_quarter": [QuarterLeadTimeOut(quarter=q.label, median=d.median, p90=d.p90,
                                                     count=d.count)
                                  for q, d in by_quarter.items()],
+    })
+
+
+def _bucketed(session: Session, principal: Principal, from_: date | None, to: date | None,
+              team: str | None, quarter: str | None,
+              by: By) -> tuple[date, date, VelocityFilters, int]:
+    """`_scope`, and a period of at most MAX_BUCKETS months or quarters; the fiscal year's
+    first month."""
+    start_month = get_org_settings(session).fiscal_year_start_month
+    first, last, filters = _scope(session, principal, from_, to, team, start_month, quarter)
+    if len(queries.buckets(first, last, by, start_month)) > MAX_BUCKETS[by]:
+        raise ValidationFailed([FieldError("from", f"a range spans at most {MAX_BUCKETS[by]} "
+                                                   f"{by}s with by={by}")])
+    return first, last, filters, start_month
+
+
+@router.get("/velocity/lead-time", name="api.metrics.velocity_lead_time",
+            summary="Lead time by month or quarter", response_model=LeadTimeBucketsOut,
+            responses=problem_responses(401, 403, 422))
+def lead_time_metrics(session: SessionDep, principal: Reader, from_: FromQuery = None,
+                      to: ToQuery = None, team: TeamQuery = None, quarter: QuarterQuery = None,
+                      by: ByQuery = By.quarter) -> LeadTimeBucketsOut:
+    """Ideation-to-production lead time (docs/product.md: first `deployed` minus first
+    `ideated`, or the earliest event without one) of the models first deployed in [`from`,
+    `to`] (both inclusive; or a whole `quarter`; by default the current fiscal quarter), split
+    by the calendar month or fiscal quarter of the first deployment: median, p90 and count of
+    each bucket. A bucket's figures are `metrics/velocity`'s `lead_time_days` for its `from` and
+    `to` (the bucket clipped to the period); a bucket with no deployment has null median and
+    p90 and count 0.
+
+    Days are decimal strings with two places. A team the token may not read is a 422 naming
+    `team`, as an unknown one."""
+    first, last, filters, start_month = _bucketed(session, principal, from_, to, team, quarter,
+                                                  by)
+    rows = queries.lead_time_by_bucket(session, filters, first, last, by, start_month)
+    return LeadTimeBucketsOut.model_validate({
+        "from": first, "to": last, "by": by,
+        "buckets": [LeadTimeBucketOut.model_validate({
+            "period": b.label, "from": b.first, "to": b.last, "median": d.median, "p90": d.p90,
+            "count": d.count}) for b, d in rows],
+    })
+
+
+@router.get("/velocity/deployments", name="api.metrics.velocity_deployments",
+            summary="Deployments by month or quarter", response_model=DeploymentBucketsOut,
+            responses=problem_responses(401, 403, 422))
+def deployment_metrics(session: SessionDep, principal: Reader, from_: FromQuery = None,
+                       to: ToQuery = None, team: TeamQuery = None, quarter: QuarterQuery = None,
+                       by: ByQuery = By.month) -> DeploymentBucketsOut:
+    """`deployed` and `rolled_back` events in [`from`, `to`] (both inclusive; or a whole
+    `quarter`; by default the current fiscal quarter) per calendar month or fiscal quarter, as
+    the velocity dashboard's deployment chart shows them, with each bucket's deployment
+    frequency (per week) and change failure rate (docs/product.md). A bucket's figures are
+    `metrics/velocity`'s for its `from` and `to` (the bucket clipped to the period).
+
+    Frequencies are decimal strings with two places, rates with four; the rate is null when
+    nothing was deployed. A team the token may not read is a 422 naming `team`, as an unknown
+    one."""
+    first, last, filters, start_month = _bucketed(session, principal, from_, to, team, quarter,
+                                                  by)
+    rows = queries.deployments_by_bucket(session, filters, first, last, by, start_month)
+    return DeploymentBucketsOut.model_validate({
+        "from": first, "to": last, "by": by,
+        "buckets": [DeploymentBucketOut.model_validate({
+            "period": b.label, "from": b.first, "to": b.last, "deployments": d.deployments,
+            "rollbacks": d.rollbacks, "deployment_frequency_per_week": d.frequency_per_week,
+            "change_failure_rate": d.change_failure_rate}) for b, d in rows],
     })
 
 

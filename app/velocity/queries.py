@@ -1,6 +1,7 @@
 """Velocity aggregates: lead time, stage dwell, deployments, change failure rate, time to restore,
 production rate and compute spend — computed by the database, the same on both backends."""
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from app.auth.permissions import Principal
 from app.core.derived import answers, fresh
 from app.core.errors import NotFound
-from app.core.periods import Quarter, quarter_of
+from app.core.periods import Quarter, quarter_of, quarters_between
 from app.core.sql import days_between, month_index, percentile_cont
 from app.core.orm import UTCDateTime
 from app.ml_models.models import ComputeCost, EventType, LifecycleEvent, MLModel, ModelKind
@@ -117,20 +118,65 @@ def lead_time_by_quarter(session: Session, filters: VelocityFilters, quarters: S
     """Lead time by quarter of first deployment, for the given (consecutive) quarters."""
     if not quarters:
         return {}
-    start_month = quarters[0].start_month
+    by_bucket = lead_time_by_bucket(session, filters, quarters[0].first_day,
+                                    quarters[-1].last_day, By.quarter, quarters[0].start_month)
+    return {quarter: lead for quarter, (_, lead) in zip(quarters, by_bucket, strict=True)}
+
+
+# --- by month or by (fiscal) quarter ----------------------------------------------------------
+
+class By(enum.StrEnum):
+    """What a period is split into: calendar months or quarters of the fiscal year."""
+
+    month = "month"
+    quarter = "quarter"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A calendar month or a fiscal quarter that overlaps a period, clipped to the period."""
+
+    label: str  # 2026-03 or 2026-Q1
+    first: date
+    last: date
+    index: int  # month_index, or _quarter_index, of the days it holds
+
+
+def buckets(first: date, last: date, by: By, start_month: int) -> list[Bucket]:
+    """The months (calendar) or quarters (of the fiscal year starting in `start_month`) that
+    overlap [first, last], in order, each clipped to [first, last]."""
+    if by == By.month:
+        spans = [(f"{m:%Y-%m}", m, _next_month(m) - timedelta(days=1), m.year * 12 + m.month - 1)
+                 for m in _months(first, last)]
+    else:
+        spans = [(q.label, q.first_day, q.last_day,
+                  (q.first_day.year * 12 + q.first_day.month - start_month) // 3)
+                 for q in quarters_between(quarter_of(first, start_month),
+                                           quarter_of(last, start_month))]
+    return [Bucket(label, max(a, first), min(b, last), index) for label, a, b, index in spans]
+
+
+def _bucket_index(column: Any, by: By, start_month: int) -> Any:
+    return month_index(column) if by == By.month else _quarter_index(column, start_month)
+
+
+def lead_time_by_bucket(session: Session, filters: VelocityFilters, first: date, last: date,
+                        by: By, start_month: int) -> list[tuple[Bucket, Distribution]]:
+    """Lead time by month or quarter of first deployment over [first, last] in one grouped
+    statement: each bucket's figures are lead_time's for the bucket's (clipped) days."""
     m = milestones(session, filters)
     lead = lead_time_expr(m)
-    index = _quarter_index(m.c.deployed, start_month).label("q")
+    index = _bucket_index(m.c.deployed, by, start_month).label("i")
     rows = session.execute(
         select(index, percentile_cont(lead, metrics.MEDIAN), percentile_cont(lead, metrics.P90),
                func.count())
-        .where(_in_period(m.c.deployed, quarters[0].first_day, quarters[-1].last_day))
+        .where(_in_period(m.c.deployed, first, last))
         .group_by(index)
     ).all()
-    found = {quarter_from_index(q, start_month):
-             Distribution(to_decimal_or_none(a), to_decimal_or_none(b), n)
-             for q, a, b, n in rows}
-    return {q: found.get(q, Distribution(None, None, 0)) for q in quarters}
+    found = {i: Distribution(to_decimal_or_none(a), to_decimal_or_none(b), n)
+             for i, a, b, n in rows}
+    return [(bucket, found.get(bucket.index, Distribution(None, None, 0)))
+            for bucket in buckets(first, last, by, start_month)]
 
 
 # --- stage dwell ----------------------------------------------------------------------------
@@ -477,6 +523,10 @@ def _months(first: date, last: date) -> list[date]:
     return months
 
 
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
 @dataclass
 class MonthDeployments:
     month: date  # first day of the calendar month (UTC)
@@ -516,6 +566,30 @@ def deployments_by_month(session: Session, filters: VelocityFilters, first: date
         deployed, rolled_back = found.get(month.year * 12 + month.month - 1, (0, 0))
         result.append(MonthDeployments(month, deployed, rolled_back,
                                        metrics.change_failure_rate(rolled_back, deployed)))
+    return result
+
+
+@dataclass
+class BucketDeployments:
+    deployments: int
+    rollbacks: int
+    change_failure_rate: Decimal | None
+    frequency_per_week: Decimal
+
+
+def deployments_by_bucket(session: Session, filters: VelocityFilters, first: date, last: date,
+                          by: By, start_month: int) -> list[tuple[Bucket, BucketDeployments]]:
+    """deployments_by_month's counts (one grouped statement) added up per month or quarter,
+    with the change failure rate and the weekly frequency of each bucket's (clipped) days as
+    deployment_figures computes them for a period."""
+    months = deployments_by_month(session, filters, first, last)
+    result = []
+    for bucket in buckets(first, last, by, start_month):
+        inside = [m for m in months if bucket.first.replace(day=1) <= m.month <= bucket.last]
+        deployed, rolled_back = sum(m.deployments for m in inside), sum(m.rollbacks for m in inside)
+        result.append((bucket, BucketDeployments(
+            deployed, rolled_back, metrics.change_failure_rate(rolled_back, deployed),
+            metrics.deployment_frequency(deployed, bucket.first, bucket.last))))
     return result
 
 
