@@ -74,17 +74,20 @@ from app.db import make_engine, make_sessionmaker
 RESULTS = BENCH / "results"
 PAGES = ("/", "/dashboards/cost", "/dashboards/velocity", "/dashboards/maturity",
          "/dashboards/roi", "/dashboards/value")
+# What a page fetches after it has drawn (hx-trigger="load"): measured as swaps.
+DEFERRED = ("/dashboards/overview/value-tiles",)
 EXPORT_FORMATS = ("xlsx", "pdf")
 REQUEST_TIMEOUT = 300.0
 
-# Issue 9's targets.
-OVERVIEW_P95_MS = 250
-PARTIAL_P95_MS = 120
-METRICS_P95_MS = 100
-SCALE_RATIO = 3.0
+# Issue 18's targets (issue 9's were 250 / 120 / 100 ms, 3× S and 1.5 MB); the XLSX, repeat
+# load and swap sizes are issue 9's still.
+PAGE_P95_MS = 200
+PARTIAL_P95_MS = 100
+METRICS_P95_MS = 60
+SCALE_RATIO = 2.0
 FLOOR_RATIO = 1.5
 XLSX_SECONDS = 5.0
-FIRST_LOAD_BYTES = 1_500_000
+FIRST_LOAD_BYTES = 600_000
 REPEAT_LOAD_BYTES = 100_000
 PARTIAL_BYTES = 50_000
 
@@ -246,6 +249,10 @@ def discover(cookie: httpx.Client, api: httpx.Client, bench: Bench, *, repeat: i
     for path in pages:
         targets.append(Target(f"partial {path}?team", "partial", f"{path}?team={bench.big_team}",
                               "cookie", {"HX-Request": "true"}, repeat, warmup))
+    for path in DEFERRED:
+        for query, label in (("", ""), (f"?team={bench.big_team}", "?team")):
+            targets.append(Target(f"partial {path}{label}", "partial", f"{path}{query}",
+                                  "cookie", {"HX-Request": "true"}, repeat, warmup))
     spec = api.get("/openapi.json").json()
     metrics = sorted(p for p, ops in spec["paths"].items()
                      if p.startswith("/api/v1/metrics/") and "get" in ops)
@@ -580,13 +587,8 @@ def verdicts(main: dict[str, Any], baseline: dict[str, Any] | None) -> list[dict
         p95 = e["ms"]["p95"]
         if e["errors"]:
             add("no errors", name, e["statuses"], "2xx", False)
-        if name == "page /":
-            add(f"overview p95 ≤ {OVERVIEW_P95_MS} ms", name, p95, OVERVIEW_P95_MS,
-                p95 <= OVERVIEW_P95_MS)
-        elif name == "page /dashboards/value":
-            # Issue 17: the value dashboard has the overview's page target.
-            add(f"value page p95 ≤ {OVERVIEW_P95_MS} ms", name, p95, OVERVIEW_P95_MS,
-                p95 <= OVERVIEW_P95_MS)
+        if e["kind"] == "page":
+            add(f"page p95 ≤ {PAGE_P95_MS} ms", name, p95, PAGE_P95_MS, p95 <= PAGE_P95_MS)
         elif e["kind"] == "partial":
             note = "" if e["fragment"] else "answers the whole page, not a fragment"
             add(f"HTMX swap p95 ≤ {PARTIAL_P95_MS} ms", name, p95, PARTIAL_P95_MS,
@@ -609,8 +611,8 @@ def verdicts(main: dict[str, Any], baseline: dict[str, Any] | None) -> list[dict
                 f"{p95} ms vs {base} ms")
     wire = main.get("wire")
     if wire:
-        add("first load ≤ 1.5 MB", "overview + assets (gzip)", wire["first_load"],
-            FIRST_LOAD_BYTES, wire["first_load"] <= FIRST_LOAD_BYTES)
+        add(f"first load ≤ {FIRST_LOAD_BYTES // 1000} KB", "overview + assets (gzip)",
+            wire["first_load"], FIRST_LOAD_BYTES, wire["first_load"] <= FIRST_LOAD_BYTES)
         add("repeat load ≤ 100 KB", "overview, assets cached", wire["repeat_load"],
             REPEAT_LOAD_BYTES, wire["repeat_load"] <= REPEAT_LOAD_BYTES)
         add("partial swap ≤ 50 KB", "overview partial (gzip)", wire["partial_swap"],
@@ -667,7 +669,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--scale-label", default="L")
     parser.add_argument("--baseline-url", help="The same measurements, first, against this "
-                        "(smaller) database: the p95 at L ≤ 3× p95 at S check.")
+                        "(smaller) database: the p95 at L ≤ 2× p95 at S check.")
     parser.add_argument("--baseline-label", default="S")
     parser.add_argument("--base-url", help="Measure a server already running on this URL "
                         "(client-side timing; it must serve --database-url).")

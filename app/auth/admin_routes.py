@@ -17,7 +17,7 @@ from app.auth import service as auth_service
 from app.auth.deps import Admin
 from app.auth.models import ApiToken, Role, User
 from app.auth.passwords import MIN_PASSWORD_LENGTH
-from app.core.errors import FieldError, NotFound, ValidationFailed
+from app.core.errors import FieldError, ValidationFailed
 from app.db import SessionDep
 from app.web.forms import (
     Errors, FormDep, admin_field_errors, admin_page, error_context, form_text, form_texts,
@@ -76,13 +76,6 @@ def users_create(request: Request, session: SessionDep, principal: Admin,
     return redirect_with_flash(request, url, f"User {user.email} created.")
 
 
-def _user_or_404(session: Session, user_id: int) -> User:
-    user = auth_queries.get_user(session, user_id)
-    if user is None:
-        raise NotFound(f"There is no user with id {user_id}.")
-    return user
-
-
 def _user_edit_page(request: Request, session: Session, user: User, *,
                     values: dict[str, Any] | None = None, errors: Errors | None = None,
                     status_code: int = 200) -> Response:
@@ -99,13 +92,13 @@ def _user_edit_page(request: Request, session: Session, user: User, *,
 
 @router.get("/users/{user_id}", name="auth.user_edit")
 def user_edit(request: Request, session: SessionDep, principal: Admin, user_id: int) -> Response:
-    return _user_edit_page(request, session, _user_or_404(session, user_id))
+    return _user_edit_page(request, session, auth_queries.get_user_or_404(session, user_id))
 
 
 @router.post("/users/{user_id}", name="auth.user_update")
 def user_update(request: Request, session: SessionDep, principal: Admin, form: FormDep,
                 user_id: int) -> Response:
-    user = _user_or_404(session, user_id)
+    user = auth_queries.get_user_or_404(session, user_id)
     values: dict[str, Any] = {f: form_text(form, f) for f in ("name", "role")}
     values["teams"] = form_texts(form, "teams")
     values["is_active"] = "is_active" in form
@@ -123,7 +116,7 @@ def user_update(request: Request, session: SessionDep, principal: Admin, form: F
 @router.post("/users/{user_id}/password", name="auth.user_password")
 def user_password(request: Request, session: SessionDep, principal: Admin, form: FormDep,
                   user_id: int) -> Response:
-    user = _user_or_404(session, user_id)
+    user = auth_queries.get_user_or_404(session, user_id)
     try:
         auth_service.change_password(session, user, new_password=str(form.get("password") or ""),
                                      actor=principal.actor_label, actor_id=principal.user_id)

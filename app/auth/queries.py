@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.auth.emails import normalise_email
 from app.auth.models import ApiToken, Role, SsoGroupMapping, User
 from app.auth.sso import MappingRule
-from app.core.errors import FieldError, ValidationFailed
+from app.core.errors import FieldError, NotFound, ValidationFailed
 
 
 def list_users(session: Session, *, active_only: bool = False) -> Sequence[User]:
@@ -23,6 +23,13 @@ def get_user(session: Session, user_id: int) -> User | None:
     return session.scalar(
         select(User).options(selectinload(User.teams)).where(User.id == user_id)
     )
+
+
+def get_user_or_404(session: Session, user_id: int) -> User:
+    user = get_user(session, user_id)
+    if user is None:
+        raise NotFound(f"There is no user with id {user_id}.")
+    return user
 
 
 def get_user_by_email(session: Session, email: str, *, active_only: bool = False) -> User | None:

@@ -74,10 +74,18 @@ def get_team(session: Session, slug_or_id: str | int) -> Team | None:
     return session.scalar(query)
 
 
+def get_or_404(session: Session, ref: str | int) -> Team:
+    """The team named by slug or id (the admin pages: every team, archived ones too)."""
+    team = get_team(session, ref)
+    if team is None:
+        raise NotFound(f"There is no team '{ref}'.")
+    return team
+
+
 def get_visible_or_404(session: Session, ref: str | int, *, principal: Principal) -> Team:
     """The team named by slug or id; one the principal may not read is as good as absent."""
-    team = get_team(session, ref)
-    if team is None or not principal.can_read_team(team.id):
+    team = get_or_404(session, ref)
+    if not principal.can_read_team(team.id):
         raise NotFound(f"There is no team '{ref}'.")
     return team
 
@@ -92,6 +100,13 @@ def list_stages(session: Session) -> Sequence[Stage]:
 
 def get_persona(session: Session, slug: str) -> Persona | None:
     return session.scalar(select(Persona).where(Persona.slug == slug))
+
+
+def get_persona_or_404(session: Session, slug: str) -> Persona:
+    persona = get_persona(session, slug)
+    if persona is None:
+        raise NotFound(f"There is no persona '{slug}'.")
+    return persona
 
 
 def page_personas(

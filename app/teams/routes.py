@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from app.auth.deps import Admin
 from app.auth.permissions import Principal
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import ValidationFailed
 from app.core.locking import StaleVersion, form_version
 from app.db import SessionDep
 from app.web.forms import (
@@ -118,13 +118,6 @@ def teams_create(request: Request, session: SessionDep, principal: Admin,
     return redirect_with_flash(request, url, f"Team {team.name} created.")
 
 
-def _team_or_404(session: Session, slug: str) -> Team:
-    team = team_queries.get_team(session, slug)
-    if team is None:
-        raise NotFound(f"There is no team '{slug}'.")
-    return team
-
-
 def _team_edit_page(request: Request, session: Session, team: Team, *,
                     values: dict[str, str], headcounts: dict[str, dict[str, str]],
                     errors: Errors | None = None, status_code: int = 200,
@@ -156,7 +149,7 @@ def _team_flat(values: dict[str, str], headcounts: dict[str, dict[str, str]],
 
 @router.get("/teams/{slug}", name="teams.edit")
 def team_edit(request: Request, session: SessionDep, principal: Admin, slug: str) -> Response:
-    team = _team_or_404(session, slug)
+    team = team_queries.get_or_404(session, slug)
     values, headcounts = _team_values(team)
     return _team_edit_page(request, session, team, values=values, headcounts=headcounts)
 
@@ -164,7 +157,7 @@ def team_edit(request: Request, session: SessionDep, principal: Admin, slug: str
 @router.post("/teams/{slug}", name="teams.update")
 def team_update(request: Request, session: SessionDep, principal: Admin, form: FormDep,
                 slug: str) -> Response:
-    team = _team_or_404(session, slug)
+    team = team_queries.get_or_404(session, slug)
     personas = team_queries.list_personas(session)
     items, slugs, headcounts = _headcount_form(form, personas)
     values = {f: form_text(form, f) for f in ("name", "slug", "description")}
@@ -177,7 +170,7 @@ def team_update(request: Request, session: SessionDep, principal: Admin, form: F
                                errors=admin_field_errors(exc, _headcount_field(slugs)),
                                version=typed_version(form), status_code=422)
     except StaleVersion as exc:
-        current = _team_or_404(session, slug)
+        current = team_queries.get_or_404(session, slug)
         labels, theirs = _team_flat(*_team_values(current), personas)
         _, yours = _team_flat(values, headcounts, personas)
         # The form now carries their version: saving again is a deliberate overwrite.
@@ -191,7 +184,7 @@ def team_update(request: Request, session: SessionDep, principal: Admin, form: F
 
 def _set_archived(request: Request, session: Session, principal: Principal, slug: str,
                   archived: bool) -> Response:
-    team = _team_or_404(session, slug)
+    team = team_queries.get_or_404(session, slug)
     team_service.update_team(session, team, TeamUpdate(is_archived=archived), actor=principal)
     verb = "archived" if archived else "restored"
     url = request.app.url_path_for("teams.edit", slug=team.slug)
@@ -246,9 +239,7 @@ def personas_create(request: Request, session: SessionDep, principal: Admin,
 @router.post("/personas/{slug}", name="teams.persona_update")
 def persona_update(request: Request, session: SessionDep, principal: Admin, form: FormDep,
                    slug: str) -> Response:
-    persona = next((p for p in team_queries.list_personas(session) if p.slug == slug), None)
-    if persona is None:
-        raise NotFound(f"There is no persona '{slug}'.")
+    persona = team_queries.get_persona_or_404(session, slug)
     values = {f: form_text(form, f) for f in ("name", "hourly_cost")}
     try:
         version = form_version(form_text(form, "version"))
