@@ -4,6 +4,8 @@ The backend comes from NORTHSTAR_TEST_DATABASE_URL (a SQLite file by default). W
 PostgreSQL, every database test runs there, and an unreachable server fails the run.
 """
 
+import functools
+import inspect
 import os
 import uuid
 from collections.abc import Iterator
@@ -28,6 +30,54 @@ from app.db import make_engine, make_sessionmaker
 from app.main import create_app
 from tests import factories
 from tests.helpers import login
+
+
+# --- tests no database backend can change -------------------------------------------------
+
+# Every database fixture here derives from `database_url`; a module, package or fixture whose
+# source names one of these may open a database of the configured kind by itself.
+DATABASE_FIXTURES = frozenset({"database_url"})
+OWN_DATABASE = ("NORTHSTAR_TEST_DATABASE_URL", "test_database_url", "is_postgres",
+                "make_engine", "create_engine", "create_app")
+
+
+@functools.cache
+def _file_text(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+@functools.cache
+def _source_of(thing) -> str:
+    try:
+        return inspect.getsource(thing)
+    except (OSError, TypeError):
+        return ""
+
+
+def touches_a_database(item: pytest.Item) -> bool:
+    """Whether the test may reach a database of the configured kind: it requests a database
+    fixture, or its module (package `__init__` included) or one of its fixtures could open
+    one. Conservative: a test that builds an engine on a SQLite file of its own counts."""
+    if DATABASE_FIXTURES & set(item.fixturenames):
+        return True
+    module = Path(str(item.fspath))
+    sources = [_file_text(module)]
+    tests_root = Path(__file__).parent
+    for package in module.parents:
+        if not package.is_relative_to(tests_root) or package == tests_root:
+            break
+        sources.append(_file_text(package / "__init__.py"))
+    fixture_info = getattr(item, "_fixtureinfo", None)
+    for definitions in (fixture_info.name2fixturedefs.values() if fixture_info else ()):
+        sources.extend(_source_of(definition.func) for definition in definitions)
+    return any(name in source for source in sources for name in OWN_DATABASE)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Marked `nodb`, a test proves the same on every backend: scripts/test.sh runs it once.
+    for item in items:
+        if not touches_a_database(item):
+            item.add_marker(pytest.mark.nodb)
 
 
 def test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -112,10 +162,18 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
                     secret_key_file=tmp_path / "secret")
 
 
+# The templates of the run's first app, compiled as pages ask for them, for every later app.
+_templates: dict[tuple[Path, Path], object] = {}
+
+
 @pytest.fixture
 def app(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]):
     application = create_app(settings, engine=engine)
     application.state.sessionmaker = session_factory
+    # Jinja compiles a template on its first use by each app; a page's templates (layout,
+    # macros, page) took ~0.1-0.3 s to compile, longer than most tests that show one.
+    application.state.templates = _templates.setdefault(
+        (settings.templates_dir, settings.static_dir), application.state.templates)
     return application
 
 

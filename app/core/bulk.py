@@ -62,3 +62,11 @@ def among(column: Any, ids: Sequence[int], dialect: str) -> Any:
     if dialect == "postgresql":
         return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
     return column.in_(ids)
+
+
+def among_parameter(column: Any, name: str, dialect: str) -> Any:
+    """`among` with the ids left as the parameter `name`, for a statement built once and run
+    with other ids each time."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(Integer)))
+    return column.in_(bindparam(name, expanding=True))
