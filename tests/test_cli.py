@@ -207,7 +207,7 @@ def test_rebuild_restores_the_derived_tables_and_maintain_follows_the_settings(m
     rebuilt = invoke("rebuild")
     assert rebuilt.exit_code == 0, rebuilt.output
     assert ("Rebuilt initiative_saving, pain_point_cost_quarter, model_milestone, "
-            "deployment_month, production_period in") in rebuilt.stdout
+            "deployment_month, production_period, model_value_month in") in rebuilt.stdout
     quarter = quarter_of(clock.today(), 1)
     period = dict(first=quarter.first_day, last=quarter.last_day, weeks=Decimal("46"))
     session.expire_all()
