@@ -29,7 +29,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Connection, Engine, event, inspect, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 _MARKS = "derived_marks"  # name -> every scope touched in the outermost transaction
@@ -56,6 +56,13 @@ class Kept:
 
 
 _KEPT: dict[str, Kept] = {}
+
+
+def attribute_values(obj: Any, name: str) -> list[Any]:
+    """A flushed object's attribute now and, when this flush changed it, before: the scopes a
+    `touched` callback marks (a row moved to another model marks both)."""
+    history = inspect(obj).attrs[name].history
+    return [getattr(obj, name), *(history.deleted or ())]
 
 
 def keep(kept: Kept) -> Kept:

@@ -12,7 +12,7 @@ No I/O, no ORM, no FastAPI.
 import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,16 @@ DAYS_PER_WEEK = 7
 # Names that mean "lower is better" unless the metric says otherwise (docs/product.md).
 LOWER_IS_BETTER_WORDS = ("error", "rmse", "mae", "loss", "latency")
 DEFAULT_TOLERANCE = Decimal("0.05")
+
+
+def as_date(value: Any) -> date:
+    """A date as a database hands it back: a date, a datetime (its UTC date) or ISO text
+    (SQLite)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return (value.astimezone(UTC) if value.tzinfo else value).date()
+    return value
 
 
 # --- arithmetic shared with the SQL aggregates ---------------------------------------------

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from app.core import clock
 from app.core.clock import utcnow
-from app.core.derived import Kept, keep, lock_table
+from app.core.derived import Kept, attribute_values, keep, lock_table
 from app.core.formula_ops import EPOCH
 from app.core.sql import SQL, utc_day_number
 from app.ml_models.models import ComputeCost, EventType, LifecycleEvent, MLModel
@@ -41,8 +41,8 @@ from app.value import formulas as f
 from app.value.models import (
     Kpi, KpiObservation, ModelValueMonth, ModelValueState,
 )
-from app.value.production import _touched_models as _touched_by_events, period_rows
-from app.velocity.milestones import MAX_PENDING, _history
+from app.value.production import period_rows, touched_models
+from app.velocity.milestones import MAX_PENDING
 
 # The dashboards offer four quarters after the current one (app/dashboards/filters.py): the
 # last of them ends at most 2 + 12 months after today's month, whatever the fiscal year.
@@ -145,12 +145,8 @@ def _first_month(connection: Connection, model_ids: set[int] | None) -> date | N
               connection.scalar(scope(select(func.min(cc.month)), cc.model_id))]
     if first_day is not None:
         months.append(EPOCH + timedelta(days=first_day))
-    found = [f.month_start(_as_date(m)) for m in months if m is not None]
+    found = [f.month_start(f.as_date(m)) for m in months if m is not None]
     return min(found) if found else None
-
-
-def _as_date(value: Any) -> date:
-    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def covered_months(connection: Connection, model_ids: set[int] | None = None) -> list[date]:
@@ -160,7 +156,7 @@ def covered_months(connection: Connection, model_ids: set[int] | None = None) ->
     first = _first_month(connection, model_ids)
     if state is None or first is None:
         return []
-    return f.months_touching(first, _as_date(state.horizon))
+    return f.months_touching(first, f.as_date(state.horizon))
 
 
 def _fill(connection: Connection, model_ids: set[int] | None, months: list[date]) -> None:
@@ -210,14 +206,14 @@ def maintain(connection: Connection, *, today: date | None = None) -> bool:
     new months' rows are added; reads past the old horizon were live until then)."""
     last = horizon(today or clock.today())
     state = _state(connection)
-    if state is not None and _as_date(state.horizon) >= last:
+    if state is not None and f.as_date(state.horizon) >= last:
         return False
     lock_table(connection, MONTHS)
     state = _state(connection)
     if state is None:
         rebuild(connection, today=today)
         return True
-    _fill(connection, None, f.months_touching(f.next_month(_as_date(state.horizon)), last))
+    _fill(connection, None, f.months_touching(f.next_month(f.as_date(state.horizon)), last))
     connection.execute(update(ModelValueState.__table__).values(horizon=last,
                                                                 built_at=utcnow()))
     return True
@@ -226,7 +222,7 @@ def maintain(connection: Connection, *, today: date | None = None) -> bool:
 def covers(session: Session, last: date) -> bool:
     """Whether the rows are built and reach the month of `last`."""
     built = session.scalar(select(ModelValueState.horizon))
-    return built is not None and f.month_start(last) <= _as_date(built)
+    return built is not None and f.month_start(last) <= f.as_date(built)
 
 
 # What a model's monthly value depends on, besides its events and facts rows.
@@ -234,12 +230,12 @@ _MODEL_INPUTS = ("annual_value_low", "annual_value_likely", "annual_value_high")
 
 
 def _touched(session: Session) -> set[Hashable]:
-    models: set[Hashable] = set(_touched_by_events(session))
+    models: set[Hashable] = set(touched_models(session))
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, (KpiObservation, ComputeCost, Kpi)):
             if obj in session.dirty and not session.is_modified(obj):
                 continue
-            models.update(m for m in _history(obj, "model_id") if m is not None)
+            models.update(m for m in attribute_values(obj, "model_id") if m is not None)
         elif isinstance(obj, MLModel):
             attrs = inspect(obj).attrs
             if obj in session.dirty and not any(attrs[name].history.has_changes()

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from app.core.derived import Kept, keep
+from app.core.derived import Kept, attribute_values, keep
 from app.core.sql import utc_day_number
 from app.ml_models.models import EventType, LifecycleEvent
 from app.value.models import ProductionPeriod
-from app.velocity.milestones import MAX_PENDING, _events, _history
+from app.velocity.milestones import MAX_PENDING, flushed_events
 
 _COLUMNS = ["model_id", "start_day", "end_day"]
 
@@ -67,18 +67,18 @@ def _rebuild(connection: Connection, model_ids: set[int] | None) -> None:
     connection.execute(insert(table).from_select(_COLUMNS, period_rows(model_ids)))
 
 
-def _touched_models(session: Session) -> set[Hashable]:
+def touched_models(session: Session) -> set[Hashable]:
     # Only deployed/retired events change a period (before or after the change of type).
-    return {m for e in _events(session)
+    return {m for e in flushed_events(session)
             if any(EventType(t) in (EventType.deployed, EventType.retired)
-                   for t in _history(e, "type") if t is not None)
-            for m in _history(e, "model_id") if m is not None}
+                   for t in attribute_values(e, "type") if t is not None)
+            for m in attribute_values(e, "model_id") if m is not None}
 
 
 PERIODS = keep(Kept(
     name="production_period",
     depends_on=("lifecycle_event",),
-    touched=_touched_models,
+    touched=touched_models,
     refresh=lambda connection, scopes: _rebuild(connection, set(scopes)),  # type: ignore[arg-type]
     rebuild=lambda connection: _rebuild(connection, None),
     lock_keys=lambda model_id: (model_id,),  # type: ignore[arg-type,return-value]

@@ -4,7 +4,7 @@ app/value/formulas.py; the same numbers on PostgreSQL and SQLite."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -441,21 +441,13 @@ def value_at_risk(session: Session, filters: ValueFilters, day: date, staleness_
     rows = [r for r in found if r.model_id is not None]
     quality_by_model = quality_of(session, [r.model_id for r in rows], day)
     for r in rows:
-        deployed_on = _as_date(r.at)
+        deployed_on = f.as_date(r.at)
         summary.models.append(AtRisk(
             r.model_id, r.name, r.slug, r.team_name,
             deployed_on + timedelta(days=staleness_days + 1) if r.stale else None, deployed_on,
             Triple(_d(r.low), _d(r.mid), _d(r.high)),
             [q for q in quality_by_model.get(r.model_id, []) if q.status == "degraded"]))
     return summary
-
-
-def _as_date(value: Any) -> date:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime):
-        return (value.astimezone(UTC) if value.tzinfo else value).date()
-    return value
 
 
 # --- lists ----------------------------------------------------------------------------------

@@ -17,10 +17,10 @@ from collections.abc import Hashable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, func, insert, inspect, or_, select
+from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from app.core.derived import Kept, keep
+from app.core.derived import Kept, attribute_values, keep
 from app.core.sql import month_index
 from app.ml_models.models import EventType, LifecycleEvent, MLModel
 from app.velocity import metrics
@@ -104,19 +104,13 @@ def rebuild(connection: Connection) -> None:
     _rebuild_months(connection, None)
 
 
-def _history(obj: Any, name: str) -> list[Any]:
-    """The attribute's value now and, when this flush changed it, before."""
-    history = inspect(obj).attrs[name].history
-    return [getattr(obj, name), *(history.deleted or ())]
-
-
-def _events(session: Session) -> list[LifecycleEvent]:
+def flushed_events(session: Session) -> list[LifecycleEvent]:
     return [o for o in (*session.new, *session.dirty, *session.deleted)
             if isinstance(o, LifecycleEvent)]
 
 
 def _touched_models(session: Session) -> set[Hashable]:
-    return {m for e in _events(session) for m in _history(e, "model_id") if m is not None}
+    return {m for e in flushed_events(session) for m in attribute_values(e, "model_id") if m is not None}
 
 
 def _touched_cells(session: Session) -> set[Hashable]:
@@ -124,20 +118,20 @@ def _touched_cells(session: Session) -> set[Hashable]:
     scopes: set[Hashable] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, MLModel):
-            changed = _history(obj, "team_id")
+            changed = attribute_values(obj, "team_id")
             if obj in session.deleted or len(changed) > 1:
                 scopes.update((t, None) for t in changed if t is not None)
-    events = [e for e in _events(session)
-              if any(EventType(t) in COUNTED for t in _history(e, "type") if t is not None)]
+    events = [e for e in flushed_events(session)
+              if any(EventType(t) in COUNTED for t in attribute_values(e, "type") if t is not None)]
     if events:
-        ids = {m for e in events for m in _history(e, "model_id") if m is not None}
+        ids = {m for e in events for m in attribute_values(e, "model_id") if m is not None}
         team_of = dict(session.connection().execute(
             select(MLModel.id, MLModel.team_id).where(MLModel.id.in_(ids))).all())
         for obj in events:
-            for model_id in _history(obj, "model_id"):
+            for model_id in attribute_values(obj, "model_id"):
                 if model_id not in team_of:
                     continue
-                for moment in _history(obj, "occurred_at"):
+                for moment in attribute_values(obj, "occurred_at"):
                     if moment is not None:
                         scopes.add((team_of[model_id], month_of(moment)))
     return scopes
